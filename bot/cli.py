@@ -1,0 +1,260 @@
+"""The `sapa` command line: run, migrate, import, stats, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from telegram.error import InvalidToken
+
+from bot import demo
+from bot.app import Services, build_application
+from bot.clock import utc_now
+from bot.i18n import Translations, Translator
+from bot.logs import setup_logging
+from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.settings import Settings, SettingsError, load_settings
+from storage import migrate as migrations
+from storage.database import create_engine
+from storage.migrate import DatabaseNotMigrated
+from storage.store import Store
+
+log = logging.getLogger("sapa")
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sapa", description="Sapa RTS: the Jamsosratu programme's Telegram assistant."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="start the bot (long polling)")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    importing = commands.add_parser("import", help="import a registry CSV file")
+    importing.add_argument("kind", choices=[kind.value for kind in ImportKind])
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--dry-run", action="store_true", help="check the file, change nothing")
+    commands.add_parser("stats", help="counts per kecamatan")
+    demo_parser = commands.add_parser("demo", help="fill an empty database with a demo province")
+    demo_parser.add_argument("--households", type=int, default=demo.DEFAULT_HOUSEHOLDS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level)
+    t = Translations(settings.default_language).for_language(settings.default_language)
+    if args.command == "run":
+        return run(settings, t)
+    try:
+        return asyncio.run(_dispatch(args, settings, t))
+    except DatabaseNotMigrated:
+        print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
+    if args.command == "migrate":
+        await migrate(settings)
+        print(t("The database is up to date."))
+        return EXIT_OK
+    if args.command == "demo":
+        return await run_demo(settings, t, args.households)
+    store = await Store.open(settings.database_url)
+    try:
+        if args.command == "import":
+            return await run_import(
+                store, settings, t, ImportKind(args.kind), args.file, args.dry_run
+            )
+        if args.command == "stats":
+            await print_stats(store, t)
+            return EXIT_OK
+    finally:
+        await store.close()
+    raise AssertionError(args.command)
+
+
+async def migrate(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def nik_key(settings: Settings) -> bytes | None:
+    return settings.nik_key.get_secret_value().encode() if settings.nik_key else None
+
+
+async def run_import(
+    store: Store, settings: Settings, t: Translator, kind: ImportKind, file: Path, dry_run: bool
+) -> int:
+    report = await import_file(
+        store,
+        kind,
+        file,
+        t,
+        now=utc_now(),
+        dry_run=dry_run,
+        nik_key=nik_key(settings),
+        progress=sys.stderr.isatty(),
+    )
+    print_report(report, t)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def print_report(report: ImportReport, t: Translator) -> None:
+    if report.problems:
+        print(
+            t("{file}: {count} problem(s) found, nothing was changed.").format(
+                file=report.file, count=len(report.problems)
+            )
+        )
+        for problem in report.problems:
+            where = [t("line {line}").format(line=problem.line)] if problem.line else []
+            if problem.column:
+                where.append(t("column {column}").format(column=problem.column))
+            prefix = ", ".join(where)
+            print(f"  {prefix}: {problem.reason}" if prefix else f"  {problem.reason}")
+        return
+    if report.dry_run:
+        print(
+            t("{file}: {rows} rows checked, no problems. Dry run: nothing was changed.").format(
+                file=report.file, rows=report.rows
+            )
+        )
+        return
+    print(
+        t("{file}: {rows} rows imported ({inserted} new, {updated} updated).").format(
+            file=report.file, rows=report.rows, inserted=report.inserted, updated=report.updated
+        )
+    )
+
+
+async def print_stats(store: Store, t: Translator) -> None:
+    async with store.read() as repo:
+        lines = await repo.stats.per_kecamatan()
+        district_staff, district_linked = await repo.stats.district_staff()
+    headers = [
+        t("Kecamatan"),
+        t("Posyandu"),
+        t("Households"),
+        t("Members"),
+        t("Staff"),
+        t("Linked users"),
+    ]
+    table: list[list[str | int]] = [
+        [
+            line.kecamatan,
+            line.posyandu,
+            line.households,
+            line.members,
+            line.staff,
+            line.linked_users,
+        ]
+        for line in lines
+    ]
+    if district_staff:
+        table.append([t("(district)"), 0, 0, 0, district_staff, district_linked])
+    totals: list[str | int] = [t("Total")]
+    totals += [sum(int(row[i]) for row in table) for i in range(1, 6)]
+    everything: list[Sequence[str | int]] = [headers, *table, totals]
+    widths = [max(len(str(row[i])) for row in everything) for i in range(6)]
+
+    def render(row: Sequence[str | int]) -> str:
+        cells = [str(row[0]).ljust(widths[0])]
+        cells += [str(value).rjust(widths[i]) for i, value in enumerate(row) if i > 0]
+        return "  ".join(cells)
+
+    print(render(headers))
+    print("  ".join("-" * width for width in widths))
+    for row in table:
+        print(render(row))
+    print("  ".join("-" * width for width in widths))
+    print(render(totals))
+
+
+async def run_demo(settings: Settings, t: Translator, households: int) -> int:
+    await migrate(settings)
+    store = await Store.open(settings.database_url)
+    try:
+        async with store.read() as repo:
+            existing = await repo.households.count()
+        if existing:
+            print(
+                t(
+                    "The database already holds {count} households; `sapa demo` only fills an "
+                    "empty database. Point SAPA_DATABASE_URL at a new file, for example "
+                    "sqlite+aiosqlite:///demo.db."
+                ).format(count=existing),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
+        reports = await demo.load_demo(
+            store, t, today=utc_now().date(), households=households, nik_key=nik_key(settings)
+        )
+        for report in reports:
+            print_report(report, t)
+        if not all(report.ok for report in reports):
+            return EXIT_PROBLEMS
+        print()
+        await print_stats(store, t)
+        return EXIT_OK
+    finally:
+        await store.close()
+
+
+def run(settings: Settings, t: Translator) -> int:
+    if settings.telegram_bot_token is None:
+        print(missing_token_message(t), file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        store = asyncio.run(_open_checked(settings))
+    except DatabaseNotMigrated:
+        print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
+        return EXIT_CONFIG
+    services = Services(
+        settings=settings, store=store, translations=Translations(settings.default_language)
+    )
+    application = build_application(services)
+
+    async def close_store(_: object) -> None:
+        await store.close()
+
+    application.post_shutdown = close_store
+    log.info("bot_starting database=%s", settings.database_url.split("://")[0])
+    try:
+        application.run_polling(allowed_updates=["message", "callback_query"])
+    except InvalidToken:
+        print(
+            t("Telegram refused the token in TELEGRAM_BOT_TOKEN. Copy it again from @BotFather."),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+async def _open_checked(settings: Settings) -> Store:
+    store = await Store.open(settings.database_url)
+    # The engine's pool belongs to this event loop; the bot reconnects inside its own.
+    await store.engine.dispose()
+    return store
+
+
+def missing_token_message(t: Translator) -> str:
+    return t(
+        "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather in Telegram, then put it in "
+        "a file named .env in this folder (copy .env.example and fill in TELEGRAM_BOT_TOKEN=...). "
+        "Without a token you can still try `sapa demo` and `sapa console`."
+    )

@@ -1,0 +1,217 @@
+"""Domain models: what the rest of the program talks about, independent of any database row."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Role(StrEnum):
+    HOUSEHOLD = "household"
+    COMPANION = "companion"
+    COORDINATOR = "coordinator"
+    OPERATOR = "operator"
+    HEALTH_WORKER = "health_worker"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = (Role.COMPANION, Role.COORDINATOR, Role.OPERATOR, Role.HEALTH_WORKER, Role.ADMIN)
+
+
+class MemberKind(StrEnum):
+    PREGNANT = "pregnant"
+    CHILD = "child"
+    OTHER = "other"
+
+
+class ReportStatus(StrEnum):
+    REPORTED = "reported"
+    VERIFIED = "verified"
+    CROSS_CHECKED = "cross_checked"
+    REJECTED = "rejected"
+
+
+class ComplaintCategory(StrEnum):
+    PAYOUT = "payout"
+    COMPANION = "companion"
+    HEALTH_SERVICE = "health_service"
+    DATA = "data"
+    OTHER = "other"
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class EscalationLevel(StrEnum):
+    COMPANION = "companion"
+    COORDINATOR = "coordinator"
+    DISTRICT = "district"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Kecamatan(Model):
+    id: int
+    name: str
+
+
+class Desa(Model):
+    id: int
+    kecamatan_id: int
+    name: str
+
+
+class Posyandu(Model):
+    id: int
+    code: str
+    name: str
+    desa_id: int
+    kecamatan_id: int
+    schedule: str
+
+
+class Staff(Model):
+    id: int
+    code: str
+    name: str
+    role: Role
+    kecamatan_id: int | None
+    posyandu_id: int | None
+    active: bool
+
+
+class Household(Model):
+    id: int
+    program_number: str
+    head_name: str
+    nik_masked: str
+    desa_id: int
+    kecamatan_id: int
+    posyandu_id: int
+    companion_id: int | None
+    active: bool
+
+
+class Member(Model):
+    id: int
+    household_id: int
+    name: str
+    kind: MemberKind
+    birth_date: date | None
+    due_date: date | None
+
+
+class PayoutRound(Model):
+    id: int
+    round_code: str
+    kecamatan_id: int
+    payout_date: date
+    place: str
+    start_time: time
+    end_time: time
+    amount: int
+
+
+class Person(Model):
+    """A Telegram user the bot knows, with a role and the scope that role covers."""
+
+    id: int
+    telegram_user_id: int
+    role: Role
+    household_id: int | None
+    staff_id: int | None
+    language: str | None
+    reachable: bool
+    created_at: datetime
+
+
+class KecamatanCounts(Model):
+    """One line of `sapa stats`."""
+
+    kecamatan: str
+    posyandu: int
+    households: int
+    members: int
+    staff: int
+    linked_users: int
+
+
+def name_key(name: str) -> str:
+    """How names are matched: case and extra spaces do not matter ("Mekar  Jaya" = "mekar jaya")."""
+    return " ".join(name.split()).casefold()
+
+
+# Records: what an import or the demo writes, with references already resolved to ids.
+
+
+class PosyanduRecord(Model):
+    code: str
+    name: str
+    desa_id: int
+    schedule: str
+
+
+class StaffRecord(Model):
+    code: str
+    name: str
+    role: Role
+    kecamatan_id: int | None
+    posyandu_id: int | None
+
+
+class HouseholdRecord(Model):
+    program_number: str
+    head_name: str
+    nik_masked: str
+    nik_digest: str
+    nik_tail_digest: str
+    desa_id: int
+    posyandu_id: int
+    companion_id: int | None
+
+
+class MemberRecord(Model):
+    household_id: int
+    name: str
+    kind: MemberKind
+    birth_date: date | None
+    due_date: date | None
+
+
+class PayoutRoundRecord(Model):
+    round_code: str
+    kecamatan_id: int
+    payout_date: date
+    place: str
+    start_time: time
+    end_time: time
+    amount: int
+
+
+class PosyanduRef(Model):
+    """What an import needs to know about an existing posyandu."""
+
+    id: int
+    kecamatan_id: int
+
+
+class StaffRef(Model):
+    id: int
+    role: Role
+    kecamatan_id: int | None

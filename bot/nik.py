@@ -1,0 +1,52 @@
+"""The national ID number (NIK): validate, mask, and keep only keyed digests of it.
+
+Sapa RTS never stores a NIK in full. For each household head it keeps:
+- the mask shown on screens, `3601********0001` (region prefix and last four digits);
+- `digest`: HMAC-SHA256 of the whole NIK, to spot the same person heading two households;
+- `tail_digest`: HMAC-SHA256 of the programme number and the last six digits, which is what a
+  household types to link its Telegram account.
+The HMAC key comes from `SAPA_NIK_KEY`, or else from a random key the database generates on first
+use (see `storage.secrets`). With the key outside the database, a stolen database file does not
+give the NIKs away even to a brute-force search over the 10^8 possible middle digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+NIK_LENGTH = 16
+LINK_TAIL_LENGTH = 6
+_NIK = re.compile(r"^\d{16}$")
+
+
+def normalize_nik(text: str) -> str:
+    """Remove the spaces, dots and dashes people type inside a NIK."""
+    return re.sub(r"[\s.\-]", "", text)
+
+
+def is_valid_nik(nik: str) -> bool:
+    return bool(_NIK.match(nik))
+
+
+def mask_nik(nik: str) -> str:
+    """`3601234567890001` -> `3601********0001`; anything else is masked completely."""
+    if not is_valid_nik(nik):
+        return "*" * NIK_LENGTH
+    return nik[:4] + "*" * 8 + nik[-4:]
+
+
+def nik_digest(key: bytes, nik: str) -> str:
+    return hmac.new(key, b"nik:" + nik.encode(), hashlib.sha256).hexdigest()
+
+
+def link_tail_digest(key: bytes, program_number: str, tail: str) -> str:
+    """Digest of the last six NIK digits, bound to one household's programme number."""
+    message = f"tail:{program_number}:{tail}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def matches_link_tail(key: bytes, program_number: str, tail: str, stored_digest: str) -> bool:
+    expected = link_tail_digest(key, program_number, tail)
+    return hmac.compare_digest(expected, stored_digest)

@@ -1,0 +1,1 @@
+"""Registry import: the programme's spreadsheets (CSV) into the database."""

@@ -1,0 +1,173 @@
+"""Settings: one pydantic-settings class, read once from the environment and `.env`.
+
+Every invalid value stops the program with a sentence that names the variable
+(see `load_settings` and `SettingsError`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("id", "en", "su")
+LanguageCode = Literal["id", "en", "su"]
+
+_QUIET_HOURS = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*$")
+
+ENV_PREFIX = "SAPA_"
+TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
+
+
+class QuietHours:
+    """A nightly window (for example 21:00-06:00) in which no proactive message is sent."""
+
+    def __init__(self, start: time, end: time) -> None:
+        self.start = start
+        self.end = end
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        match = _QUIET_HOURS.match(text)
+        if not match:
+            raise ValueError(f"expected a window such as 21:00-06:00, got {text!r}")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        try:
+            return cls(time(h1, m1), time(h2, m2))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a valid time window") from None
+
+    def contains(self, moment: time) -> bool:
+        """Whether a local wall-clock time is inside the window (which may cross midnight)."""
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QuietHours) and (self.start, self.end) == (other.start, other.end)
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+
+class Settings(BaseSettings):
+    """Configuration of one Sapa RTS deployment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        arbitrary_types_allowed=True,
+    )
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices(TOKEN_VARIABLE)
+    )
+    database_url: str = "sqlite+aiosqlite:///sapa.db"
+    bot_api_url: str = "https://api.telegram.org/bot"
+    timezone: str = "Asia/Jakarta"
+    default_language: LanguageCode = "id"
+    quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(6, 0))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    nik_key: SecretStr | None = None
+
+    @field_validator("telegram_bot_token", "nik_key", mode="before")
+    @classmethod
+    def _empty_is_missing(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
+            raise ValueError("does not look like a token from @BotFather (digits, a colon, a key)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
+                f"got {value.split('://')[0]!r}"
+            )
+        return value
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone (try Asia/Jakarta)") from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _lower_language(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _parse_quiet_hours(cls, value: object) -> object:
+        return QuietHours.parse(value) if isinstance(value, str) else value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when the database is SQLite, else None."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url[len(prefix) :])
+        return None
+
+
+class SettingsError(Exception):
+    """A configuration problem, explained in sentences that name the variables."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def variable_name(field: str) -> str:
+    return TOKEN_VARIABLE if field == "telegram_bot_token" else ENV_PREFIX + field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or raise SettingsError with one sentence per invalid variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            reason = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{variable_name(field)} is invalid: {reason}.")
+        raise SettingsError(problems) from None

@@ -1,0 +1,89 @@
+"""Engine creation and transactions for SQLite and PostgreSQL.
+
+This is the documented dialect switch: everything that differs between the two databases lives
+here (connection pragmas, how a write transaction begins, the upsert construct). Repositories
+above it write portable SQLAlchemy Core.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on. Write transactions start with
+`BEGIN IMMEDIATE`, so two writers queue for the lock (up to the busy timeout) instead of failing
+half-way when both try to upgrade a read lock. Read transactions start with a plain `BEGIN`, so
+readers never wait for writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_BEGIN_MODE = "sapa_begin_mode"
+
+
+def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
+    """An async engine for a `sqlite+aiosqlite` or `postgresql+asyncpg` URL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **engine_options
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **engine_options)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module; we emit BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that will write: on SQLite it holds the write lock from its first statement."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+        async with connection.begin():
+            yield connection
+
+
+@asynccontextmanager
+async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that only reads: a consistent snapshot, never blocking writers."""
+    async with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def upsert(connection: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT that supports `.on_conflict_do_update(...)` (same API on both)."""
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    raise RuntimeError(f"unsupported database {connection.dialect.name}")
+
+
+def excluded(statement: Insert) -> Any:
+    """The `excluded` pseudo-table of an upsert statement made by `upsert`."""
+    return statement.excluded  # type: ignore[attr-defined]

@@ -1,0 +1,93 @@
+"""Kecamatan, desa and posyandu: the places of the programme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Desa, Kecamatan, Posyandu, PosyanduRecord, PosyanduRef, name_key
+from storage.database import excluded, upsert
+from storage.schema import desa, kecamatan, posyandu
+
+
+class GeographyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def kecamatan_ids(self) -> dict[str, int]:
+        """Kecamatan ids by name key."""
+        rows = await self._connection.execute(select(kecamatan.c.name_key, kecamatan.c.id))
+        return {key: id_ for key, id_ in rows}
+
+    async def desa_ids(self) -> dict[tuple[int, str], int]:
+        """Desa ids by (kecamatan id, name key)."""
+        rows = await self._connection.execute(
+            select(desa.c.kecamatan_id, desa.c.name_key, desa.c.id)
+        )
+        return {(kecamatan_id, key): id_ for kecamatan_id, key, id_ in rows}
+
+    async def ensure_kecamatan(self, names: Iterable[str]) -> dict[str, int]:
+        """Create the kecamatan that do not exist yet; return all ids by name key."""
+        wanted = {name_key(name): " ".join(name.split()) for name in names}
+        existing = await self.kecamatan_ids()
+        missing = [
+            {"name": name, "name_key": key} for key, name in wanted.items() if key not in existing
+        ]
+        if missing:
+            await self._connection.execute(kecamatan.insert(), missing)
+        return await self.kecamatan_ids()
+
+    async def ensure_desa(self, places: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """Create missing desa given (kecamatan id, desa name); return all ids."""
+        wanted = {(kec, name_key(name)): " ".join(name.split()) for kec, name in places}
+        existing = await self.desa_ids()
+        missing = [
+            {"kecamatan_id": kec, "name": name, "name_key": key}
+            for (kec, key), name in wanted.items()
+            if (kec, key) not in existing
+        ]
+        if missing:
+            await self._connection.execute(desa.insert(), missing)
+        return await self.desa_ids()
+
+    async def upsert_posyandu(self, records: Sequence[PosyanduRecord]) -> None:
+        if not records:
+            return
+        statement = upsert(self._connection, posyandu)
+        new = excluded(statement)
+        statement = statement.on_conflict_do_update(
+            index_elements=[posyandu.c.code],
+            set_={"name": new.name, "desa_id": new.desa_id, "schedule": new.schedule},
+        )
+        await self._connection.execute(statement, [r.model_dump() for r in records])
+
+    async def posyandu_refs(self) -> dict[str, PosyanduRef]:
+        """Every posyandu by code, with its kecamatan (what imports check references against)."""
+        query = select(posyandu.c.code, posyandu.c.id, desa.c.kecamatan_id).join(desa)
+        rows = await self._connection.execute(query)
+        return {code: PosyanduRef(id=id_, kecamatan_id=kec) for code, id_, kec in rows}
+
+    async def list_kecamatan(self) -> list[Kecamatan]:
+        rows = await self._connection.execute(select(kecamatan).order_by(kecamatan.c.name))
+        return [Kecamatan(id=row.id, name=row.name) for row in rows]
+
+    async def list_desa(self, kecamatan_id: int) -> list[Desa]:
+        query = select(desa).where(desa.c.kecamatan_id == kecamatan_id).order_by(desa.c.name)
+        rows = await self._connection.execute(query)
+        return [Desa(id=r.id, kecamatan_id=r.kecamatan_id, name=r.name) for r in rows]
+
+    async def get_posyandu(self, code: str) -> Posyandu | None:
+        query = select(posyandu, desa.c.kecamatan_id).join(desa).where(posyandu.c.code == code)
+        row = (await self._connection.execute(query)).first()
+        if row is None:
+            return None
+        return Posyandu(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            desa_id=row.desa_id,
+            kecamatan_id=row.kecamatan_id,
+            schedule=row.schedule,
+        )

@@ -1,0 +1,143 @@
+"""Households and their members."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
+from storage.database import excluded, upsert
+from storage.schema import desa, household, member
+
+# SQLite allows at most 32766 bound parameters per statement; stay well under for IN lists.
+_CHUNK = 5_000
+
+
+class HouseholdRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def upsert(self, records: Sequence[HouseholdRecord], now: datetime) -> None:
+        """Insert new households, update the ones whose programme number is already known."""
+        if not records:
+            return
+        statement = upsert(self._connection, household)
+        new = excluded(statement)
+        changed = (
+            "head_name",
+            "nik_masked",
+            "nik_digest",
+            "nik_tail_digest",
+            "desa_id",
+            "posyandu_id",
+            "companion_id",
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[household.c.program_number],
+            set_={**{column: new[column] for column in changed}, "updated_at": new.updated_at},
+        )
+        rows = [
+            {**r.model_dump(), "active": True, "created_at": now, "updated_at": now}
+            for r in records
+        ]
+        await self._connection.execute(statement, rows)
+
+    async def ids_by_program_number(self, numbers: Iterable[str] | None = None) -> dict[str, int]:
+        """Household ids by programme number (all of them, or only the given numbers)."""
+        query = select(household.c.program_number, household.c.id)
+        if numbers is None:
+            return {n: i for n, i in await self._connection.execute(query)}
+        wanted = list(set(numbers))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = await self._connection.execute(
+                query.where(household.c.program_number.in_(chunk))
+            )
+            found.update({n: i for n, i in rows})
+        return found
+
+    async def get_by_program_number(self, program_number: str) -> Household | None:
+        query = (
+            select(household, desa.c.kecamatan_id)
+            .join(desa)
+            .where(household.c.program_number == program_number)
+        )
+        row = (await self._connection.execute(query)).first()
+        if row is None:
+            return None
+        return Household(
+            id=row.id,
+            program_number=row.program_number,
+            head_name=row.head_name,
+            nik_masked=row.nik_masked,
+            desa_id=row.desa_id,
+            kecamatan_id=row.kecamatan_id,
+            posyandu_id=row.posyandu_id,
+            companion_id=row.companion_id,
+            active=row.active,
+        )
+
+    async def program_numbers_by_nik_digest(self) -> dict[str, str]:
+        """Which household each known NIK digest heads (to refuse one head for two households)."""
+        query = select(household.c.nik_digest, household.c.program_number)
+        return {digest: number for digest, number in await self._connection.execute(query)}
+
+    async def member_keys(self, household_ids: Iterable[int]) -> set[tuple[int, str]]:
+        """(household id, member name key) of the members these households already have."""
+        wanted = list(set(household_ids))
+        found: set[tuple[int, str]] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            query = select(member.c.household_id, member.c.name_key).where(
+                member.c.household_id.in_(wanted[start : start + _CHUNK])
+            )
+            found.update((h, k) for h, k in await self._connection.execute(query))
+        return found
+
+    async def nik_tail_digest(self, program_number: str) -> str | None:
+        query = select(household.c.nik_tail_digest).where(
+            household.c.program_number == program_number
+        )
+        return (await self._connection.execute(query)).scalar_one_or_none()
+
+    async def count(self) -> int:
+        query = select(func.count()).select_from(household)
+        return int((await self._connection.execute(query)).scalar_one())
+
+    async def upsert_members(self, records: Sequence[MemberRecord]) -> None:
+        """Members are keyed by household and name: re-importing a member updates it."""
+        if not records:
+            return
+        statement = upsert(self._connection, member)
+        new = excluded(statement)
+        statement = statement.on_conflict_do_update(
+            index_elements=[member.c.household_id, member.c.name_key],
+            set_={
+                "name": new.name,
+                "kind": new.kind,
+                "birth_date": new.birth_date,
+                "due_date": new.due_date,
+            },
+        )
+        rows = [
+            {**r.model_dump(), "kind": r.kind.value, "name_key": name_key(r.name)} for r in records
+        ]
+        await self._connection.execute(statement, rows)
+
+    async def members(self, household_id: int) -> list[Member]:
+        query = select(member).where(member.c.household_id == household_id).order_by(member.c.id)
+        rows = await self._connection.execute(query)
+        return [
+            Member(
+                id=r.id,
+                household_id=r.household_id,
+                name=r.name,
+                kind=MemberKind(r.kind),
+                birth_date=r.birth_date,
+                due_date=r.due_date,
+            )
+            for r in rows
+        ]

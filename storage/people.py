@@ -1,0 +1,52 @@
+"""People: Telegram users the bot knows, each with a role and a scope."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import Person, Role
+from storage.schema import person
+
+
+def _person(row: object) -> Person:
+    return Person.model_validate(row, from_attributes=True)
+
+
+class PersonRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
+        query = select(person).where(person.c.telegram_user_id == telegram_user_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _person(row)
+
+    async def add(
+        self,
+        telegram_user_id: int,
+        role: Role,
+        now: datetime,
+        *,
+        household_id: int | None = None,
+        staff_id: int | None = None,
+        language: str | None = None,
+    ) -> Person:
+        values = {
+            "telegram_user_id": telegram_user_id,
+            "role": role.value,
+            "household_id": household_id,
+            "staff_id": staff_id,
+            "language": language,
+            "reachable": True,
+            "created_at": now,
+        }
+        result = await self._connection.execute(person.insert().returning(person), values)
+        return _person(result.one())
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        await self._connection.execute(
+            update(person).where(person.c.id == person_id).values(language=language)
+        )

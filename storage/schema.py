@@ -1,0 +1,288 @@
+"""The database schema as SQLAlchemy Core tables; Alembic migrations are written against it.
+
+Times are stored in UTC (`UtcDateTime`); calendar dates (a posyandu day, a birth date) are plain
+dates in the programme's local calendar (WIB).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused, read values are aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware datetime")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ROLES = "'household','companion','coordinator','operator','health_worker','admin'"
+
+kecamatan = Table(
+    "kecamatan",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(100), nullable=False, unique=True),
+)
+
+desa = Table(
+    "desa",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kecamatan_id", ForeignKey("kecamatan.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(100), nullable=False),
+    UniqueConstraint("kecamatan_id", "name_key"),
+)
+
+posyandu = Table(
+    "posyandu",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(150), nullable=False),
+    Column("desa_id", ForeignKey("desa.id"), nullable=False, index=True),
+    Column("schedule", String(60), nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(150), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("kecamatan_id", ForeignKey("kecamatan.id"), nullable=True, index=True),
+    Column("posyandu_id", ForeignKey("posyandu.id"), nullable=True, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    CheckConstraint("role <> 'household'", name="staff_role"),
+)
+
+household = Table(
+    "household",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("program_number", String(40), nullable=False, unique=True),
+    Column("head_name", String(150), nullable=False),
+    # The NIK is never stored in full: a mask for screens and keyed digests for checks.
+    Column("nik_masked", String(16), nullable=False),
+    Column("nik_digest", String(64), nullable=False, index=True),
+    Column("nik_tail_digest", String(64), nullable=False),
+    Column("desa_id", ForeignKey("desa.id"), nullable=False, index=True),
+    Column("posyandu_id", ForeignKey("posyandu.id"), nullable=False, index=True),
+    Column("companion_id", ForeignKey("staff.id"), nullable=True, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+member = Table(
+    "member",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(150), nullable=False),
+    Column("name_key", String(150), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("birth_date", Date, nullable=True),
+    Column("due_date", Date, nullable=True),
+    UniqueConstraint("household_id", "name_key"),
+    CheckConstraint("kind in ('pregnant','child','other')", name="member_kind"),
+)
+
+person = Table(
+    "person",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("telegram_user_id", BigInteger, nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("household_id", ForeignKey("household.id"), nullable=True, index=True),
+    Column("staff_id", ForeignKey("staff.id"), nullable=True, unique=True),
+    Column("language", String(5), nullable=True),
+    Column("reachable", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=True),
+    CheckConstraint(f"role in ({ROLES})", name="person_role"),
+    CheckConstraint(
+        "(role = 'household' and staff_id is null)"
+        " or (role <> 'household' and household_id is null)",
+        name="person_scope",
+    ),
+)
+
+attendance_report = Table(
+    "attendance_report",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
+    Column("posyandu_id", ForeignKey("posyandu.id"), nullable=False),
+    Column("session_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("proof_file_id", String(200), nullable=True),
+    Column("reported_by", ForeignKey("person.id"), nullable=True),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("verified_by", ForeignKey("person.id"), nullable=True),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("confirmed_by_health_worker", ForeignKey("person.id"), nullable=True),
+    Column("reject_reason", Text, nullable=True),
+    UniqueConstraint("member_id", "session_date", "posyandu_id"),
+    Index("ix_attendance_report_posyandu_date", "posyandu_id", "session_date"),
+    Index("ix_attendance_report_status", "status"),
+    CheckConstraint(
+        "status in ('reported','verified','cross_checked','rejected')", name="report_status"
+    ),
+)
+
+complaint = Table(
+    "complaint",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_code", String(20), nullable=False, unique=True),
+    Column("household_id", ForeignKey("household.id"), nullable=False, index=True),
+    Column("filed_by", ForeignKey("person.id"), nullable=True),
+    Column("category", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("deadline_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_complaint_status_deadline", "status", "deadline_at"),
+    CheckConstraint(
+        "category in ('payout','companion','health_service','data','other')",
+        name="complaint_category",
+    ),
+    CheckConstraint(
+        "status in ('open','in_progress','resolved','closed')", name="complaint_status"
+    ),
+    CheckConstraint("level in ('companion','coordinator','district')", name="complaint_level"),
+)
+
+complaint_event = Table(
+    "complaint_event",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("complaint_id", ForeignKey("complaint.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("actor_person_id", ForeignKey("person.id"), nullable=True),
+    Column("status", String(20), nullable=True),
+    Column("level", String(20), nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_complaint_event_complaint_at", "complaint_id", "at"),
+)
+
+payout_round = Table(
+    "payout_round",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("round_code", String(40), nullable=False),
+    Column("kecamatan_id", ForeignKey("kecamatan.id"), nullable=False),
+    Column("payout_date", Date, nullable=False, index=True),
+    Column("place", String(200), nullable=False),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    UniqueConstraint("round_code", "kecamatan_id"),
+    CheckConstraint("amount > 0", name="payout_amount"),
+    CheckConstraint("start_time < end_time", name="payout_window"),
+)
+
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    Column("template_key", String(80), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("dedup_key", String(200), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Index("ix_notification_status_due", "status", "due_at"),
+    Index("ix_notification_person", "person_id"),
+    CheckConstraint(
+        "status in ('pending','sending','sent','failed','cancelled')", name="notification_status"
+    ),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("entity_id", String(60), nullable=True),
+    Column("detail", JSON, nullable=False),
+)
+
+sequence = Table(
+    "sequence",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+app_secret = Table(
+    "app_secret",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("value", String(200), nullable=False),
+)

@@ -1,0 +1,73 @@
+"""The store: one handle on the database, handing out repositories inside a transaction.
+
+    async with store.write() as repo:
+        await repo.households.upsert(records, now)
+        await repo.audit.record(now, "cli", "import", "household")
+
+Everything in one `write()` block commits together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.audit import AuditRepository
+from storage.database import create_engine, read_transaction, write_transaction
+from storage.geography import GeographyRepository
+from storage.households import HouseholdRepository
+from storage.migrate import check_current
+from storage.payouts import PayoutRepository
+from storage.people import PersonRepository
+from storage.secrets import SecretRepository
+from storage.sequences import SequenceRepository
+from storage.staff import StaffRepository
+from storage.stats import StatsRepository
+
+
+class Repositories:
+    """All repositories, sharing one connection and its transaction."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.geography = GeographyRepository(connection)
+        self.staff = StaffRepository(connection)
+        self.households = HouseholdRepository(connection)
+        self.payouts = PayoutRepository(connection)
+        self.people = PersonRepository(connection)
+        self.audit = AuditRepository(connection)
+        self.secrets = SecretRepository(connection)
+        self.sequences = SequenceRepository(connection)
+        self.stats = StatsRepository(connection)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, url: str, *, check_schema: bool = True) -> Store:
+        """Connect; refuse a database that `sapa migrate` has not brought up to date."""
+        store = cls(create_engine(url))
+        if check_schema:
+            try:
+                await check_current(store.engine)
+            except BaseException:
+                await store.close()
+                raise
+        return store
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Repositories]:
+        async with write_transaction(self.engine) as connection:
+            yield Repositories(connection)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Repositories]:
+        async with read_transaction(self.engine) as connection:
+            yield Repositories(connection)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Set-up and everyday tasks, needing nothing but Python 3.11+:
+
+    python3 tasks.py run     # create .venv, install, compile catalogs, migrate, start the bot
+    python3 tasks.py test    # create .venv, install, compile catalogs, run the whole test suite
+    python3 tasks.py setup   # only the set-up part
+    python3 tasks.py lint    # ruff and mypy
+
+Extra arguments after `test` go to pytest (`python3 tasks.py test -k import`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".sapa-installed"
+
+
+def sh(*args: str | Path) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - tasks.py may be started by an older python3
+        sys.exit("Sapa RTS needs Python 3.11 or newer.")
+    if not PYTHON.exists():
+        print("Creating the virtual environment in .venv ...")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        print("Installing Sapa RTS and its dependencies ...")
+        sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        sh(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[test]")
+        STAMP.write_text(wanted)
+    sh(BIN / "pybabel", "compile", "--use-fuzzy", "-d", "locale", "-D", "sapa", "--statistics")
+
+
+def run() -> None:
+    setup()
+    sh(BIN / "sapa", "migrate")
+    os.execv(BIN / "sapa", [str(BIN / "sapa"), "run"])
+
+
+def test(pytest_args: list[str]) -> None:
+    setup()
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT)
+    sys.exit(result.returncode)
+
+
+def lint() -> None:
+    setup()
+    sh(BIN / "ruff", "check", ".")
+    sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "mypy")
+
+
+def main() -> None:
+    task, *rest = sys.argv[1:] or ["help"]
+    if task == "setup":
+        setup()
+    elif task == "run":
+        run()
+    elif task == "test":
+        test(rest)
+    elif task == "lint":
+        lint()
+    else:
+        print(__doc__)
+        sys.exit(0 if task == "help" else 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, translators, a fixed clock.
+
+Storage and use-case tests take the `store` fixture and run twice: on a fresh SQLite file and on
+PostgreSQL (`SAPA_TEST_DATABASE_URL`, default the local server's `test` database). Where PostgreSQL
+cannot be reached the PostgreSQL half is skipped with the reason, unless SAPA_REQUIRE_POSTGRES=1
+(as in CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.i18n import Translations, Translator
+from storage.database import create_engine
+from storage.migrate import upgrade
+from storage.schema import metadata
+from storage.store import Store
+
+POSTGRES_URL = os.environ.get(
+    "SAPA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB, a Tuesday
+
+
+def _postgres_options(schema: str) -> dict[str, object]:
+    return {"connect_args": {"server_settings": {"search_path": schema}}}
+
+
+async def _create_postgres_schema(schema: str) -> None:
+    engine = create_engine(POSTGRES_URL, connect_args={"timeout": 5})
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await engine.dispose()
+    engine = create_engine(POSTGRES_URL, **_postgres_options(schema))
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _drop_postgres_schema(schema: str) -> None:
+    engine = create_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A schema of our own on the PostgreSQL server, migrated once for the whole run."""
+    schema = f"sapa_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_create_postgres_schema(schema))
+    except (OSError, Exception) as error:
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(error).__name__}: {error}"
+        if os.environ.get("SAPA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield schema
+    asyncio.run(_drop_postgres_schema(schema))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, object]]]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}", {}
+    else:
+        schema = request.getfixturevalue("postgres_schema")
+        yield POSTGRES_URL, _postgres_options(schema)
+
+
+@pytest.fixture
+async def store(database_url: tuple[str, dict[str, object]]) -> AsyncIterator[Store]:
+    """A migrated, empty database."""
+    url, options = database_url
+    engine = create_engine(url, **options)  # type: ignore[arg-type]
+    if engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    else:
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    store = Store(engine)
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def translations() -> Translations:
+    return Translations("id")
+
+
+@pytest.fixture
+def t_id(translations: Translations) -> Translator:
+    return translations.for_language("id")
+
+
+@pytest.fixture
+def t_en(translations: Translations) -> Translator:
+    return translations.for_language("en")
