@@ -21,6 +21,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate as migrations
 from storage.database import create_engine
 from storage.migrate import DatabaseNotMigrated
+from storage.secrets import NikKeyMismatch
 from storage.store import Store
 
 log = logging.getLogger("sapa")
@@ -62,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseNotMigrated:
         print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
         return EXIT_CONFIG
+    except NikKeyMismatch:
+        print(nik_key_mismatch_message(t), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def nik_key_mismatch_message(t: Translator) -> str:
+    return t(
+        "SAPA_NIK_KEY is not the key this database was first imported with. Set it back to the "
+        "original key; NIK digests made with two keys cannot be compared."
+    )
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator) -> int:

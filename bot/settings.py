@@ -157,7 +157,9 @@ class SettingsError(Exception):
 
 
 def variable_name(field: str) -> str:
-    return TOKEN_VARIABLE if field == "telegram_bot_token" else ENV_PREFIX + field.upper()
+    if field.upper() == TOKEN_VARIABLE:
+        return TOKEN_VARIABLE
+    return ENV_PREFIX + field.upper()
 
 
 def load_settings(**overrides: object) -> Settings:

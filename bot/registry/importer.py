@@ -35,7 +35,6 @@ from bot.models import (
 from bot.nik import link_tail_digest, mask_nik, nik_digest
 from bot.registry.csvfile import CsvFileError, CsvTable, read_table
 from bot.registry.rows import HouseholdRow, MemberRow, PayoutRow, PeopleRow, PosyanduRow, Row
-from storage.secrets import NIK_KEY
 from storage.store import Repositories, Store
 
 BATCH = 1_000
@@ -138,8 +137,7 @@ async def import_file(
     apply = _APPLY[kind]
     try:
         async with store.write() as repo:
-            if context.nik_key is None:
-                context.nik_key = (await repo.secrets.get_or_create(NIK_KEY)).encode()
+            context.nik_key = await repo.secrets.nik_key(context.nik_key)
             await apply(repo, rows, context, not report.problems and not dry_run)
             if report.problems or dry_run:
                 raise _Rollback

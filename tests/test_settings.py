@@ -1,0 +1,97 @@
+"""Settings: defaults, the environment and `.env`, and one clear sentence per invalid value."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.settings import QuietHours, SettingsError, load_settings
+
+VARIABLES = ("TELEGRAM_BOT_TOKEN", "SAPA_DATABASE_URL", "SAPA_BOT_API_URL", "SAPA_TIMEZONE",
+             "SAPA_DEFAULT_LANGUAGE", "SAPA_QUIET_HOURS", "SAPA_LOG_LEVEL", "SAPA_NIK_KEY")  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.telegram_bot_token is None
+    assert settings.database_url == "sqlite+aiosqlite:///sapa.db"
+    assert settings.sqlite_path == Path("sapa.db")
+    assert settings.timezone == "Asia/Jakarta"
+    assert settings.default_language == "id"
+    assert settings.quiet_hours == QuietHours(time(21), time(6))
+    assert settings.bot_api_url == "https://api.telegram.org/bot"
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678\n"
+        "SAPA_QUIET_HOURS=22:00-05:30\nSAPA_DEFAULT_LANGUAGE=EN\n"
+    )
+    monkeypatch.setenv("SAPA_LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value().startswith("123456:")
+    assert "ABCdef" not in repr(settings)
+    assert settings.quiet_hours == QuietHours(time(22), time(5, 30))
+    assert settings.default_language == "en"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SAPA_TIMEZONE", "Asia/Jakartaa", "SAPA_TIMEZONE is invalid: 'Asia/Jakartaa' is not a known time zone"),
+        ("SAPA_QUIET_HOURS", "malam", "SAPA_QUIET_HOURS is invalid: expected a window such as 21:00-06:00"),
+        ("SAPA_QUIET_HOURS", "25:00-06:00", "SAPA_QUIET_HOURS is invalid: '25:00-06:00' is not a valid time window"),
+        ("SAPA_DATABASE_URL", "mysql://x", "SAPA_DATABASE_URL is invalid: must start with sqlite+aiosqlite://"),
+        ("SAPA_DEFAULT_LANGUAGE", "fr", "SAPA_DEFAULT_LANGUAGE is invalid"),
+        ("SAPA_LOG_LEVEL", "LOUD", "SAPA_LOG_LEVEL is invalid"),
+        ("SAPA_BOT_API_URL", "api.telegram.org", "SAPA_BOT_API_URL is invalid: must be an http"),
+        ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN is invalid: does not look like a token"),
+    ],
+)  # fmt: skip
+def test_invalid_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(expected)
+    assert raised.value.problems[0].endswith(".")
+
+
+def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAPA_TIMEZONE", "Mars/Base")
+    monkeypatch.setenv("SAPA_QUIET_HOURS", "x")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert [p.split(" ")[0] for p in raised.value.problems] == ["SAPA_TIMEZONE", "SAPA_QUIET_HOURS"]
+
+
+def test_empty_token_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "  ")
+    assert load_settings().telegram_bot_token is None
+
+
+@pytest.mark.parametrize(
+    ("window", "inside", "outside"),
+    [
+        ("21:00-06:00", [time(21), time(23, 59), time(0), time(5, 59)], [time(6), time(12), time(20, 59)]),
+        ("13:00-14:00", [time(13), time(13, 30)], [time(14), time(12, 59)]),
+    ],
+)  # fmt: skip
+def test_quiet_hours_window(window: str, inside: list[time], outside: list[time]) -> None:
+    quiet = QuietHours.parse(window)
+    assert all(quiet.contains(moment) for moment in inside)
+    assert not any(quiet.contains(moment) for moment in outside)
+    assert str(quiet) == window

@@ -1,0 +1,191 @@
+"""Storage on SQLite and PostgreSQL: migrations, connection settings, concurrency, repositories."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.models import Role
+from storage.database import create_engine, write_transaction
+from storage.migrate import (
+    DatabaseNotMigrated,
+    check_current,
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from storage.schema import metadata, notification
+from storage.secrets import NikKeyMismatch
+from storage.store import Store
+from tests.conftest import NOW, POSTGRES_URL
+
+
+@pytest.fixture
+async def empty_engine(
+    database_url: tuple[str, dict[str, object]],
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database (or PostgreSQL schema) with no tables at all."""
+    url, options = database_url
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        yield engine
+        await engine.dispose()
+        return
+    schema = f"sapa_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
+    yield engine
+    await engine.dispose()
+    async with admin.begin() as connection:
+        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+async def test_migrations_on_an_empty_database(empty_engine: AsyncEngine) -> None:
+    with pytest.raises(DatabaseNotMigrated):
+        await check_current(empty_engine)
+    assert await current_revision(empty_engine) is None
+
+    await upgrade(empty_engine)
+    await upgrade(empty_engine)  # a second run changes nothing
+    assert await current_revision(empty_engine) == head_revision()
+    await check_current(empty_engine)
+
+    async with empty_engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {t.name for t in metadata.sorted_tables} <= tables
+
+
+async def test_store_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseNotMigrated):
+        await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+
+
+async def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    async with engine.connect() as connection:
+        journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+        foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+        busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+    await engine.dispose()
+    assert (journal, foreign_keys) == ("wal", 1)
+    assert busy >= 5000
+
+
+async def test_two_writers_wait_for_each_other(store: Store, tmp_path: Path) -> None:
+    """Read-modify-write from two connections (as from two processes): neither fails, none lost."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    options = {}
+    if store.engine.dialect.name == "postgresql":
+        search_path = await _search_path(store.engine)
+        options = {"connect_args": {"server_settings": {"search_path": search_path}}}
+    engines = [create_engine(url, **options) for _ in range(2)]  # type: ignore[arg-type]
+    async with store.write() as repo:
+        await repo.sequences.next_value("counter")  # starts at 1
+
+    async def increment(engine: AsyncEngine) -> None:
+        async with write_transaction(engine) as connection:
+            # SQLite: BEGIN IMMEDIATE already holds the write lock. PostgreSQL: lock the row.
+            lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+            query = text("SELECT value FROM sequence WHERE name = 'counter'" + lock)
+            value = (await connection.execute(query)).scalar_one()
+            await asyncio.sleep(0.05)  # the other writer tries to come in here
+            await connection.execute(
+                text("UPDATE sequence SET value = :v WHERE name = 'counter'"), {"v": value + 1}
+            )
+
+    await asyncio.gather(*(increment(engine) for engine in engines))
+    for engine in engines:
+        await engine.dispose()
+    async with store.read() as repo:
+        value = (await repo.connection.execute(text("SELECT value FROM sequence"))).scalar_one()
+    assert value == 3
+
+
+async def _search_path(engine: AsyncEngine) -> str:
+    async with engine.connect() as connection:
+        return str((await connection.execute(text("SHOW search_path"))).scalar_one())
+
+
+async def test_sequences_count_up_under_concurrency(store: Store) -> None:
+    async def take() -> int:
+        async with store.write() as repo:
+            return await repo.sequences.next_value("ticket:2612")
+
+    numbers = await asyncio.gather(*(take() for _ in range(20)))
+    assert sorted(numbers) == list(range(1, 21))
+    async with store.write() as repo:
+        assert await repo.sequences.next_value("ticket:2701") == 1
+
+
+async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.write() as repo:
+            await repo.sequences.next_value("rolled-back")
+            raise RuntimeError("boom")
+    async with store.write() as repo:
+        assert await repo.sequences.next_value("rolled-back") == 1
+
+
+async def test_people_and_times_in_utc(store: Store) -> None:
+    wib = timezone(timedelta(hours=7))
+    async with store.write() as repo:
+        added = await repo.people.add(555, Role.ADMIN, datetime(2026, 12, 1, 10, 0, tzinfo=wib))
+        await repo.people.set_language(added.id, "en")
+    async with store.read() as repo:
+        found = await repo.people.by_telegram_id(555)
+        assert await repo.people.by_telegram_id(556) is None
+    assert found is not None and found.role is Role.ADMIN and found.language == "en"
+    assert found.created_at == datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert found.created_at.tzinfo is not None
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with store.write() as repo:
+            await repo.people.add(1, Role.ADMIN, datetime(2026, 12, 1, 10, 0))
+
+
+async def test_outbox_dedup_key_is_unique(store: Store) -> None:
+    async with store.write() as repo:
+        person = await repo.people.add(777, Role.ADMIN, NOW)
+    row = {"person_id": person.id, "template_key": "reminder.posyandu", "params": {"a": 1},
+           "due_at": NOW, "status": "pending", "attempts": 0, "created_at": NOW,
+           "dedup_key": "reminder:posyandu:1:2026-12-08:H-1"}  # fmt: skip
+    async with store.write() as repo:
+        await repo.connection.execute(notification.insert().values(**row))
+    with pytest.raises(IntegrityError):
+        async with store.write() as repo:
+            await repo.connection.execute(notification.insert().values(**row))
+    async with store.read() as repo:
+        rows = (await repo.connection.execute(select(notification))).all()
+    assert len(rows) == 1 and rows[0].params == {"a": 1}
+
+
+async def test_foreign_keys_are_enforced(store: Store) -> None:
+    row = {"person_id": 99999, "template_key": "x", "params": {}, "due_at": NOW,
+           "status": "pending", "attempts": 0, "created_at": NOW, "dedup_key": "x"}  # fmt: skip
+    with pytest.raises(IntegrityError):
+        async with store.write() as repo:
+            await repo.connection.execute(notification.insert().values(**row))
+
+
+async def test_nik_key_is_kept_and_a_changed_key_is_refused(store: Store) -> None:
+    async with store.write() as repo:
+        first = await repo.secrets.nik_key(None)
+    async with store.write() as repo:
+        assert await repo.secrets.nik_key(None) == first
+        assert len(first) == 64
+    with pytest.raises(NikKeyMismatch):
+        async with store.write() as repo:
+            await repo.secrets.nik_key(b"another key")
