@@ -1,0 +1,89 @@
+"""The network edge, faked: a PTB request object that answers Bot API calls without a network.
+
+It records every call (method and parameters) so tests can assert what the user would have seen,
+and answers with the JSON shapes the real Bot API uses. `fail_next(method, status, description)`
+makes the next call of a method fail the way Telegram fails (403 blocked, 429 with retry_after).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 700000001, "is_bot": True, "first_name": "Sapa RTS", "username": "sapa_rts_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False,
+            "supports_inline_queries": False}  # fmt: skip
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeBotApi(BaseRequest):
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def fail_next(self, method: str, status: int, description: str, **parameters: Any) -> None:
+        self.failures[method] = (status, description, parameters)
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [call.params for call in self.calls if call.method == method]
+
+    def texts(self) -> list[str]:
+        return [str(params["text"]) for params in self.sent()]
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        self.calls.append(Call(api_method, dict(params)))
+        if api_method in self.failures:
+            status, description, extra = self.failures.pop(api_method)
+            body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+            if extra:
+                body["parameters"] = extra
+            return status, json.dumps(body).encode()
+        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+            chat_id = int(params.get("chat_id", 0))
+            message: dict[str, Any] = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+            }
+            if "text" in params:
+                message["text"] = params["text"]
+            return message
+        return True
