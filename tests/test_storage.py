@@ -33,7 +33,7 @@ async def empty_engine(
     database_url: tuple[str, dict[str, object]],
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on a database (or PostgreSQL schema) with no tables at all."""
-    url, options = database_url
+    url, _options = database_url
     if url.startswith("sqlite"):
         engine = create_engine(url)
         yield engine
