@@ -315,7 +315,11 @@ async def test_people_roles_and_scopes(store: Store, t_id: Translator, tmp_path:
         (2, "kecamatan", "admin kabupaten tidak punya kecamatan: kosongkan kolom ini"),
         (3, "posyandu", "bidan atau kader harus diisi kode posyandunya"),
         (4, "posyandu", "posyandu P-017 tidak berada di kecamatan Pandeglang"),
-        (5, "role", "lurah bukan peran (gunakan pendamping, koordinator, admin atau bidan)"),
+        (
+            5,
+            "role",
+            "lurah bukan peran (gunakan pendamping, koordinator, operator, admin, bidan atau kader)",
+        ),
     }
 
 
@@ -365,3 +369,31 @@ async def test_english_reasons(store: Store, t_en: Translator, tmp_path: Path) -
     )
     report = await run_import(store, t_en, ImportKind.POSYANDU, path)
     assert report.problems[0].reason.startswith("every full moon is not a schedule")
+
+
+async def test_empty_choice_cells_and_unclosed_quotes(
+    store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path,
+        "p.csv",
+        """
+        code,name,kecamatan,desa,schedule
+        P-1,Posyandu Mawar,Pandeglang,Kadomas,
+    """,
+    )
+    report = await run_import(store, t_id, ImportKind.POSYANDU, path)
+    assert [(p.line, p.column, p.reason) for p in report.problems] == [
+        (2, "schedule", "tidak boleh kosong")
+    ]
+    unclosed = write_csv(
+        tmp_path,
+        "q.csv",
+        """
+        code,name,kecamatan,desa,schedule
+        P-1,"Posyandu Mawar,Pandeglang,Kadomas,tanggal 10
+        P-2,Posyandu Melati,Pandeglang,Karaton,tanggal 12
+    """,
+    )
+    report = await run_import(store, t_id, ImportKind.POSYANDU, unclosed)
+    assert [p.reason for p in report.problems] == ["berkas bukan tabel CSV yang sah"]

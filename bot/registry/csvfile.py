@@ -66,7 +66,7 @@ def parse_table(text: str) -> CsvTable:
     first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise CsvFileError("empty")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first), strict=True)
     columns: list[str] | None = None
     rows: list[CsvRow] = []
     for cells in _records(reader):

@@ -153,16 +153,26 @@ KIND_WORDS: dict[str, MemberKind] = {
 }
 
 
+def _required(value: object, info: ValidationInfo) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise problem(tr(info, "must not be empty"))
+    return text
+
+
 def _role(value: object, info: ValidationInfo) -> Role:
-    word = "_".join(str(value or "").strip().lower().split())
+    word = "_".join(_required(value, info).lower().split())
     if word not in ROLE_WORDS:
-        message = tr(info, "{value} is not a role (use pendamping, koordinator, admin or bidan)")
+        message = tr(
+            info,
+            "{value} is not a role (use pendamping, koordinator, operator, admin, bidan or kader)",
+        )
         raise problem(message.format(value=str(value)[:30]))
     return ROLE_WORDS[word]
 
 
 def _kind(value: object, info: ValidationInfo) -> MemberKind:
-    word = " ".join(str(value or "").strip().lower().split())
+    word = " ".join(_required(value, info).lower().split())
     if word not in KIND_WORDS:
         message = tr(info, "{value} is not a member kind (use hamil, balita or lainnya)")
         raise problem(message.format(value=str(value)[:30]))
@@ -177,7 +187,7 @@ def _nik(value: object, info: ValidationInfo) -> str:
 
 
 def _schedule(value: object, info: ValidationInfo) -> str:
-    text = str(value or "")
+    text = _required(value, info)
     try:
         return str(parse_schedule_rule(text))
     except ScheduleRuleError:
