@@ -214,11 +214,13 @@ def people_rows(rng: random.Random) -> Iterator[list[str]]:
     yield ["TPJK-1", f"{rng.choice(MEN)} {rng.choice(FAMILY)}", "admin", "", ""]
 
 
-def _nik(
-    rng: random.Random, kecamatan: DemoKecamatan, birth: date, woman: bool, serial: int
-) -> str:
+def _unique_nik(used: set[str], kecamatan: DemoKecamatan, birth: date, woman: bool) -> str:
+    """A NIK in the real layout (region, birth date +40 for women, serial), unused so far."""
     day = birth.day + (40 if woman else 0)
-    return f"{kecamatan.nik_prefix}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
+    prefix = f"{kecamatan.nik_prefix}{day:02d}{birth.month:02d}{birth.year % 100:02d}"
+    serial = next(n for n in range(1, 10_000) if f"{prefix}{n:04d}" not in used)
+    used.add(f"{prefix}{serial:04d}")
+    return f"{prefix}{serial:04d}"
 
 
 def household_and_member_rows(
@@ -226,6 +228,7 @@ def household_and_member_rows(
 ) -> tuple[list[list[str]], list[list[str]]]:
     household_rows: list[list[str]] = []
     member_rows: list[list[str]] = []
+    used_niks: set[str] = set()
     for number in range(1, households + 1):
         kecamatan = KECAMATAN[number % len(KECAMATAN)]
         desa_index = rng.randrange(len(kecamatan.desa))
@@ -239,7 +242,7 @@ def household_and_member_rows(
             [
                 program_number,
                 head,
-                _nik(rng, kecamatan, head_birth, woman_heads, number % 10_000),
+                _unique_nik(used_niks, kecamatan, head_birth, woman_heads),
                 kecamatan.name,
                 kecamatan.desa[desa_index],
                 _posyandu_code(kecamatan, desa_index),
