@@ -67,10 +67,6 @@ class Translator:
         """`Selasa, 8 Desember 2026`."""
         return format_date(day, "EEEE, d MMMM y", locale=self.babel_locale)
 
-    def short_date(self, day: date) -> str:
-        """`8 Des 2026`."""
-        return format_date(day, "d MMM y", locale=self.babel_locale)
-
     def rupiah(self, amount: int) -> str:
         """`Rp2.250.000`."""
         return format_currency(

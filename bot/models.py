@@ -66,17 +66,6 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Kecamatan(Model):
-    id: int
-    name: str
-
-
-class Desa(Model):
-    id: int
-    kecamatan_id: int
-    name: str
-
-
 class Posyandu(Model):
     id: int
     code: str

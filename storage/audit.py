@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import audit_log
@@ -34,7 +33,3 @@ class AuditRepository:
                 detail=detail or {},
             )
         )
-
-    async def recent(self, limit: int = 20) -> list[dict[str, Any]]:
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        return [dict(row._mapping) for row in await self._connection.execute(query)]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Desa, Kecamatan, Posyandu, PosyanduRecord, PosyanduRef, name_key
+from bot.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
 from storage.database import excluded, upsert
 from storage.schema import desa, kecamatan, posyandu
 
@@ -68,15 +68,6 @@ class GeographyRepository:
         query = select(posyandu.c.code, posyandu.c.id, desa.c.kecamatan_id).join(desa)
         rows = await self._connection.execute(query)
         return {code: PosyanduRef(id=id_, kecamatan_id=kec) for code, id_, kec in rows}
-
-    async def list_kecamatan(self) -> list[Kecamatan]:
-        rows = await self._connection.execute(select(kecamatan).order_by(kecamatan.c.name))
-        return [Kecamatan(id=row.id, name=row.name) for row in rows]
-
-    async def list_desa(self, kecamatan_id: int) -> list[Desa]:
-        query = select(desa).where(desa.c.kecamatan_id == kecamatan_id).order_by(desa.c.name)
-        rows = await self._connection.execute(query)
-        return [Desa(id=r.id, kecamatan_id=r.kecamatan_id, name=r.name) for r in rows]
 
     async def get_posyandu(self, code: str) -> Posyandu | None:
         query = select(posyandu, desa.c.kecamatan_id).join(desa).where(posyandu.c.code == code)

@@ -92,3 +92,14 @@ def _placeholders(text: str) -> set[str]:
     import re
 
     return set(re.findall(r"\{(\w*)\}", text))
+
+
+def test_dates_and_rupiah_in_each_language() -> None:
+    from datetime import date
+
+    translations = Translations("id")
+    day = date(2026, 12, 8)
+    assert translations.for_language("id").long_date(day) == "Selasa, 8 Desember 2026"
+    assert translations.for_language("en").long_date(day) == "Tuesday, 8 December 2026"
+    assert translations.for_language("id").rupiah(2_250_000) == "Rp2.250.000"
+    assert translations.for_language("en").rupiah(2_250_000) == "Rp2.250.000"

@@ -28,6 +28,7 @@ from bot.models import (
     MemberRecord,
     PayoutRoundRecord,
     PosyanduRecord,
+    PosyanduRef,
     Role,
     StaffRecord,
     name_key,
@@ -273,7 +274,6 @@ async def _apply_posyandu(
 async def _apply_people(
     repo: Repositories, rows: list[PeopleRow], context: ImportContext, write: bool
 ) -> None:
-    t = context.t
     rows = _unique(rows, lambda r: r.code, "code", context)
     kecamatan_ids = await repo.geography.kecamatan_ids()
     posyandu = await repo.geography.posyandu_refs()
@@ -285,20 +285,10 @@ async def _apply_people(
             continue
         posyandu_id = None
         if r.role is Role.HEALTH_WORKER:
-            ref = posyandu.get(r.posyandu)
+            ref = _posyandu_in(
+                context, posyandu, r.line, "posyandu", r.posyandu, r.kecamatan, kecamatan_id
+            )
             if ref is None:
-                context.problem(
-                    r.line, "posyandu", t("posyandu {code} is not known").format(code=r.posyandu)
-                )
-                continue
-            if ref.kecamatan_id != kecamatan_id:
-                context.problem(
-                    r.line,
-                    "posyandu",
-                    t("posyandu {code} is not in kecamatan {name}").format(
-                        code=r.posyandu, name=r.kecamatan
-                    ),
-                )
                 continue
             posyandu_id = ref.id
         records.append(
@@ -314,6 +304,26 @@ async def _apply_people(
         return
     _count(context, (r.code for r in records), set(await repo.staff.refs()))
     await repo.staff.upsert(records)
+
+
+def _posyandu_in(
+    context: ImportContext,
+    posyandu: dict[str, PosyanduRef],
+    line: int,
+    column: str,
+    code: str,
+    kecamatan: str,
+    kecamatan_id: int | None,
+) -> PosyanduRef | None:
+    """The posyandu of that code if it is known and in the row's kecamatan; else report why."""
+    ref = posyandu.get(code)
+    if ref is None:
+        context.problem(line, column, context.t("posyandu {code} is not known").format(code=code))
+    elif ref.kecamatan_id != kecamatan_id:
+        message = context.t("posyandu {code} is not in kecamatan {name}")
+        context.problem(line, column, message.format(code=code, name=kecamatan))
+        return None
+    return ref
 
 
 def _unknown_kecamatan(context: ImportContext, line: int, name: str) -> None:
@@ -352,22 +362,16 @@ async def _apply_households(
                     ),
                 )
                 continue
-            ref = posyandu.get(r.posyandu_code)
+            ref = _posyandu_in(
+                context,
+                posyandu,
+                r.line,
+                "posyandu_code",
+                r.posyandu_code,
+                r.kecamatan,
+                kecamatan_id,
+            )
             if ref is None:
-                context.problem(
-                    r.line,
-                    "posyandu_code",
-                    t("posyandu {code} is not known").format(code=r.posyandu_code),
-                )
-                continue
-            if ref.kecamatan_id != kecamatan_id:
-                context.problem(
-                    r.line,
-                    "posyandu_code",
-                    t("posyandu {code} is not in kecamatan {name}").format(
-                        code=r.posyandu_code, name=r.kecamatan
-                    ),
-                )
                 continue
             companion_id = None
             if r.companion_code:
