@@ -46,6 +46,11 @@ def load_catalog(language: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTr
     return gettext.NullTranslations()
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogs without translating it yet (it is translated when shown)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Translator:
     """Everything language-specific for one user: texts, dates, money."""

@@ -130,6 +130,41 @@ class Person(Model):
     created_at: datetime
 
 
+class AttendanceReport(Model):
+    """A posyandu visit reported by the household (or confirmed by a health worker)."""
+
+    id: int
+    member_id: int
+    posyandu_id: int
+    session_date: date
+    status: ReportStatus
+    proof_file_id: str | None
+    reported_at: datetime
+
+
+class Complaint(Model):
+    """A household's complaint (keluhan), with its ticket code and where it stands."""
+
+    id: int
+    ticket_code: str
+    household_id: int
+    category: ComplaintCategory
+    text: str
+    photo_file_id: str | None
+    status: ComplaintStatus
+    level: EscalationLevel
+    deadline_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class Recipient(Model):
+    """Who an outbox row is for: a person, or a staff member (reached once they link Telegram)."""
+
+    person_id: int | None = None
+    staff_id: int | None = None
+
+
 class KecamatanCounts(Model):
     """One line of `sapa stats`."""
 

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(6, 0))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     nik_key: SecretStr | None = None
+    # A conversation (a report, a complaint) left unanswered this long is dropped, nothing saved.
+    flow_timeout_seconds: float = Field(default=15 * 60, gt=0)
+    # Working days each level has to resolve a complaint before it goes up a level.
+    companion_working_days: int = Field(default=3, ge=1, le=30)
+    coordinator_working_days: int = Field(default=5, ge=1, le=30)
 
     @field_validator("telegram_bot_token", "nik_key", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
@@ -70,15 +70,31 @@ class GeographyRepository:
         return {code: PosyanduRef(id=id_, kecamatan_id=kec) for code, id_, kec in rows}
 
     async def get_posyandu(self, code: str) -> Posyandu | None:
-        query = select(posyandu, desa.c.kecamatan_id).join(desa).where(posyandu.c.code == code)
-        row = (await self._connection.execute(query)).first()
-        if row is None:
-            return None
-        return Posyandu(
-            id=row.id,
-            code=row.code,
-            name=row.name,
-            desa_id=row.desa_id,
-            kecamatan_id=row.kecamatan_id,
-            schedule=row.schedule,
+        found = await self._posyandu(posyandu.c.code == code)
+        return found[0] if found else None
+
+    async def posyandu_by_id(self, posyandu_id: int) -> Posyandu | None:
+        found = await self._posyandu(posyandu.c.id == posyandu_id)
+        return found[0] if found else None
+
+    async def posyandu_in_kecamatan(self, kecamatan_id: int) -> list[Posyandu]:
+        return await self._posyandu(desa.c.kecamatan_id == kecamatan_id)
+
+    async def _posyandu(self, condition: ColumnElement[bool]) -> list[Posyandu]:
+        query = (
+            select(posyandu, desa.c.kecamatan_id)
+            .join(desa)
+            .where(condition)
+            .order_by(posyandu.c.name, posyandu.c.id)
         )
+        return [
+            Posyandu(
+                id=row.id,
+                code=row.code,
+                name=row.name,
+                desa_id=row.desa_id,
+                kecamatan_id=row.kecamatan_id,
+                schedule=row.schedule,
+            )
+            for row in await self._connection.execute(query)
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
@@ -61,11 +61,13 @@ class HouseholdRepository:
         return found
 
     async def get_by_program_number(self, program_number: str) -> Household | None:
-        query = (
-            select(household, desa.c.kecamatan_id)
-            .join(desa)
-            .where(household.c.program_number == program_number)
-        )
+        return await self._get(household.c.program_number == program_number)
+
+    async def get(self, household_id: int) -> Household | None:
+        return await self._get(household.c.id == household_id)
+
+    async def _get(self, condition: ColumnElement[bool]) -> Household | None:
+        query = select(household, desa.c.kecamatan_id).join(desa).where(condition)
         row = (await self._connection.execute(query)).first()
         if row is None:
             return None
@@ -79,6 +81,13 @@ class HouseholdRepository:
             posyandu_id=row.posyandu_id,
             companion_id=row.companion_id,
             active=row.active,
+        )
+
+    async def set_active(self, household_id: int, active: bool, now: datetime) -> None:
+        await self._connection.execute(
+            update(household)
+            .where(household.c.id == household_id)
+            .values(active=active, updated_at=now)
         )
 
     async def program_numbers_by_nik_digest(self) -> dict[str, str]:

@@ -50,3 +50,19 @@ class PersonRepository:
         await self._connection.execute(
             update(person).where(person.c.id == person_id).values(language=language)
         )
+
+    async def set_household(self, person_id: int, household_id: int | None) -> None:
+        """Link a household person to a household (None unlinks; the person and language stay)."""
+        await self._connection.execute(
+            update(person).where(person.c.id == person_id).values(household_id=household_id)
+        )
+
+    async def linked_to_household(self, household_id: int) -> list[Person]:
+        query = select(person).where(person.c.household_id == household_id).order_by(person.c.id)
+        return [_person(row) for row in await self._connection.execute(query)]
+
+    async def by_staff_id(self, staff_id: int) -> Person | None:
+        row = (
+            await self._connection.execute(select(person).where(person.c.staff_id == staff_id))
+        ).first()
+        return None if row is None else _person(row)

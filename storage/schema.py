@@ -243,7 +243,9 @@ notification = Table(
     "notification",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), nullable=False),
+    # The recipient: a person, or a staff member (delivered once they link a Telegram account).
+    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), nullable=True),
+    Column("staff_id", ForeignKey("staff.id"), nullable=True, index=True),
     Column("template_key", String(80), nullable=False),
     Column("params", JSON, nullable=False),
     Column("due_at", UtcDateTime, nullable=False),
@@ -259,6 +261,31 @@ notification = Table(
     CheckConstraint(
         "status in ('pending','sending','sent','failed','cancelled')", name="notification_status"
     ),
+    CheckConstraint("(person_id is null) <> (staff_id is null)", name="notification_one_recipient"),
+)
+
+link_code = Table(
+    "link_code",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    # Only a digest of the code is kept: a copy of the database does not hand out live codes.
+    Column("code_digest", String(64), nullable=False, unique=True),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("used_by", ForeignKey("person.id"), nullable=True),
+    Index("ix_link_code_household", "household_id"),
+)
+
+link_attempt = Table(
+    "link_attempt",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("telegram_user_id", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_link_attempt_user_at", "telegram_user_id", "at"),
 )
 
 audit_log = Table(

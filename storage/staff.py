@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Role, Staff, StaffRecord, StaffRef
@@ -45,15 +45,31 @@ class StaffRepository:
         }
 
     async def get_by_code(self, code: str) -> Staff | None:
-        row = (await self._connection.execute(select(staff).where(staff.c.code == code))).first()
-        if row is None:
-            return None
-        return Staff(
-            id=row.id,
-            code=row.code,
-            name=row.name,
-            role=Role(row.role),
-            kecamatan_id=row.kecamatan_id,
-            posyandu_id=row.posyandu_id,
-            active=row.active,
-        )
+        found = await self._staff(staff.c.code == code)
+        return found[0] if found else None
+
+    async def get(self, staff_id: int) -> Staff | None:
+        found = await self._staff(staff.c.id == staff_id)
+        return found[0] if found else None
+
+    async def active_with_role(self, role: Role, kecamatan_id: int | None = None) -> list[Staff]:
+        """Active staff of one role (in one kecamatan when given), in code order."""
+        condition = and_(staff.c.role == role.value, staff.c.active.is_(True))
+        if kecamatan_id is not None:
+            condition = and_(condition, staff.c.kecamatan_id == kecamatan_id)
+        return await self._staff(condition)
+
+    async def _staff(self, condition: ColumnElement[bool]) -> list[Staff]:
+        rows = await self._connection.execute(select(staff).where(condition).order_by(staff.c.code))
+        return [
+            Staff(
+                id=row.id,
+                code=row.code,
+                name=row.name,
+                role=Role(row.role),
+                kecamatan_id=row.kecamatan_id,
+                posyandu_id=row.posyandu_id,
+                active=row.active,
+            )
+            for row in rows
+        ]

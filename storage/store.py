@@ -14,11 +14,15 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.attendance import AttendanceRepository
 from storage.audit import AuditRepository
+from storage.complaints import ComplaintRepository
 from storage.database import create_engine, read_transaction, write_transaction
 from storage.geography import GeographyRepository
 from storage.households import HouseholdRepository
+from storage.linking import LinkRepository
 from storage.migrate import check_current
+from storage.notifications import NotificationRepository
 from storage.payouts import PayoutRepository
 from storage.people import PersonRepository
 from storage.secrets import SecretRepository
@@ -41,6 +45,10 @@ class Repositories:
         self.secrets = SecretRepository(connection)
         self.sequences = SequenceRepository(connection)
         self.stats = StatsRepository(connection)
+        self.links = LinkRepository(connection)
+        self.attendance = AttendanceRepository(connection)
+        self.complaints = ComplaintRepository(connection)
+        self.notifications = NotificationRepository(connection)
 
 
 class Store:

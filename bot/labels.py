@@ -1,0 +1,39 @@
+"""Words for enum values (categories, statuses, member kinds), in the user's language."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, Translator
+from bot.models import ComplaintCategory, ComplaintStatus, MemberKind
+
+CATEGORY_LABELS = {
+    ComplaintCategory.PAYOUT: N_("Payout"),
+    ComplaintCategory.COMPANION: N_("Companion"),
+    ComplaintCategory.HEALTH_SERVICE: N_("Health service"),
+    ComplaintCategory.DATA: N_("Membership data"),
+    ComplaintCategory.OTHER: N_("Other"),
+}
+
+STATUS_LABELS = {
+    ComplaintStatus.OPEN: N_("received, waiting"),
+    ComplaintStatus.IN_PROGRESS: N_("being handled"),
+    ComplaintStatus.RESOLVED: N_("resolved, waiting for your confirmation"),
+    ComplaintStatus.CLOSED: N_("closed"),
+}
+
+MEMBER_KIND_LABELS = {
+    MemberKind.PREGNANT: N_("pregnant"),
+    MemberKind.CHILD: N_("child"),
+    MemberKind.OTHER: N_("family member"),
+}
+
+
+def category_label(category: ComplaintCategory, t: Translator) -> str:
+    return t(CATEGORY_LABELS[category])
+
+
+def status_label(status: ComplaintStatus, t: Translator) -> str:
+    return t(STATUS_LABELS[status])
+
+
+def member_kind_label(kind: MemberKind, t: Translator) -> str:
+    return t(MEMBER_KIND_LABELS[kind])
