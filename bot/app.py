@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, utc_now
@@ -41,7 +42,7 @@ def build_application(
     services: Services, *, request: BaseRequest | None = None, token: str | None = None
 ) -> SapaApplication:
     """The bot, its handlers and services; `request` replaces the HTTP edge in tests."""
-    from handlers import common
+    from handlers import routes
 
     settings = services.settings
     if token is None:
@@ -53,10 +54,11 @@ def build_application(
         .base_url(settings.bot_api_url)
         .base_file_url(settings.bot_api_url.replace("/bot", "/file/bot"))
         .context_types(ContextTypes(context=SapaContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = cast(SapaApplication, builder.build())
     application.bot_data["services"] = services
-    common.register(application)
+    routes.register(application)
     return application

@@ -1,81 +1,243 @@
-"""Handlers every user meets: /start, /bantuan, unknown input, and the error handler."""
+"""What every handler needs: who the user is (and in which language), replies, and the handlers
+every user meets: help, language, unknown input, old buttons, errors."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from telegram import Update
-from telegram.constants import ParseMode
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
 
 from bot.i18n import Translator
+from bot.models import Household, Person, Role
+from bot.settings import SUPPORTED_LANGUAGES
+from handlers.flow import Flow, current_flow, end_flow
+from handlers.menu import LANGUAGE_NAMES, menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaApplication, SapaContext
+    from bot.app import SapaContext
 
 log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+END = ConversationHandler.END
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The user behind an update: their person record and household, if any, and their language."""
+
+    user_id: int
+    person: Person | None
+    household: Household | None
+    t: Translator
+
+    @property
+    def is_household(self) -> bool:
+        return self.person is not None and self.person.role is Role.HOUSEHOLD
+
+
+async def visit(update: Update, context: SapaContext) -> Visitor:
+    services = context.services
+    assert update.effective_user is not None
+    user_id = update.effective_user.id
+    async with services.store.read() as repo:
+        person = await repo.people.by_telegram_id(user_id)
+        household = None
+        if person is not None and person.household_id is not None:
+            household = await repo.households.get(person.household_id)
+    t = services.translations.for_language(person.language if person else None)
+    return Visitor(user_id, person, household, t)
 
 
 async def translator_for(update: Update, context: SapaContext) -> Translator:
     """The user's language: their stored choice, else the deployment's default."""
+    return (await visit(update, context)).t
+
+
+async def reply(update: Update, text: str, markup: Markup | None = None) -> Message:
+    """Answer in the user's chat (HTML; escape anything the user or the database wrote)."""
+    assert update.effective_chat is not None
+    return await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+async def take_button(update: Update) -> str | None:
+    """Acknowledge a button press and remove the buttons, so it cannot be pressed twice."""
+    query = update.callback_query
+    if query is None:
+        return None
+    await query.answer()
+    # A message too old to edit, or without buttons left, has nothing to remove.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(reply_markup=None)
+    return query.data
+
+
+async def linked_household(update: Update, context: SapaContext) -> Visitor | None:
+    """The visitor when they are linked to an active household; otherwise say why not."""
+    visitor = await visit(update, context)
+    t = visitor.t
+    if visitor.household is None:
+        if visitor.person is not None and not visitor.is_household:
+            await reply(update, t("This command is for households in the programme."))
+        else:
+            await reply(
+                update,
+                t(
+                    "This Telegram account is not linked to a household yet. "
+                    "Send /start to link it with your programme number."
+                ),
+            )
+        return None
+    if not visitor.household.active:
+        await reply(
+            update,
+            t(
+                "Your household is no longer active in the programme, so this is not available. "
+                "If you think this is a mistake, please contact your companion or the kecamatan "
+                "office."
+            ),
+            ReplyKeyboardRemove(),
+        )
+        return None
+    return visitor
+
+
+def home_markup(visitor: Visitor) -> Markup | None:
+    """The menu keyboard for linked households; nothing for others."""
+    return menu_keyboard(visitor.t) if visitor.household is not None else None
+
+
+async def help_command(update: Update, context: SapaContext) -> int:
+    end_flow(context.user_data or {})
+    visitor = await visit(update, context)
+    t = visitor.t
+    if visitor.household is None:
+        text = t(
+            "Send /start to link this Telegram to your household with your programme number. "
+            "Ask your companion (pendamping) if you need help."
+        )
+    else:
+        text = "\n".join(
+            [
+                t("What I can do for your household:"),
+                t("• /hadir: report a posyandu visit, with a photo of the KMS or buku KIA"),
+                t("• /keluhan: send a complaint and get a ticket code"),
+                t("• /status: see your complaints"),
+                t("• /jadwal: next posyandu day and payout"),
+                t("• /bahasa: choose the language"),
+                t("• /batal: cancel what you are doing"),
+                t("• /putus: unlink this Telegram from the household"),
+            ]
+        )
+    await reply(update, text, home_markup(visitor))
+    return END
+
+
+async def language_command(update: Update, context: SapaContext) -> int:
+    end_flow(context.user_data or {})
+    t = await translator_for(update, context)
+    buttons = [
+        [InlineKeyboardButton(name, callback_data=f"lang:{code}")]
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    await reply(update, t("Choose your language:"), InlineKeyboardMarkup(buttons))
+    return END
+
+
+async def language_chosen(update: Update, context: SapaContext) -> int:
+    data = await take_button(update) or ""
+    language = data.removeprefix("lang:")
+    if language not in SUPPORTED_LANGUAGES:
+        return await stale_button(update, context)
     services = context.services
-    language = None
-    if update.effective_user is not None:
-        async with services.store.read() as repo:
-            person = await repo.people.by_telegram_id(update.effective_user.id)
-        language = person.language if person else None
-    return services.translations.for_language(language)
+    assert update.effective_user is not None
+    async with services.store.write() as repo:
+        person = await repo.people.by_telegram_id(update.effective_user.id)
+        if person is None:
+            person = await repo.people.add(
+                update.effective_user.id, Role.HOUSEHOLD, services.clock(), language=language
+            )
+        await repo.people.set_language(person.id, language)
+    visitor = await visit(update, context)
+    await reply(update, visitor.t("From now on I will write in English."), home_markup(visitor))
+    return END
 
 
-async def start(update: Update, context: SapaContext) -> None:
-    t = await translator_for(update, context)
-    assert update.effective_message is not None
-    text = "\n\n".join(
-        [
-            t("Welcome to <b>Sapa RTS</b>, the Jamsosratu programme's assistant."),
-            t(
-                "This bot is run by the Jamsosratu programme team of the district. It helps your "
-                "household report posyandu visits, send complaints and see payout dates."
-            ),
-            t(
-                "We keep your household's programme data, your Telegram ID and what you send us, "
-                "only to run the programme, as the Personal Data Protection Law (UU PDP) requires."
-            ),
-        ]
+async def cancel(update: Update, context: SapaContext) -> int:
+    visitor = await visit(update, context)
+    if end_flow(context.user_data or {}):
+        text = visitor.t("Cancelled. Nothing was saved.")
+    else:
+        text = visitor.t("There is nothing to cancel.")
+    await reply(update, text, home_markup(visitor))
+    return END
+
+
+async def stale_button(update: Update, context: SapaContext) -> int:
+    """A button from an earlier message, or button data we never made."""
+    await take_button(update)
+    visitor = await visit(update, context)
+    await reply(
+        update,
+        visitor.t("That button is no longer active. Please start again from the menu."),
+        home_markup(visitor),
     )
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
-
-
-async def help_command(update: Update, context: SapaContext) -> None:
-    t = await translator_for(update, context)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        t("Send /start to begin. Ask your companion (pendamping) if you need help.")
-    )
+    return END
 
 
 async def unknown(update: Update, context: SapaContext) -> None:
     t = await translator_for(update, context)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        t("Sorry, I did not understand that. Send /bantuan to see what I can do.")
-    )
+    await reply(update, t("Sorry, I did not understand that. Send /bantuan to see what I can do."))
 
 
 async def on_error(update: object, context: SapaContext) -> None:
     # Never log the update itself: it contains what the user wrote.
     error = context.error
     log.error("handler_failed error=%s", type(error).__name__, exc_info=error)
-    if isinstance(update, Update) and update.effective_message is not None:
+    if isinstance(update, Update) and update.effective_chat is not None:
         t = await translator_for(update, context)
-        await update.effective_message.reply_text(
-            t("Sorry, something went wrong on our side. Please try again in a moment.")
+        await reply(
+            update, t("Sorry, something went wrong on our side. Please try again in a moment.")
         )
 
 
-def register(application: SapaApplication) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler(["bantuan", "help"], help_command))
-    application.add_handler(MessageHandler(filters.ALL, unknown))
-    application.add_error_handler(on_error)
+async def flow_and_visitor(
+    update: Update, context: SapaContext, kind: str
+) -> tuple[Flow, Visitor] | None:
+    """The running flow of this kind and its linked household user; None ends the flow."""
+    flow = current_flow(context.user_data or {}, kind)
+    visitor = await linked_household(update, context)
+    if flow is None or visitor is None:
+        end_flow(context.user_data or {})
+        return None
+    return flow, visitor
+
+
+async def wrong_button(update: Update, context: SapaContext) -> None:
+    """A button of another message (or forged data) during a flow: say so, keep the flow."""
+    if update.callback_query is not None:
+        await take_button(update)
+    t = await translator_for(update, context)
+    await reply(
+        update,
+        t("That button is not part of what you are doing now. Please use the buttons of the last "
+          "message, or send /batal to stop."),
+    )  # fmt: skip
+
+
+async def cancelled(update: Update, context: SapaContext, visitor: Visitor) -> int:
+    end_flow(context.user_data or {})
+    await reply(update, visitor.t("Cancelled. Nothing was saved."), home_markup(visitor))
+    return END

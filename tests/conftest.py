@@ -18,11 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.app import SapaApplication, Services, build_application
 from bot.i18n import Translations, Translator
+from bot.settings import load_settings
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import metadata
 from storage.store import Store
+from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_URL = os.environ.get(
     "SAPA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -112,3 +115,22 @@ def t_id(translations: Translations) -> Translator:
 @pytest.fixture
 def t_en(translations: Translations) -> Translator:
     return translations.for_language("en")
+
+
+TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
+
+
+@pytest.fixture
+async def bot_app(
+    store: Store, translations: Translations
+) -> AsyncIterator[tuple[SapaApplication, FakeBotApi]]:
+    """The real Application on the test database, talking to a recording fake Bot API."""
+    api = FakeBotApi()
+    settings = load_settings(database_url="sqlite+aiosqlite:///unused.db")
+    services = Services(settings=settings, store=store, translations=translations,
+                        clock=lambda: NOW)  # fmt: skip
+    application = build_application(services, request=api, token=TOKEN)
+    async with application:
+        await application.start()  # the JobQueue, which times out abandoned flows
+        yield application, api
+        await application.stop()

@@ -24,6 +24,7 @@ BOT_USER = {"id": 700000001, "is_bot": True, "first_name": "Sapa RTS", "username
 class Call:
     method: str
     params: dict[str, Any]
+    result: Any = None
 
 
 @dataclass
@@ -63,14 +64,16 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
-        self.calls.append(Call(api_method, dict(params)))
+        call = Call(api_method, dict(params))
+        self.calls.append(call)
         if api_method in self.failures:
             status, description, extra = self.failures.pop(api_method)
             body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
             if extra:
                 body["parameters"] = extra
             return status, json.dumps(body).encode()
-        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+        call.result = self._result(api_method, params)
+        return 200, json.dumps({"ok": True, "result": call.result}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from bot.app import SapaApplication, Services, build_application
-from bot.i18n import Translations
+from bot.app import SapaApplication
 from bot.models import Role
-from bot.settings import load_settings
 from storage.store import Store
 from tests.conftest import NOW
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_updates import sticker_message, text_message
-
-TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
-
-
-@pytest.fixture
-async def bot_app(
-    store: Store, translations: Translations
-) -> AsyncIterator[tuple[SapaApplication, FakeBotApi]]:
-    api = FakeBotApi()
-    settings = load_settings(database_url="sqlite+aiosqlite:///unused.db")
-    services = Services(settings=settings, store=store, translations=translations,
-                        clock=lambda: NOW)  # fmt: skip
-    application = build_application(services, request=api, token=TOKEN)
-    async with application:
-        yield application, api
 
 
 async def test_start_greets_in_indonesian_with_a_privacy_notice(
@@ -36,7 +15,8 @@ async def test_start_greets_in_indonesian_with_a_privacy_notice(
 ) -> None:
     application, api = bot_app
     await application.process_update(text_message(application.bot, 4242, "/start"))
-    [reply] = api.sent()
+    reply, ask_number = api.sent()
+    assert "nomor peserta" in ask_number["text"]
     assert reply["chat_id"] == 4242
     assert reply["text"].startswith("Selamat datang di <b>Sapa RTS</b>")
     assert "UU PDP" in reply["text"]

@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.i18n import Translator
-from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.registry.importer import ImportKind
 from storage.store import Store
-from tests.conftest import NOW
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-# The five valid files, in the order they must be imported, with their number of data rows.
-VALID_FILES: list[tuple[ImportKind, str, int]] = [
-    (ImportKind.POSYANDU, "posyandu.csv", 6),
-    (ImportKind.PEOPLE, "people.csv", 7),
-    (ImportKind.HOUSEHOLDS, "households.csv", 6),
-    (ImportKind.MEMBERS, "members.csv", 8),
-    (ImportKind.PAYOUTS, "payouts.csv", 4),
-]
-
-
-async def run_import(store: Store, t: Translator, kind: ImportKind, name: str) -> ImportReport:
-    return await import_file(store, kind, EXAMPLES / name, t, now=NOW, progress=False)
-
-
-async def import_valid_files(store: Store, t: Translator) -> list[ImportReport]:
-    return [await run_import(store, t, kind, name) for kind, name, _ in VALID_FILES]
+from tests.helpers import VALID_FILES, import_valid_files, run_import
 
 
 async def household_count(store: Store) -> int:

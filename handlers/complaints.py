@@ -1,0 +1,232 @@
+"""Complaints: category, description, optional photo, confirm, ticket code; and their status."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.complaints import (
+    MAX_TEXT_LENGTH,
+    ComplaintPolicy,
+    TextProblem,
+    file_complaint,
+    text_problem,
+)
+from bot.labels import CATEGORY_LABELS, category_label, status_label
+from bot.models import ComplaintCategory, EscalationLevel
+from handlers.common import (
+    END,
+    cancelled,
+    flow_and_visitor,
+    linked_household,
+    reply,
+    take_button,
+    wrong_button,
+)
+from handlers.flow import button, button_of_flow, end_flow, start_flow
+from handlers.menu import menu_keyboard
+
+if TYPE_CHECKING:
+    from bot.app import SapaContext
+
+FLOW = "klh"
+CATEGORY, TEXT, PHOTO, CONFIRM = "klh_category", "klh_text", "klh_photo", "klh_confirm"
+
+
+async def begin(update: Update, context: SapaContext) -> str | int:
+    visitor = await linked_household(update, context)
+    if visitor is None:
+        return END
+    t = visitor.t
+    flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    rows = [
+        [button(t(label), flow, "category", category.value)]
+        for category, label in CATEGORY_LABELS.items()
+    ]
+    await reply(
+        update,
+        t("What is your complaint about?"),
+        InlineKeyboardMarkup([*rows, [button(t("Cancel"), flow, "cancel")]]),
+    )
+    return CATEGORY
+
+
+async def category_chosen(update: Update, context: SapaContext) -> str | int | None:
+    data = await take_button(update)
+    found = await flow_and_visitor(update, context, FLOW)
+    if found is None:
+        return END
+    flow, visitor = found
+    t = visitor.t
+    pressed = button_of_flow(data, flow)
+    if pressed is not None and pressed.action == "cancel":
+        return await cancelled(update, context, visitor)
+    categories = {c.value: c for c in ComplaintCategory}
+    if pressed is None or pressed.action != "category" or pressed.argument not in categories:
+        await wrong_button(update, context)
+        return None
+    category = categories[pressed.argument]
+    flow.draft["category"] = category.value
+    lines = [
+        t("Please describe the problem in your own words: what happened, when and where "
+          "(up to {limit} characters).").format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")),
+    ]  # fmt: skip
+    if category is ComplaintCategory.COMPANION:
+        lines.append(
+            t("A complaint about your companion goes to the kecamatan coordinator, not to the "
+              "companion.")
+        )  # fmt: skip
+    await reply(update, "\n\n".join(lines))
+    return TEXT
+
+
+async def text_given(update: Update, context: SapaContext) -> str | int | None:
+    found = await flow_and_visitor(update, context, FLOW)
+    if found is None:
+        return END
+    flow, visitor = found
+    t = visitor.t
+    assert update.effective_message is not None
+    text = (update.effective_message.text or "").strip()
+    problem = text_problem(text)
+    if problem is TextProblem.NO_WORDS:
+        await reply(update, t("Please describe the problem in words, so that we can help."))
+        return TEXT
+    if problem is TextProblem.TOO_LONG:
+        await reply(
+            update,
+            t(
+                "Your message has {count} characters; the limit is {limit}. Please shorten it "
+                "and send it again."
+            ).format(count=len(text), limit=MAX_TEXT_LENGTH),
+        )
+        return TEXT
+    flow.draft["text"] = text
+    await reply(
+        update,
+        t("If a photo helps to explain, send it now. Otherwise press Skip."),
+        InlineKeyboardMarkup(
+            [[button(t("Skip"), flow, "skip")], [button(t("Cancel"), flow, "cancel")]]
+        ),
+    )
+    return PHOTO
+
+
+async def photo_given(update: Update, context: SapaContext) -> str | int | None:
+    found = await flow_and_visitor(update, context, FLOW)
+    if found is None:
+        await take_button(update)
+        return END
+    flow, visitor = found
+    t = visitor.t
+    if update.callback_query is not None:
+        pressed = button_of_flow(await take_button(update), flow)
+        if pressed is None or pressed.action not in ("skip", "cancel"):
+            await wrong_button(update, context)
+            return None
+        if pressed.action == "cancel":
+            return await cancelled(update, context, visitor)
+        flow.draft["photo_file_id"] = None
+    else:
+        message = update.effective_message
+        assert message is not None and message.photo
+        flow.draft["photo_file_id"] = message.photo[-1].file_id
+    category = ComplaintCategory(flow.draft["category"])
+    photo = t("yes") if flow.draft.get("photo_file_id") else t("no")
+    summary = "\n".join(
+        [
+            t("Please check your complaint:"),
+            t("Category: {category}").format(category=category_label(category, t)),
+            t("Photo: {answer}").format(answer=photo),
+            "",
+            f"<i>{escape(flow.draft['text'])}</i>",
+        ]
+    )
+    await reply(
+        update,
+        summary,
+        InlineKeyboardMarkup(
+            [[button(t("📨 Send"), flow, "send")], [button(t("Cancel"), flow, "cancel")]]
+        ),
+    )
+    return CONFIRM
+
+
+async def confirm_pressed(update: Update, context: SapaContext) -> str | int | None:
+    data = await take_button(update)
+    found = await flow_and_visitor(update, context, FLOW)
+    if found is None:
+        return END
+    flow, visitor = found
+    assert visitor.person is not None and visitor.household is not None
+    t = visitor.t
+    pressed = button_of_flow(data, flow)
+    if pressed is not None and pressed.action == "cancel":
+        return await cancelled(update, context, visitor)
+    if pressed is None or pressed.action != "send":
+        await wrong_button(update, context)
+        return None
+    services = context.services
+    settings = services.settings
+    policy = ComplaintPolicy(
+        zone=settings.zone,
+        companion_days=settings.companion_working_days,
+        coordinator_days=settings.coordinator_working_days,
+    )
+    complaint = await file_complaint(
+        services.store, visitor.person, visitor.household,
+        ComplaintCategory(flow.draft["category"]), flow.draft["text"],
+        flow.draft.get("photo_file_id"), now=services.clock(), policy=policy,
+    )  # fmt: skip
+    end_flow(context.user_data or {})
+    owner = (
+        t("Your companion")
+        if complaint.level is EscalationLevel.COMPANION
+        else t("The kecamatan coordinator")
+    )
+    deadline = t.long_date(complaint.deadline_at.astimezone(settings.zone).date())
+    await reply(
+        update,
+        t(
+            "Your complaint is recorded with ticket code <b>{ticket}</b>. {owner} will handle it "
+            "by {deadline}. You can follow it with “Complaint status”."
+        ).format(ticket=complaint.ticket_code, owner=owner, deadline=deadline),
+        menu_keyboard(t),
+    )
+    return END
+
+
+async def status_command(update: Update, context: SapaContext) -> int:
+    end_flow(context.user_data or {})
+    visitor = await linked_household(update, context)
+    if visitor is None or visitor.household is None:
+        return END
+    t = visitor.t
+    zone = context.services.settings.zone
+    async with context.services.store.read() as repo:
+        complaints = await repo.complaints.for_household(visitor.household.id)
+    if not complaints:
+        await reply(
+            update,
+            t("Your household has no complaints. To send one, choose “Complaint” in the menu."),
+            menu_keyboard(t),
+        )
+        return END
+    blocks = [t("Your household's complaints, latest first:")]
+    for complaint in complaints:
+        changed = complaint.updated_at.astimezone(zone)
+        blocks.append(
+            "\n".join(
+                [
+                    f"<b>{complaint.ticket_code}</b> · {category_label(complaint.category, t)}",
+                    t("Status: {status}").format(status=status_label(complaint.status, t)),
+                    t("Last change: {date}, {time} WIB").format(
+                        date=t.long_date(changed.date()), time=f"{changed:%H.%M}"
+                    ),
+                ]
+            )
+        )
+    await reply(update, "\n\n".join(blocks), menu_keyboard(t))
+    return END

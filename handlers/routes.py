@@ -1,0 +1,161 @@
+"""Which handler answers which update, in the order PTB tries them.
+
+All household flows live in one ConversationHandler, so a menu button or a command always starts
+its flow afresh (dropping any unfinished draft), even in the middle of another flow. A flow left
+unanswered for `flow_timeout_seconds` (15 minutes by default) ends with a message; nothing of it
+was saved, because saving happens only at the final confirmation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from handlers import attendance, common, complaints, linking, schedule
+from handlers.flow import end_flow
+from handlers.menu import MenuAction, menu_filter
+
+if TYPE_CHECKING:
+    from bot.app import SapaApplication, SapaContext
+
+TEXT = filters.TEXT & ~filters.COMMAND
+PHOTO = filters.PHOTO | filters.Document.IMAGE
+
+
+async def not_a_photo(update: Update, context: SapaContext) -> None:
+    t = await common.translator_for(update, context)
+    await common.reply(
+        update,
+        t("Please send a photo (or press Skip), or send /batal to stop."),
+    )
+
+
+async def not_text(update: Update, context: SapaContext) -> None:
+    """A sticker, voice note, location... where we wait for words or a button."""
+    t = await common.translator_for(update, context)
+    await common.reply(
+        update,
+        t(
+            "I can only read text, photos and buttons here. Please answer with the buttons or "
+            "by typing, or send /batal to stop."
+        ),
+    )
+
+
+async def button_expected(update: Update, context: SapaContext) -> None:
+    t = await common.translator_for(update, context)
+    await common.reply(
+        update,
+        t("Please choose one of the buttons above, or send /batal to stop."),
+    )
+
+
+async def timed_out(update: Update, context: SapaContext) -> None:
+    end_flow(context.user_data or {})
+    t = await common.translator_for(update, context)
+    await common.reply(
+        update,
+        t(
+            "I stopped waiting because there was no answer for 15 minutes. Nothing was saved. "
+            "You can start again from the menu at any time."
+        ),
+    )
+
+
+def household_conversation(application: SapaApplication) -> ConversationHandler[SapaContext]:
+    translations = application.bot_data["services"].translations
+
+    def menu(action: MenuAction) -> filters.BaseFilter:
+        return menu_filter(action, translations) & filters.ChatType.PRIVATE
+
+    entry_points = [
+        CommandHandler("start", linking.start),
+        CommandHandler("hadir", attendance.begin),
+        MessageHandler(menu(MenuAction.REPORT), attendance.begin),
+        CommandHandler("keluhan", complaints.begin),
+        MessageHandler(menu(MenuAction.COMPLAIN), complaints.begin),
+        CommandHandler("status", complaints.status_command),
+        MessageHandler(menu(MenuAction.STATUS), complaints.status_command),
+        CommandHandler("jadwal", schedule.schedule_command),
+        MessageHandler(menu(MenuAction.SCHEDULE), schedule.schedule_command),
+        CommandHandler("bahasa", common.language_command),
+        MessageHandler(menu(MenuAction.LANGUAGE), common.language_command),
+        CallbackQueryHandler(common.language_chosen, pattern=r"^lang:"),
+        CommandHandler(["bantuan", "help"], common.help_command),
+        MessageHandler(menu(MenuAction.HELP), common.help_command),
+        CommandHandler("batal", common.cancel),
+        CommandHandler("putus", linking.unlink_command),
+    ]
+    buttons_only = [
+        MessageHandler(TEXT, button_expected),
+    ]
+    states = {
+        linking.LINK_NUMBER: [MessageHandler(TEXT, linking.program_number_given)],
+        linking.LINK_SECRET: [MessageHandler(TEXT, linking.secret_given)],
+        attendance.MEMBER: [
+            CallbackQueryHandler(attendance.member_chosen, pattern=r"^att:"),
+            *buttons_only,
+        ],
+        attendance.DAY: [
+            CallbackQueryHandler(attendance.day_chosen, pattern=r"^att:"),
+            MessageHandler(TEXT, attendance.day_chosen),
+        ],
+        attendance.PHOTO: [
+            CallbackQueryHandler(attendance.photo_given, pattern=r"^att:"),
+            MessageHandler(PHOTO, attendance.photo_given),
+            MessageHandler(TEXT, not_a_photo),
+        ],
+        attendance.CONFIRM: [
+            CallbackQueryHandler(attendance.confirm_pressed, pattern=r"^att:"),
+            *buttons_only,
+        ],
+        complaints.CATEGORY: [
+            CallbackQueryHandler(complaints.category_chosen, pattern=r"^klh:"),
+            *buttons_only,
+        ],
+        complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
+        complaints.PHOTO: [
+            CallbackQueryHandler(complaints.photo_given, pattern=r"^klh:"),
+            MessageHandler(filters.PHOTO, complaints.photo_given),
+            MessageHandler(TEXT, not_a_photo),
+        ],
+        complaints.CONFIRM: [
+            CallbackQueryHandler(complaints.confirm_pressed, pattern=r"^klh:"),
+            *buttons_only,
+        ],
+        ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+    }
+    fallbacks = [
+        CallbackQueryHandler(common.wrong_button),
+        MessageHandler(filters.COMMAND, common.unknown),
+        MessageHandler(filters.ALL, not_text),
+    ]
+    with warnings.catch_warnings():
+        # We track flows per user and chat on purpose; our buttons carry their own flow nonce.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=entry_points,  # type: ignore[arg-type]
+            states=states,  # type: ignore[arg-type]
+            fallbacks=fallbacks,  # type: ignore[arg-type]
+            allow_reentry=True,
+            conversation_timeout=application.bot_data["services"].settings.flow_timeout_seconds,
+            name="household",
+        )
+
+
+def register(application: SapaApplication) -> None:
+    application.add_handler(household_conversation(application))
+    application.add_handler(CallbackQueryHandler(common.stale_button))
+    application.add_handler(MessageHandler(filters.ALL, common.unknown))
+    application.add_error_handler(common.on_error)

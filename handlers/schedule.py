@@ -1,0 +1,62 @@
+"""“My schedule”: the next posyandu day for the members it concerns, and the next payout round."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import Update
+
+from bot.agenda import household_agenda
+from bot.labels import member_kind_label
+from handlers.common import END, linked_household, reply
+from handlers.flow import end_flow
+from handlers.menu import menu_keyboard
+
+if TYPE_CHECKING:
+    from bot.app import SapaContext
+
+
+async def schedule_command(update: Update, context: SapaContext) -> int:
+    end_flow(context.user_data or {})
+    visitor = await linked_household(update, context)
+    if visitor is None or visitor.household is None:
+        return END
+    t = visitor.t
+    services = context.services
+    today = services.clock().astimezone(services.settings.zone).date()
+    agenda = await household_agenda(services.store, visitor.household, today)
+    blocks = []
+    if agenda.posyandu is not None and agenda.posyandu_day is not None:
+        lines = [
+            t("<b>Next posyandu</b>: {date}").format(date=t.long_date(agenda.posyandu_day)),
+            t("Place: {place}").format(place=escape(agenda.posyandu.name)),
+        ]
+        if agenda.members:
+            names = ", ".join(
+                f"{escape(m.name)} ({member_kind_label(m.kind, t)})" for m in agenda.members
+            )
+            lines.append(t("For: {names}").format(names=names))
+            lines.append(t("Bring the buku KIA / KMS card."))
+        blocks.append("\n".join(lines))
+    else:
+        blocks.append(t("No posyandu schedule is on record for your household yet."))
+    payout = agenda.payout
+    if payout is not None:
+        blocks.append(
+            "\n".join(
+                [
+                    t("<b>Next payout</b>: {date}").format(date=t.long_date(payout.payout_date)),
+                    t("Place: {place}").format(place=escape(payout.place)),
+                    t("Time: {start}–{end} WIB").format(
+                        start=f"{payout.start_time:%H.%M}", end=f"{payout.end_time:%H.%M}"
+                    ),
+                    t("Amount: {amount}").format(amount=t.rupiah(payout.amount)),
+                    t("Bring: KTP, KK and the programme card."),
+                ]
+            )
+        )
+    else:
+        blocks.append(t("The next payout date has not been announced yet."))
+    await reply(update, "\n\n".join(blocks), menu_keyboard(t))
+    return END
