@@ -157,10 +157,11 @@ async def language_command(update: Update, context: SapaContext) -> int:
 
 
 async def language_chosen(update: Update, context: SapaContext) -> int:
-    data = await take_button(update) or ""
-    language = data.removeprefix("lang:")
+    assert update.callback_query is not None
+    language = (update.callback_query.data or "").removeprefix("lang:")
     if language not in SUPPORTED_LANGUAGES:
         return await stale_button(update, context)
+    await take_button(update)
     services = context.services
     assert update.effective_user is not None
     async with services.store.write() as repo:
@@ -225,10 +226,14 @@ async def flow_and_visitor(
     return flow, visitor
 
 
+async def foreign_button(update: Update, context: SapaContext) -> None:
+    """A button press no step of the running flow expects (another flow's, or forged)."""
+    await take_button(update)
+    await wrong_button(update, context)
+
+
 async def wrong_button(update: Update, context: SapaContext) -> None:
     """A button of another message (or forged data) during a flow: say so, keep the flow."""
-    if update.callback_query is not None:
-        await take_button(update)
     t = await translator_for(update, context)
     await reply(
         update,

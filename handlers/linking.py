@@ -50,6 +50,9 @@ async def start(update: Update, context: SapaContext) -> str | int:
             menu_keyboard(t),
         )
         return END
+    if visitor.household is not None:  # linked, but the household left the programme
+        await _tell_outcome(update, context, LinkResult(LinkOutcome.HOUSEHOLD_INACTIVE))
+        return END
     await reply(update, _greeting(visitor))
     if visitor.person is not None and not visitor.is_household:
         return END

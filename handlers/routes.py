@@ -137,7 +137,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
     }
     fallbacks = [
-        CallbackQueryHandler(common.wrong_button),
+        CallbackQueryHandler(common.foreign_button),
         MessageHandler(filters.COMMAND, common.unknown),
         MessageHandler(filters.ALL, not_text),
     ]

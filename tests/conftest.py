@@ -12,8 +12,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -25,6 +27,7 @@ from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import metadata
 from storage.store import Store
+from tests.chat import Chat
 from tests.fake_bot_api import FakeBotApi
 
 POSTGRES_URL = os.environ.get(
@@ -120,17 +123,51 @@ def t_en(translations: Translations) -> Translator:
 TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
 
 
+@asynccontextmanager
+async def running_bot(
+    store: Store, translations: Translations, **settings: Any
+) -> AsyncIterator[tuple[SapaApplication, FakeBotApi]]:
+    """The real Application on the test database, talking to a recording fake Bot API."""
+    api = FakeBotApi()
+    services = Services(
+        settings=load_settings(database_url="sqlite+aiosqlite:///unused.db", **settings),
+        store=store,
+        translations=translations,
+        clock=lambda: NOW,
+    )
+    application = build_application(services, request=api, token=TOKEN)
+    async with application:
+        await application.start()  # the JobQueue, which times out abandoned flows
+        try:
+            yield application, api
+        finally:
+            await application.stop()
+
+
 @pytest.fixture
 async def bot_app(
     store: Store, translations: Translations
 ) -> AsyncIterator[tuple[SapaApplication, FakeBotApi]]:
-    """The real Application on the test database, talking to a recording fake Bot API."""
-    api = FakeBotApi()
-    settings = load_settings(database_url="sqlite+aiosqlite:///unused.db")
-    services = Services(settings=settings, store=store, translations=translations,
-                        clock=lambda: NOW)  # fmt: skip
-    application = build_application(services, request=api, token=TOKEN)
-    async with application:
-        await application.start()  # the JobQueue, which times out abandoned flows
-        yield application, api
-        await application.stop()
+    async with running_bot(store, translations) as running:
+        yield running
+
+
+@pytest.fixture
+async def chat(
+    store: Store, t_id: Translator, bot_app: tuple[SapaApplication, FakeBotApi]
+) -> AsyncIterator[Chat]:
+    """A new Telegram user, with the example province (`examples/`) in the database."""
+    from tests.helpers import import_valid_files
+
+    await import_valid_files(store, t_id)
+    application, api = bot_app
+    yield Chat(application, api, user_id=81001)
+
+
+@pytest.fixture
+async def mother(chat: Chat) -> Chat:
+    """A user linked to household RTS-2026-0001 (Neneng, pregnant, and Aditya, born 2024)."""
+    await chat.send("/start")
+    await chat.send("RTS-2026-0001")
+    await chat.send("850001")
+    return chat

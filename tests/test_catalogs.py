@@ -82,7 +82,7 @@ def test_pybabel_compile_succeeds(tmp_path: Path) -> None:
 
 def test_sundanese_falls_back_to_indonesian_not_english() -> None:
     su = Translations("id").for_language("su")
-    assert su("NIK must have 16 digits") == "NIK harus 16 digit"
+    assert su("The database is up to date.") == "Basis data sudah mutakhir."
     assert su("Welcome to <b>Sapa RTS</b>, the Jamsosratu programme's assistant.").startswith(
         "Wilujeng sumping"
     )

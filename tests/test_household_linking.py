@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import func, select
 
-from bot.app import SapaApplication
-from bot.i18n import Translator
 from bot.linking import format_code, issue_link_code
 from storage.schema import person
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
-from tests.fake_bot_api import FakeBotApi
-from tests.helpers import import_valid_files
 
 NUMBER, NIK_TAIL = "RTS-2026-0001", "850001"  # examples/households.csv
-
-
-@pytest.fixture
-async def chat(
-    store: Store, t_id: Translator, bot_app: tuple[SapaApplication, FakeBotApi]
-) -> AsyncIterator[Chat]:
-    await import_valid_files(store, t_id)
-    application, api = bot_app
-    yield Chat(application, api, user_id=81001)
 
 
 async def linked_household_of(store: Store, user_id: int) -> int | None:

@@ -1,0 +1,171 @@
+"""Bad input at every step gets a clear, polite answer, and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.i18n import Translations, Translator
+from storage.schema import attendance_report, complaint
+from storage.store import Store
+from tests.chat import Chat
+from tests.conftest import NOW, running_bot
+from tests.helpers import import_valid_files
+
+VOICE = {"voice": {"file_id": "AwACvoice", "file_unique_id": "v1", "duration": 3}}
+LOCATION = {"location": {"latitude": -6.31, "longitude": 106.1}}
+NOT_TEXT = (
+    "Di sini saya hanya bisa membaca teks, foto dan tombol. Silakan jawab dengan tombol atau "
+    "dengan mengetik, atau kirim /batal untuk berhenti."
+)
+PICK_A_BUTTON = "Silakan pilih salah satu tombol di atas, atau kirim /batal untuk berhenti."
+
+
+async def count(store: Store, table: object) -> int:
+    async with store.read() as repo:
+        query = select(func.count()).select_from(table)  # type: ignore[arg-type]
+        return int((await repo.connection.execute(query)).scalar_one())
+
+
+async def test_text_sticker_voice_and_location_where_a_button_is_expected(mother: Chat) -> None:
+    await mother.send("/hadir")
+    assert await mother.send("Aditya") == [PICK_A_BUTTON]
+    assert await mother.send("😀😀😀") == [PICK_A_BUTTON]
+    assert await mother.send_sticker() == [NOT_TEXT]
+    assert await mother.send_content(**VOICE) == [NOT_TEXT]
+    assert await mother.send_content(**LOCATION) == [NOT_TEXT]
+    # The flow is still there: the member buttons still work.
+    [ask_day] = await mother.press("Aditya Sukmana (balita)")
+    assert ask_day.startswith("Kapan Aditya Sukmana")
+
+
+async def test_huge_and_emoji_messages_at_the_linking_steps(chat: Chat) -> None:
+    await chat.send("/start")
+    [not_a_number] = await chat.send("x" * 5000)
+    assert not_a_number.startswith("Itu sepertinya bukan nomor peserta.")
+    assert (await chat.send("🙂🙂"))[0].startswith("Itu sepertinya bukan nomor peserta.")
+    await chat.send("RTS-2026-0001")
+    [refused] = await chat.send("9" * 5000)
+    assert "tidak cocok" in refused
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ["/hadir"],
+        ["/hadir", "press:Neneng Sukmana (ibu hamil)"],
+        ["/hadir", "press:Neneng Sukmana (ibu hamil)", "press:Hari ini"],
+        ["/hadir", "press:Neneng Sukmana (ibu hamil)", "press:Hari ini", "press:Lewati"],
+        ["/keluhan"],
+        ["/keluhan", "press:Lainnya"],
+        ["/keluhan", "press:Lainnya", "Posyandu tutup tanpa pemberitahuan."],
+        ["/keluhan", "press:Lainnya", "Posyandu tutup tanpa pemberitahuan.", "press:Lewati"],
+    ],
+)
+async def test_batal_at_any_step_saves_nothing(
+    mother: Chat, store: Store, steps: list[str]
+) -> None:
+    for step in steps:
+        if step.startswith("press:"):
+            await mother.press(step.removeprefix("press:"))
+        else:
+            await mother.send(step)
+    assert await mother.send("/batal") == ["Dibatalkan. Tidak ada yang disimpan."]
+    assert await mother.send("/batal") == ["Tidak ada yang perlu dibatalkan."]
+    assert await count(store, attendance_report) == 0
+    assert await count(store, complaint) == 0
+
+
+async def test_old_button_from_a_finished_flow(mother: Chat, store: Store) -> None:
+    await mother.send("/hadir")
+    await mother.press("Neneng Sukmana (ibu hamil)")
+    await mother.press("Hari ini")
+    await mother.press("Lewati")
+    summary = mother.bot_messages()[-1]
+    await mother.press("✅ Simpan")
+    # A second tap on the same Save button (a slow phone, a double tap):
+    save = summary["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    [answer] = await mother.press_data(save, summary)
+    assert answer == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert await count(store, attendance_report) == 1
+
+
+async def test_button_of_an_earlier_flow_inside_a_new_one(mother: Chat, store: Store) -> None:
+    await mother.send("/keluhan")
+    old_categories = mother.bot_messages()[-1]
+    await mother.send("/keluhan")  # starts afresh: the first message's buttons are now stale
+    data = old_categories["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    [answer] = await mother.press_data(data, old_categories)
+    assert answer.startswith("Tombol itu bukan bagian dari yang sedang Anda lakukan.")
+    [still] = await mother.press("Lainnya")  # the new flow is intact
+    assert still.startswith("Silakan ceritakan masalahnya")
+
+
+@pytest.mark.parametrize(
+    "data", ["", "x" * 64, "att:zzzzzz:member:1", "lang:fr", "klh:abc:send", "💥"]
+)
+async def test_forged_callback_data(mother: Chat, store: Store, data: str) -> None:
+    [outside] = await mother.press_data(data)
+    assert outside == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    await mother.send("/hadir")
+    [inside] = await mother.press_data(data)
+    assert inside.startswith("Tombol itu")
+    assert await count(store, attendance_report) == 0
+    answered = [c for c in mother.api.calls if c.method == "answerCallbackQuery"]
+    assert len(answered) == 2  # every press is acknowledged, so the phone stops spinning
+
+
+@pytest.mark.parametrize("command", ["/hadir", "/keluhan", "/status", "/jadwal", "/putus",
+                                     "Lapor hadir posyandu", "Status keluhan"])  # fmt: skip
+async def test_unlinked_user_using_household_commands(chat: Chat, command: str) -> None:
+    [answer] = await chat.send(command)
+    assert answer == (
+        "Akun Telegram ini belum terhubung dengan rumah tangga. Kirim /start untuk "
+        "menghubungkannya dengan nomor peserta Anda."
+    )
+
+
+async def test_deactivated_household(mother: Chat, store: Store) -> None:
+    async with store.write() as repo:
+        household = await repo.households.get_by_program_number("RTS-2026-0001")
+        assert household is not None
+        await repo.households.set_active(household.id, False, NOW)
+    [answer] = await mother.send("/hadir")
+    assert answer.startswith("Rumah tangga Anda sudah tidak aktif dalam program")
+    [start] = await mother.send("/start")
+    assert start.startswith("Rumah tangga ini sudah tidak aktif dalam program")
+
+
+async def test_unknown_command_inside_and_outside_a_flow(mother: Chat) -> None:
+    unknown = "Maaf, saya belum mengerti pesan itu. Kirim /bantuan untuk melihat apa yang bisa saya bantu."
+    assert await mother.send("/entahlah") == [unknown]
+    await mother.send("/keluhan")
+    assert await mother.send("/entahlah") == [unknown]
+    [still] = await mother.press("Lainnya")
+    assert still.startswith("Silakan ceritakan")
+
+
+async def test_abandoned_flow_times_out_with_a_message(
+    store: Store, translations: Translations, t_id: Translator
+) -> None:
+    await import_valid_files(store, t_id)
+    async with running_bot(store, translations, flow_timeout_seconds=0.5) as (application, api):
+        mother = Chat(application, api, user_id=81009)
+        await mother.send("/start")
+        await mother.send("RTS-2026-0001")
+        await mother.send("850001")
+        await mother.send("/keluhan")
+        await mother.press("Lainnya")
+        await mother.send("Posyandu tutup tanpa pemberitahuan.")
+        await asyncio.sleep(1.5)
+        assert api.texts()[-1] == (
+            "Saya berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
+            "disimpan. Anda bisa mulai lagi dari menu kapan saja."
+        )
+        assert await count(store, complaint) == 0
+        # A button of the timed-out flow is now stale.
+        mother.seen = len(api.calls)
+        [stale] = await mother.press("Lewati")
+        assert stale == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
