@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, utc_now
 from bot.i18n import Translations
-from bot.settings import Settings
+from bot.settings import SUPPORTED_LANGUAGES, Settings
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,7 +62,21 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
-    application = cast(SapaApplication, builder.build())
+    application = cast(SapaApplication, builder.post_init(announce_commands).build())
     application.bot_data["services"] = services
     routes.register(application)
     return application
+
+
+async def announce_commands(application: SapaApplication) -> None:
+    """Show the command menu in Telegram in each language (and the default one for the rest)."""
+    from handlers.menu import bot_commands
+
+    translations: Translations = application.bot_data["services"].translations
+    languages: list[str | None] = [None, *SUPPORTED_LANGUAGES]
+    for language in languages:
+        t = translations.for_language(language)
+        try:
+            await application.bot.set_my_commands(bot_commands(t), language_code=language)
+        except TelegramError as error:
+            log.warning("set_commands_failed language=%s error=%s", language, type(error).__name__)

@@ -1,4 +1,4 @@
-"""The `sapa` command line: run, migrate, import, stats, demo."""
+"""The `sapa` command line: run, console, migrate, import, stats, demo, link-code."""
 
 from __future__ import annotations
 
@@ -14,7 +14,18 @@ from telegram.error import InvalidToken
 from bot import demo
 from bot.app import Services, build_application
 from bot.clock import utc_now
+from bot.console import (
+    CONSOLE_TOKEN,
+    PHOTO_COMMAND,
+    QUIT_COMMANDS,
+    STICKER_COMMAND,
+    ConsoleBotApi,
+    ConsoleChat,
+    chat_loop,
+    console_user_id,
+)
 from bot.i18n import Translations, Translator
+from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
 from bot.registry.importer import ImportKind, ImportReport, import_file
 from bot.settings import Settings, SettingsError, load_settings
@@ -43,6 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("stats", help="counts per kecamatan")
     demo_parser = commands.add_parser("demo", help="fill an empty database with a demo province")
     demo_parser.add_argument("--households", type=int, default=demo.DEFAULT_HOUSEHOLDS)
+    console_parser = commands.add_parser(
+        "console", help="chat with the bot in this terminal, no Telegram needed"
+    )
+    console_parser.add_argument(
+        "--as",
+        dest="identity",
+        default="household:",
+        metavar="ROLE:ID",
+        help="who you are: household:<programme number> (default: the first household)",
+    )
+    link_parser = commands.add_parser(
+        "link-code", help="print a one-time code that links a Telegram user to a household"
+    )
+    link_parser.add_argument("program_number")
     return parser
 
 
@@ -91,6 +116,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
         if args.command == "stats":
             await print_stats(store, t)
             return EXIT_OK
+        if args.command == "link-code":
+            return await print_link_code(store, settings, t, args.program_number)
+        if args.command == "console":
+            return await run_console(store, settings, t, args.identity)
     finally:
         await store.close()
     raise AssertionError(args.command)
@@ -269,3 +298,91 @@ def missing_token_message(t: Translator) -> str:
         "a file named .env in this folder (copy .env.example and fill in TELEGRAM_BOT_TOKEN=...). "
         "Without a token you can still try `sapa demo` and `sapa console`."
     )
+
+
+async def print_link_code(store: Store, settings: Settings, t: Translator, number: str) -> int:
+    code = await issue_link_code(
+        store, number, now=utc_now(), actor="cli", nik_key=nik_key(settings)
+    )
+    if code is None:
+        print(
+            t("There is no household with programme number {number}.").format(number=number),
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    print(
+        t("One-time link code for household {number}: {code} (valid for 14 days).").format(
+            number=number, code=format_code(code)
+        )
+    )
+    payload = DEEP_LINK_PREFIX + code
+    if settings.bot_username:
+        print(
+            t("Or open this link on the phone: {link}").format(
+                link=f"https://t.me/{settings.bot_username}?start={payload}"
+            )
+        )
+    else:
+        print(
+            t(
+                "Or open t.me/<your bot>?start={payload} on the phone (set SAPA_BOT_USERNAME to "
+                "print the whole link)."
+            ).format(payload=payload)
+        )
+    return EXIT_OK
+
+
+async def run_console(store: Store, settings: Settings, t: Translator, identity: str) -> int:
+    role, _, key = identity.partition(":")
+    if role != "household":
+        print(
+            t("The console can act as a household for now: --as household:<programme number>."),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    async with store.read() as repo:
+        number = key.strip() or next(iter(await repo.households.program_numbers(limit=1)), "")
+        household = await repo.households.get_by_program_number(number) if number else None
+    if household is None:
+        print(
+            t(
+                "There is no household with programme number {number}. Run `sapa demo` to make "
+                "a demo province."
+            ).format(number=number or "-"),
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    user_id = console_user_id(f"household:{household.program_number}")
+    async with store.read() as repo:
+        person = await repo.people.by_telegram_id(user_id)
+    print(
+        t("You are a console user of household {number}.").format(number=household.program_number)
+    )
+    if person is None or person.household_id != household.id:
+        code = await issue_link_code(
+            store, number, now=utc_now(), actor="console", nik_key=nik_key(settings)
+        )
+        hint = t(
+            "To link, send /start, type the programme number {number}, then the one-time code "
+            "{code}."
+        )
+        print(hint.format(number=number, code=format_code(code or "")))
+    print(
+        t(
+            "Type a message, or the number of a button. {photo} sends a photo, {sticker} a "
+            "sticker; {quit} or Ctrl-D ends."
+        ).format(photo=PHOTO_COMMAND, sticker=STICKER_COMMAND, quit=QUIT_COMMANDS[0])
+    )
+    logging.getLogger("telegram.ext").setLevel(logging.WARNING)  # keep the chat readable
+    api = ConsoleBotApi(sys.stdout)
+    services = Services(
+        settings=settings, store=store, translations=Translations(settings.default_language)
+    )
+    application = build_application(services, request=api, token=CONSOLE_TOKEN)
+    async with application:
+        await application.start()
+        try:
+            await chat_loop(ConsoleChat(application, api, user_id))
+        finally:
+            await application.stop()
+    return EXIT_OK

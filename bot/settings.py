@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     )
     database_url: str = "sqlite+aiosqlite:///sapa.db"
     bot_api_url: str = "https://api.telegram.org/bot"
+    # The bot's @username, to print whole t.me links (`sapa link-code`); optional.
+    bot_username: str | None = None
     timezone: str = "Asia/Jakarta"
     default_language: LanguageCode = "id"
     quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(6, 0))

@@ -112,6 +112,16 @@ class HouseholdRepository:
         )
         return (await self._connection.execute(query)).scalar_one_or_none()
 
+    async def program_numbers(self, limit: int) -> list[str]:
+        """The first active households' programme numbers, in order."""
+        query = (
+            select(household.c.program_number)
+            .where(household.c.active.is_(True))
+            .order_by(household.c.program_number)
+            .limit(limit)
+        )
+        return list((await self._connection.execute(query)).scalars())
+
     async def count(self) -> int:
         query = select(func.count()).select_from(household)
         return int((await self._connection.execute(query)).scalar_one())

@@ -48,3 +48,33 @@ async def test_unknown_input_gets_a_polite_answer(
         ]
         * 3
     )
+
+
+async def test_commands_are_announced_in_each_language(
+    bot_app: tuple[SapaApplication, FakeBotApi],
+) -> None:
+    from bot.app import announce_commands
+
+    application, api = bot_app
+    await announce_commands(application)
+    calls = {call.params.get("language_code"): call.params["commands"]
+             for call in api.calls if call.method == "setMyCommands"}  # fmt: skip
+    assert set(calls) == {None, "id", "en", "su"}
+    described = {lang: {c["command"]: c["description"] for c in commands}
+                 for lang, commands in calls.items()}  # fmt: skip
+    assert described["id"]["hadir"] == "Lapor kehadiran di posyandu"
+    assert described["en"]["hadir"] == "Report a posyandu visit"
+    assert described[None] == described["id"]  # the default language for everyone else
+    assert list(described["en"]) == ["start", "hadir", "keluhan", "jadwal", "status", "bahasa",
+                                     "bantuan", "batal", "putus"]  # fmt: skip
+
+
+async def test_a_refused_command_list_does_not_stop_the_bot(
+    bot_app: tuple[SapaApplication, FakeBotApi],
+) -> None:
+    from bot.app import announce_commands
+
+    application, api = bot_app
+    api.fail_next("setMyCommands", 400, "Bad Request: language code is invalid")
+    await announce_commands(application)
+    assert len([c for c in api.calls if c.method == "setMyCommands"]) == 4

@@ -102,3 +102,57 @@ def test_invalid_setting_names_the_variable(workdir: Path) -> None:
 def test_english_output(workdir: Path) -> None:
     result = sapa("stats", cwd=workdir, env={"SAPA_DEFAULT_LANGUAGE": "en"})
     assert "Run `sapa migrate` first" in result.stderr
+
+
+def import_examples(workdir: Path) -> None:
+    from tests.helpers import EXAMPLES, VALID_FILES
+
+    assert sapa("migrate", cwd=workdir).returncode == 0
+    for kind, name, _rows in VALID_FILES:
+        result = sapa("import", kind.value, str(EXAMPLES / name), cwd=workdir)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_console_link_report_complain_status_and_english(workdir: Path) -> None:
+    import_examples(workdir)
+    typed = [
+        "/start", "RTS-2026-0001", "850001",
+        "1",  # menu: Lapor hadir posyandu
+        "2", "1", "1", "1",  # Aditya, today, skip the photo, save
+        "/keluhan", "1", "Antrean di kantor pos panjang sekali, kami menunggu enam jam.", "1", "1",
+        "/status",
+        "/bahasa", "2",  # English
+        "/jadwal",
+    ]  # fmt: skip
+    result = subprocess.run(
+        [str(SAPA), "console", "--as", "household:RTS-2026-0001"], cwd=workdir,
+        input="\n".join(typed) + "\n", capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SAPA_")},
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "🤖 Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0001." in out
+    assert "[1] Lapor hadir posyandu" in out
+    assert "🤖 Terima kasih! Laporan Anda sudah disimpan" in out
+    assert "🤖 Keluhan Anda tercatat dengan kode tiket KLH-" in out
+    assert "🤖 Status: diterima, menunggu" in out
+    assert "🤖 From now on I will write in English." in out
+    assert "🤖 Amount: Rp2.250.000" in out
+    assert "Application started" not in out + result.stderr  # no log noise in the chat
+
+
+def test_link_code_prints_a_code_and_the_deep_link(workdir: Path) -> None:
+    import_examples(workdir)
+    result = sapa("link-code", "RTS-2026-0002", cwd=workdir,
+                  env={"SAPA_BOT_USERNAME": "sapa_rts_bot"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first.startswith("Kode tautan sekali pakai untuk rumah tangga RTS-2026-0002: ")
+    code = first.split(": ")[1].split()[0]
+    assert (
+        second
+        == f"Atau buka tautan ini di ponsel: https://t.me/sapa_rts_bot?start=link_{code.replace('-', '')}"
+    )
+    unknown = sapa("link-code", "RTS-0000", cwd=workdir)
+    assert unknown.returncode == 1
+    assert "Tidak ada rumah tangga dengan nomor peserta RTS-0000." in unknown.stderr
