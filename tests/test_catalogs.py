@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import LOCALE_DIR, Translations
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"t": None, "tr": (2,), "plural": (1, 2)}
+KEYWORDS = {"t": None, "tr": (2,), "plural": (1, 2), "N_": None}
 
 
 def used_message_ids() -> set[str]:
@@ -35,7 +35,10 @@ def catalog(language: str) -> Catalog:
 
 
 def test_code_uses_messages() -> None:
-    assert "NIK must have 16 digits" in used_message_ids()
+    used = used_message_ids()
+    assert "NIK must have 16 digits" in used
+    assert "Report posyandu visit" in used  # marked with N_ (a menu label)
+    assert "Your complaint {ticket} is now: {status}." in used  # an outbox template
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
