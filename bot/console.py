@@ -97,6 +97,7 @@ class ConsoleBotApi(BaseRequest):
         self.texts[message_id] = text
         self.out.write("\n" + "\n".join(f"🤖 {line}" for line in plain(text).splitlines()) + "\n")
         markup = _as_dict(params.get("reply_markup"))
+        menu_sent = "keyboard" in markup
         if "inline_keyboard" in markup:
             self.buttons = [
                 Button(key["text"], key.get("callback_data"), message_id)
@@ -108,7 +109,7 @@ class ConsoleBotApi(BaseRequest):
             self.menu = [key["text"] for row in markup["keyboard"] for key in row]
         elif markup.get("remove_keyboard"):
             self.buttons, self.menu = [], []
-        self._print_choices()
+        self._print_choices(show_menu=menu_sent)
         return {
             "message_id": message_id,
             "date": int(time.time()),
@@ -121,11 +122,15 @@ class ConsoleBotApi(BaseRequest):
         """What a number typed now refers to: the latest buttons, then the menu."""
         return [*self.buttons, *(Button(label, None, 0) for label in self.menu)]
 
-    def _print_choices(self) -> None:
-        choices = self.choices()
-        if choices:
-            numbered = "   ".join(f"[{n}] {b.label}" for n, b in enumerate(choices, 1))
-            self.out.write(f"   {numbered}\n")
+    def _print_choices(self, *, show_menu: bool) -> None:
+        """Buttons of this message numbered from 1; the menu's numbers follow them."""
+        numbered = list(enumerate(self.choices(), 1))
+        inline = [f"[{n}] {b.label}" for n, b in numbered if b.callback_data is not None]
+        menu = [f"[{n}] {b.label}" for n, b in numbered if b.callback_data is None]
+        if inline:
+            self.out.write("   " + "   ".join(inline) + "\n")
+        if menu and (show_menu or inline):
+            self.out.write("   menu: " + "   ".join(menu) + "\n")
 
 
 def _as_dict(markup: Any) -> dict[str, Any]:
@@ -151,11 +156,11 @@ class ConsoleChat:
         if line.isdigit() and 1 <= int(line) <= len(choices):
             chosen = choices[int(line) - 1]
             if chosen.callback_data is not None:
-                self.api.out.write(f"👤 [{chosen.label}]\n")
+                self.api.out.write(f"   ↳ [{chosen.label}]\n")
                 await self._process(self._button(chosen))
                 return
             line = chosen.label
-            self.api.out.write(f"👤 {line}\n")
+            self.api.out.write(f"   ↳ {line}\n")
         if line == PHOTO_COMMAND:
             photo = [
                 {"file_id": f"console-photo-{time.time_ns()}", "file_unique_id": "c",

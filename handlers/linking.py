@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import ReplyKeyboardRemove, Update
@@ -46,7 +47,7 @@ async def start(update: Update, context: SapaContext) -> str | int:
             update,
             t(
                 "Welcome back! This Telegram is linked to household {number}. Choose from the menu."
-            ).format(number=visitor.household.program_number),
+            ).format(number=escape(visitor.household.program_number)),
             menu_keyboard(t),
         )
         return END
@@ -180,7 +181,7 @@ async def _tell_outcome(update: Update, context: SapaContext, result: LinkResult
             t(
                 "Done! This Telegram is now linked to household {number}. Use the menu below to "
                 "report posyandu visits, send complaints and see your schedule."
-            ).format(number=result.household.program_number),
+            ).format(number=escape(result.household.program_number)),
             menu_keyboard(t),
         )
     elif result.outcome is LinkOutcome.TOO_MANY_ATTEMPTS:
@@ -217,7 +218,7 @@ async def unlink_command(update: Update, context: SapaContext) -> int:
         visitor.t(
             "This Telegram is no longer linked to household {number}. Send /start whenever you "
             "want to link again."
-        ).format(number=visitor.household.program_number),
+        ).format(number=escape(visitor.household.program_number)),
         ReplyKeyboardRemove(),
     )
     return END

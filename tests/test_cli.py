@@ -132,7 +132,7 @@ def test_console_link_report_complain_status_and_english(workdir: Path) -> None:
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "🤖 Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0001." in out
-    assert "[1] Lapor hadir posyandu" in out
+    assert "menu: [1] Lapor hadir posyandu" in out
     assert "🤖 Terima kasih! Laporan Anda sudah disimpan" in out
     assert "🤖 Keluhan Anda tercatat dengan kode tiket KLH-" in out
     assert "🤖 Status: diterima, menunggu" in out

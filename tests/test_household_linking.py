@@ -97,3 +97,14 @@ async def test_unlink_keeps_the_person_but_not_the_household(chat: Chat, store: 
     async with store.read() as repo:
         count = (await repo.connection.execute(select(func.count()).select_from(person))).scalar()
     assert count == 1
+
+
+async def test_an_expired_code_is_refused(chat: Chat, store: Store) -> None:
+    from datetime import timedelta
+
+    old = await issue_link_code(
+        store, NUMBER, now=NOW - timedelta(days=15), actor="test", nik_key=None
+    )
+    replies = await chat.send(f"/start link_{old}")
+    assert "tidak berlaku lagi" in replies[-1]
+    assert await linked_household_of(store, chat.user_id) is None
