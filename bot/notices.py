@@ -1,12 +1,15 @@
 """Outbox messages: each template key names a message that is rendered in the recipient's language
 when it is sent (so a user who switches language later still reads it in the new one).
 
-Parameters are plain JSON values; `render` turns dates, categories and statuses into words.
+Parameters are plain JSON values; `render` turns dates, amounts, categories and statuses into
+words, and adds the buttons some messages carry.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 from typing import Any
 
 from bot.i18n import N_, Translator
@@ -16,6 +19,15 @@ from bot.models import ComplaintCategory, ComplaintStatus
 ATTENDANCE_REPORTED = "attendance.reported"
 COMPLAINT_FILED = "complaint.filed"
 COMPLAINT_STATUS = "complaint.status"
+POSYANDU_EVE = "posyandu.eve"
+POSYANDU_DAY = "posyandu.day"
+POSYANDU_MISSED = "posyandu.missed"
+POSYANDU_MOVED = "posyandu.moved"
+POSYANDU_CANCELLED = "posyandu.cancelled"
+PAYOUT_REMINDER = "payout.reminder"
+PAYOUT_REMINDER_NO_SLOT = "payout.reminder.no_slot"
+PAYOUT_SLOTS_SHORT = "payout.slots_short"
+COMPANION_DIGEST = "digest.companion"
 
 TEMPLATES: dict[str, str] = {
     ATTENDANCE_REPORTED: N_(
@@ -27,18 +39,80 @@ TEMPLATES: dict[str, str] = {
         "Please answer by {deadline}."
     ),
     COMPLAINT_STATUS: N_("Your complaint {ticket} is now: {status}."),
+    POSYANDU_EVE: N_(
+        "Reminder: tomorrow, {date}, is posyandu day at {posyandu}, for {members}. "
+        "Please bring the buku KIA / KMS card."
+    ),
+    POSYANDU_DAY: N_(
+        "Today is posyandu day at {posyandu}, for {members}. Don't forget the buku KIA / KMS card."
+    ),
+    POSYANDU_MISSED: N_(
+        "Did you go to the posyandu yesterday ({posyandu}, {date})? Please tell us, so that "
+        "your visit is recorded."
+    ),
+    POSYANDU_MOVED: N_(
+        "Schedule change: the posyandu session at {posyandu} on {old_date} moves to {new_date}."
+    ),
+    POSYANDU_CANCELLED: N_(
+        "Schedule change: the posyandu session at {posyandu} on {old_date} is cancelled."
+    ),
+    PAYOUT_REMINDER: N_(
+        "Payout on {date} at {place}. Your queue time: {start}–{end} WIB. Amount: {amount}. "
+        "Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_REMINDER_NO_SLOT: N_(
+        "Payout on {date} at {place}, {start}–{end} WIB. Amount: {amount}. Your companion will "
+        "tell you your queue time. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_SLOTS_SHORT: N_(
+        "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
+        "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
+        "window longer or add a day."
+    ),
 }
+
+_DATES = ("date", "deadline", "old_date", "new_date")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A rendered outbox message: text (HTML) and buttons as (label, callback data) rows."""
+
+    text: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
 def render(template_key: str, params: dict[str, Any], t: Translator) -> str:
     """The message text for one outbox row, in the recipient's language."""
-    values = dict(params)
-    if "date" in values:
-        values["date"] = t.long_date(date.fromisoformat(values["date"]))
-    if "deadline" in values:
-        values["deadline"] = t.long_date(date.fromisoformat(values["deadline"]))
+    return render_notice(template_key, params, t).text
+
+
+def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> Notice:
+    if template_key == COMPANION_DIGEST:
+        from bot.digest import render_digest
+
+        return render_digest(params, t)
+    # Names and places come from the registry: escape them for the HTML message.
+    values: dict[str, Any] = {
+        key: escape(value) if isinstance(value, str) else value for key, value in params.items()
+    }
+    for key in _DATES:
+        if key in values:
+            values[key] = t.long_date(date.fromisoformat(values[key]))
+    if "amount" in values:
+        values["amount"] = t.rupiah(int(values["amount"]))
+    if "members" in values:
+        values["members"] = ", ".join(escape(name) for name in values["members"])
     if "category" in values:
         values["category"] = category_label(ComplaintCategory(values["category"]), t)
     if "status" in values:
         values["status"] = status_label(ComplaintStatus(values["status"]), t)
-    return t(TEMPLATES[template_key]).format(**values)
+    text = t(TEMPLATES[template_key]).format(**values)
+    buttons: list[list[tuple[str, str]]] = []
+    if template_key == POSYANDU_MISSED:
+        session = f"miss:{params['posyandu_id']}:{params['date']}"
+        buttons = [
+            [(t("Yes, report my visit"), f"{session}:report")],
+            [(t("No, we did not go"), f"{session}:absent")],
+        ]
+    return Notice(text, buttons)

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     # Working days each level has to resolve a complaint before it goes up a level.
     companion_working_days: int = Field(default=3, ge=1, le=30)
     coordinator_working_days: int = Field(default=5, ge=1, le=30)
+    # The outbox: messages per second for the whole bot (Telegram allows about 30), attempts
+    # before a message is given up, and the first wait before a retry (it doubles each time).
+    outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
+    outbox_max_attempts: int = Field(default=5, ge=1, le=50)
+    outbox_retry_seconds: float = Field(default=30, ge=0)
+    # Payout queue slots: the round's time window is cut into slots of this many minutes, each
+    # for at most this many households.
+    queue_slot_minutes: int = Field(default=30, ge=5, le=240)
+    queue_slot_capacity: int = Field(default=100, ge=1)
 
     @field_validator("telegram_bot_token", "nik_key", mode="before")
     @classmethod

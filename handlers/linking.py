@@ -38,6 +38,10 @@ async def start(update: Update, context: SapaContext) -> str | int:
     user_data = context.user_data if context.user_data is not None else {}
     end_flow(user_data)
     visitor = await visit(update, context)
+    if visitor.person is not None and not visitor.person.reachable:
+        # They had blocked the bot (403 on a reminder); writing to us means they are back.
+        async with context.services.store.write() as repo:
+            await repo.people.set_reachable(visitor.person.id, True)
     payload = context.args[0] if context.args else ""
     if payload.startswith(DEEP_LINK_PREFIX) and not visitor.household:
         return await _link_by_deep_link(update, context, visitor, payload)

@@ -66,3 +66,8 @@ class PersonRepository:
             await self._connection.execute(select(person).where(person.c.staff_id == staff_id))
         ).first()
         return None if row is None else _person(row)
+
+    async def set_reachable(self, person_id: int, reachable: bool) -> None:
+        await self._connection.execute(
+            update(person).where(person.c.id == person_id).values(reachable=reachable)
+        )

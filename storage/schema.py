@@ -313,3 +313,47 @@ app_secret = Table(
     Column("name", String(60), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+
+queue_slot = Table(
+    "queue_slot",
+    metadata,
+    # A household's place in a payout round's queue: kept once given, so re-planning is stable.
+    Column("id", Integer, primary_key=True),
+    Column("round_id", ForeignKey("payout_round.id", ondelete="CASCADE"), nullable=False),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    Column("slot_index", Integer, nullable=False),
+    UniqueConstraint("round_id", "household_id"),
+    Index("ix_queue_slot_round_slot", "round_id", "slot_index"),
+)
+
+session_change = Table(
+    "session_change",
+    metadata,
+    # One posyandu session moved to another day, or cancelled (new_date null).
+    Column("id", Integer, primary_key=True),
+    Column("posyandu_id", ForeignKey("posyandu.id", ondelete="CASCADE"), nullable=False),
+    Column("original_date", Date, nullable=False),
+    Column("new_date", Date, nullable=True),
+    Column("changed_by", String(80), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("posyandu_id", "original_date"),
+)
+
+absence = Table(
+    "absence",
+    metadata,
+    # A household's answer "we did not go" to the missed-session question, with a reason.
+    Column("id", Integer, primary_key=True),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    Column("posyandu_id", ForeignKey("posyandu.id"), nullable=False),
+    Column("session_date", Date, nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("reported_by", ForeignKey("person.id"), nullable=True),
+    Column("reported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("household_id", "posyandu_id", "session_date"),
+    CheckConstraint(
+        "reason in ('sick','too_far','no_transport_money','session_cancelled','other','none')",
+        name="absence_reason",
+    ),
+)

@@ -25,6 +25,7 @@ from storage.migrate import check_current
 from storage.notifications import NotificationRepository
 from storage.payouts import PayoutRepository
 from storage.people import PersonRepository
+from storage.planning import PlanningRepository
 from storage.secrets import SecretRepository
 from storage.sequences import SequenceRepository
 from storage.staff import StaffRepository
@@ -49,6 +50,7 @@ class Repositories:
         self.attendance = AttendanceRepository(connection)
         self.complaints = ComplaintRepository(connection)
         self.notifications = NotificationRepository(connection)
+        self.planning = PlanningRepository(connection)
 
 
 class Store:

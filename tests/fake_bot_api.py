@@ -10,9 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 BOT_USER = {"id": 700000001, "is_bot": True, "first_name": "Sapa RTS", "username": "sapa_rts_bot",
@@ -31,6 +33,9 @@ class Call:
 class FakeBotApi(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    timeouts: set[str] = field(default_factory=set)
+    blocked_chats: set[int] = field(default_factory=set)  # users who blocked the bot: 403
+    after_call: Callable[[Call], None] | None = None  # runs once a call is answered
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     @property
@@ -45,6 +50,10 @@ class FakeBotApi(BaseRequest):
 
     def fail_next(self, method: str, status: int, description: str, **parameters: Any) -> None:
         self.failures[method] = (status, description, parameters)
+
+    def timeout_next(self, method: str) -> None:
+        """The next call of this method times out (Telegram may or may not have acted on it)."""
+        self.timeouts.add(method)
 
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
         return [call.params for call in self.calls if call.method == method]
@@ -66,6 +75,13 @@ class FakeBotApi(BaseRequest):
         params = request_data.parameters if request_data else {}
         call = Call(api_method, dict(params))
         self.calls.append(call)
+        if api_method in self.timeouts:
+            self.timeouts.discard(api_method)
+            raise TimedOut("Timed out")
+        if api_method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked_chats:
+            body = {"ok": False, "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
+            return 403, json.dumps(body).encode()
         if api_method in self.failures:
             status, description, extra = self.failures.pop(api_method)
             body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
@@ -73,6 +89,8 @@ class FakeBotApi(BaseRequest):
                 body["parameters"] = extra
             return status, json.dumps(body).encode()
         call.result = self._result(api_method, params)
+        if self.after_call is not None:
+            self.after_call(call)
         return 200, json.dumps({"ok": True, "result": call.result}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:

@@ -1,0 +1,156 @@
+"""The companion's morning digest: counts first, then short lists, with buttons for the full ones.
+
+Built at 06:45 WIB for each companion from their households: posyandu sessions today and
+tomorrow (with the households expected), households that missed their last session, reports
+waiting for verification, complaints waiting on the companion (overdue first), and households
+the bot can no longer reach. When every list is empty nothing is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from html import escape
+from typing import Any
+
+from bot.attendance import is_followed
+from bot.i18n import N_, Translator
+from bot.notices import Notice
+from bot.schedule import ScheduleRuleError, parse_schedule_rule
+from bot.sessions import last_session_before, sessions_between
+from storage.planning import HouseholdLine
+from storage.store import Repositories
+
+PREVIEW = 5  # items of each list shown in the digest itself; the button opens the whole list
+
+LIST_TITLES = {
+    "sessions": N_("Posyandu today and tomorrow"),
+    "missed": N_("Missed the last posyandu"),
+    "reports": N_("Reports waiting for your verification"),
+    "complaints": N_("Complaints waiting for you"),
+    "unreachable": N_("Households the bot cannot reach"),
+}
+
+
+async def build_digest(
+    repo: Repositories, companion_id: int, today: date, now: datetime
+) -> dict[str, Any] | None:
+    """The digest's content as outbox parameters, or None when there is nothing to say."""
+    households = await repo.planning.caseload(companion_id)
+    if not households:
+        return None
+    ids = [h.id for h in households]
+    schedules = await repo.planning.posyandu_schedules()
+    changes = await repo.planning.session_changes()
+    members = await repo.planning.members_of(ids)
+    label = {h.id: f"{h.program_number} {h.head_name}" for h in households}
+
+    def expected_on(day: date, among: list[HouseholdLine]) -> list[int]:
+        """Households with a member the posyandu follows on that day."""
+        return [h.id for h in among if any(is_followed(m, day) for m in members.get(h.id, []))]
+
+    sessions: list[list[str]] = []  # [date, posyandu, household, household, ...]
+    missed: list[str] = []
+    last_sessions: dict[date, list[int]] = {}
+    for posyandu_id in sorted({h.posyandu_id for h in households}):
+        place = schedules.get(posyandu_id)
+        if place is None:
+            continue
+        try:
+            rule = parse_schedule_rule(place.schedule)
+        except ScheduleRuleError:
+            continue
+        local = [h for h in households if h.posyandu_id == posyandu_id]
+        for session in sessions_between(rule, changes.get(posyandu_id, {}), today,
+                                        today + timedelta(days=1)):  # fmt: skip
+            expected = [label[h] for h in expected_on(session.day, local)]
+            if expected:
+                sessions.append([session.day.isoformat(), place.name, *expected])
+        last = last_session_before(rule, changes.get(posyandu_id, {}), today)
+        if last is not None:
+            last_sessions.setdefault(last.day, []).extend(expected_on(last.day, local))
+    for day, household_ids in sorted(last_sessions.items()):
+        visited = await repo.planning.households_with_visit(household_ids, day)
+        missed += [label[h] for h in household_ids if h not in visited]
+
+    reports = [
+        f"{r.program_number}: {r.member}, {r.session_date.isoformat()}"
+        for r in await repo.planning.reports_waiting(ids)
+    ]
+    waiting = await repo.planning.complaints_waiting(ids)  # earliest deadline first
+    complaints = [
+        [c.ticket_code, c.program_number, c.deadline_at.isoformat(), c.deadline_at < now]
+        for c in waiting
+    ]
+    unreachable = [label[h] for h in sorted(await repo.planning.unreachable_households(ids))]
+    if not (sessions or missed or reports or complaints or unreachable):
+        return None
+    return {
+        "date": today.isoformat(),
+        "sessions": sessions,
+        "missed": sorted(missed),
+        "reports": reports,
+        "complaints": complaints,
+        "unreachable": unreachable,
+    }
+
+
+def list_lines(kind: str, params: dict[str, Any], t: Translator) -> list[str]:
+    """The lines of one list of the digest, ready to show."""
+    if kind == "sessions":
+        return [
+            t("{date}, {posyandu}: {households}").format(
+                date=t.long_date(date.fromisoformat(day)), posyandu=escape(place),
+                households=", ".join(escape(h) for h in expected),
+            )
+            for day, place, *expected in params["sessions"]
+        ]  # fmt: skip
+    if kind == "complaints":
+        lines = []
+        for ticket, number, deadline, overdue in params["complaints"]:
+            when = t.long_date(datetime.fromisoformat(deadline).date())
+            text = t("{ticket} ({number}), due {date}") if not overdue else t(
+                "{ticket} ({number}), OVERDUE since {date}")  # fmt: skip
+            lines.append(text.format(ticket=ticket, number=escape(number), date=when))
+        return lines
+    return [escape(item) for item in params[kind]]
+
+
+def counts(params: dict[str, Any]) -> dict[str, int]:
+    return {
+        "sessions": sum(len(s) - 2 for s in params["sessions"]),
+        "missed": len(params["missed"]),
+        "reports": len(params["reports"]),
+        "complaints": len(params["complaints"]),
+        "unreachable": len(params["unreachable"]),
+    }
+
+
+def render_digest(params: dict[str, Any], t: Translator) -> Notice:
+    numbers = counts(params)
+    overdue = sum(1 for c in params["complaints"] if c[3])
+    head = [
+        t("<b>Good morning! Your households, {date}</b>").format(
+            date=t.long_date(date.fromisoformat(params["date"]))
+        ),
+        t("• Expected at the posyandu today and tomorrow: {count}").format(
+            count=numbers["sessions"]
+        ),
+        t("• Missed the last posyandu: {count}").format(count=numbers["missed"]),
+        t("• Reports waiting for your verification: {count}").format(count=numbers["reports"]),
+        t("• Complaints waiting for you: {count} ({overdue} overdue)").format(
+            count=numbers["complaints"], overdue=overdue
+        ),
+        t("• Cannot be reached by the bot: {count}").format(count=numbers["unreachable"]),
+    ]
+    blocks = ["\n".join(head)]
+    buttons = []
+    for kind, title in LIST_TITLES.items():
+        lines = list_lines(kind, params, t)
+        if not lines:
+            continue
+        shown = lines[:PREVIEW]
+        if len(lines) > PREVIEW:
+            shown.append(t("… and {count} more").format(count=len(lines) - PREVIEW))
+        blocks.append(f"<b>{t(title)}</b>\n" + "\n".join(shown))
+        buttons.append([(f"{t(title)} ({len(lines)})", f"dg:{params['date']}:{kind}")])
+    return Notice("\n\n".join(blocks), buttons)

@@ -1,0 +1,247 @@
+"""The dispatcher: sends due outbox rows to Telegram, within Telegram's limits, never at night.
+
+- Pace: at most `messages_per_second` overall (default 25; Telegram allows about 30) and one
+  message per second to any one chat.
+- 429 Too Many Requests: the whole bot waits `retry_after` seconds; the row goes back untouched.
+- 5xx and network errors: the row is retried with exponential backoff, then marked failed.
+- 403 Forbidden (the user blocked the bot or deleted the account): the person is marked
+  unreachable, their pending rows are cancelled, and their companion sees it in the digest.
+- Quiet hours (21:00-06:00 WIB by default): nothing is sent; due rows wait for the morning.
+- A row is marked sent only after Telegram accepted it, in its own transaction. After a crash a
+  claimed row is taken again once its lease expires: at most the message in flight is repeated.
+- Messages over 4096 characters are sent in parts, split on line boundaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.clock import Clock
+from bot.i18n import Translations
+from bot.notices import render_notice
+from bot.settings import QuietHours, Settings
+from storage.notifications import OutgoingMessage
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 4096
+PER_CHAT_INTERVAL = 1.0
+BATCH = 50
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    zone: ZoneInfo
+    quiet_hours: QuietHours
+    messages_per_second: float = 25
+    max_attempts: int = 5
+    retry_seconds: float = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(
+            zone=settings.zone,
+            quiet_hours=settings.quiet_hours,
+            messages_per_second=settings.outbox_messages_per_second,
+            max_attempts=settings.outbox_max_attempts,
+            retry_seconds=settings.outbox_retry_seconds,
+        )
+
+    def is_quiet(self, now: datetime) -> bool:
+        return self.quiet_hours.contains(now.astimezone(self.zone).time())
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    blocked: int = 0
+    rate_limited: int = 0
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Parts of at most `limit` characters, cut at line ends (a very long line is cut hard)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+@dataclass
+class Pacer:
+    """Spaces sends: an overall rate, and one second between two sends to the same chat."""
+
+    per_second: float
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    _next_slot: float = 0.0
+    _chat_free_at: dict[int, float] = field(default_factory=dict)
+
+    async def wait_turn(self, chat_id: int) -> None:
+        now = self.monotonic()
+        start = max(now, self._next_slot, self._chat_free_at.get(chat_id, 0.0))
+        if start > now:
+            await self.sleep(start - now)
+        self._next_slot = start + 1.0 / self.per_second
+        self._chat_free_at[chat_id] = start + PER_CHAT_INTERVAL
+        if len(self._chat_free_at) > 10_000:  # forget chats that are long free again
+            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > start}
+
+    def pause(self, seconds: float) -> None:
+        """Telegram asked the whole bot to wait (429 retry_after)."""
+        self._next_slot = max(self._next_slot, self.monotonic() + seconds)
+
+    def paused(self) -> bool:
+        return self._next_slot > self.monotonic() + 1.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        translations: Translations,
+        policy: DeliveryPolicy,
+        clock: Clock,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.store = store
+        self.bot = bot
+        self.translations = translations
+        self.policy = policy
+        self.clock = clock
+        self.pacer = pacer or Pacer(policy.messages_per_second)
+
+    async def run_once(self, max_messages: int = 10_000) -> DispatchStats:
+        """Send what is due now (up to `max_messages`); stop early on a 429 or in quiet hours."""
+        stats = DispatchStats()
+        while stats.sent + stats.failed + stats.blocked < max_messages:
+            now = self.clock()
+            if self.policy.is_quiet(now) or self.pacer.paused():
+                break
+            async with self.store.write() as repo:
+                batch = await repo.notifications.claim_due(now, BATCH, now - LEASE)
+            if not batch:
+                break
+            for position, message in enumerate(batch):
+                if self.policy.is_quiet(self.clock()) or not await self._deliver(message, stats):
+                    async with self.store.write() as repo:
+                        await repo.notifications.release([m.id for m in batch[position:]])
+                    return stats
+        return stats
+
+    async def _deliver(self, message: OutgoingMessage, stats: DispatchStats) -> bool:
+        """Send one row and record the outcome; False means stop this run (429)."""
+        expires = message.params.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= self.clock():
+            async with self.store.write() as repo:
+                await repo.notifications.expire(message.id)
+            return True
+        t = self.translations.for_language(message.language)
+        try:
+            notice = render_notice(message.template_key, message.params, t)
+        except (KeyError, ValueError) as error:
+            await self._fail(message, f"cannot render: {type(error).__name__}: {error}")
+            stats.failed += 1
+            return True
+        parts = split_text(notice.text)
+        markup = (
+            InlineKeyboardMarkup(
+                [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                 for row in notice.buttons]
+            )
+            if notice.buttons
+            else None
+        )  # fmt: skip
+        try:
+            for index, part in enumerate(parts):
+                await self.pacer.wait_turn(message.telegram_user_id)
+                await self.bot.send_message(
+                    message.telegram_user_id,
+                    part,
+                    reply_markup=markup if index == len(parts) - 1 else None,
+                )
+        except RetryAfter as error:
+            with warnings.catch_warnings():  # PTB 22 announces a type change; both are handled
+                warnings.simplefilter("ignore")
+                seconds = _seconds(error.retry_after)
+            self.pacer.pause(seconds)
+            stats.rate_limited += 1
+            log.warning("outbox_rate_limited retry_after=%s", seconds)
+            async with self.store.write() as repo:
+                await repo.notifications.release([message.id])
+            return False
+        except Forbidden:
+            stats.blocked += 1
+            log.info("outbox_recipient_unreachable notification=%s person=%s",
+                     message.id, message.person_id)  # fmt: skip
+            async with self.store.write() as repo:
+                await repo.notifications.fail(message.id, message.attempts + 1, "forbidden")
+                await repo.people.set_reachable(message.person_id, False)
+                await repo.notifications.cancel_pending(person_id=message.person_id)
+            return True
+        except BadRequest as error:
+            stats.failed += 1
+            await self._fail(message, f"bad request: {error.message}")
+            return True
+        except (NetworkError, TelegramError) as error:
+            await self._retry_or_fail(message, f"{type(error).__name__}: {error.message}", stats)
+            return True
+        async with self.store.write() as repo:
+            await repo.notifications.mark_sent(message.id, self.clock())
+        stats.sent += 1
+        return True
+
+    async def _retry_or_fail(
+        self, message: OutgoingMessage, error: str, stats: DispatchStats
+    ) -> None:
+        attempts = message.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            stats.failed += 1
+            await self._fail(message, error, attempts)
+            return
+        stats.retried += 1
+        wait = timedelta(seconds=self.policy.retry_seconds * 2 ** (attempts - 1))
+        log.warning("outbox_retry notification=%s attempt=%s", message.id, attempts)
+        async with self.store.write() as repo:
+            await repo.notifications.retry_later(message.id, attempts, self.clock() + wait, error)
+
+    async def _fail(
+        self, message: OutgoingMessage, error: str, attempts: int | None = None
+    ) -> None:
+        log.warning("outbox_failed notification=%s", message.id)
+        async with self.store.write() as repo:
+            await repo.notifications.fail(
+                message.id, attempts if attempts is not None else message.attempts + 1, error[:500]
+            )
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

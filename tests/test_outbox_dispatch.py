@@ -1,0 +1,286 @@
+"""The dispatcher against the recording fake Bot API: pacing, quiet hours, faults, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import SapaApplication
+from bot.i18n import Translations
+from bot.models import Recipient, Role
+from jobs.dispatch import split_text
+from storage.schema import notification, person
+from storage.store import Store
+from tests.conftest import NOW
+from tests.fake_bot_api import FakeBotApi
+from tests.outbox import ManualClock, make_dispatcher
+
+
+async def add_person(store: Store, telegram_id: int, language: str = "id") -> int:
+    async with store.write() as repo:
+        found = await repo.people.add(telegram_id, Role.HOUSEHOLD, NOW, language=language)
+    return found.id
+
+
+async def queue(store: Store, person_id: int, key: str, *, due: datetime = NOW,
+                ticket: str = "KLH-2612-0001", **extra: object) -> None:  # fmt: skip
+    async with store.write() as repo:
+        await repo.notifications.queue(
+            Recipient(person_id=person_id), "complaint.status",
+            {"ticket": ticket, "status": "in_progress", **extra}, due_at=due, dedup_key=key, now=NOW,
+        )  # fmt: skip
+
+
+async def rows(store: Store) -> dict[str, dict[str, object]]:
+    async with store.read() as repo:
+        result = await repo.connection.execute(select(notification))
+        return {r.dedup_key: dict(r._mapping) for r in result}
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+async def test_due_rows_are_sent_in_the_recipients_language_and_paced(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    father = await add_person(store, 7002, language="en")
+    await queue(store, mother, "a", ticket="KLH-1")
+    await queue(store, mother, "b", ticket="KLH-2")
+    await queue(store, father, "c", ticket="KLH-3")
+    await queue(store, father, "later", due=NOW + timedelta(hours=1))
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+
+    stats = await dispatcher.run_once()
+    assert stats.sent == 3
+    sent = [(p["chat_id"], p["text"]) for p in api.sent()]
+    assert sent == [
+        (7001, "Keluhan Anda KLH-1 sekarang: sedang ditangani."),
+        (7001, "Keluhan Anda KLH-2 sekarang: sedang ditangani."),
+        (7002, "Your complaint KLH-3 is now: being handled."),
+    ]
+    # The second message to the same chat waited a second; the overall pace is 25 per second.
+    assert clock.slept[0] == pytest.approx(1.0)
+    saved = await rows(store)
+    assert {k: v["status"] for k, v in saved.items()} == {
+        "a": "sent", "b": "sent", "c": "sent", "later": "pending",
+    }  # fmt: skip
+    assert saved["a"]["sent_at"] is not None
+
+
+async def test_quiet_hours_hold_messages_until_morning(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    clock.set_local(datetime(2026, 12, 1, 21, 30))
+    await queue(store, mother, "night", due=clock.now)
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    for hour_local in (21, 23, 2, 5):
+        day = 1 if hour_local >= 21 else 2
+        clock.set_local(datetime(2026, 12, day, hour_local, 59))
+        assert (await dispatcher.run_once()).sent == 0
+    assert api.sent() == []
+    clock.set_local(datetime(2026, 12, 2, 6, 0))
+    assert (await dispatcher.run_once()).sent == 1
+
+
+async def test_429_pauses_the_whole_bot_for_retry_after(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    father = await add_person(store, 7002)
+    await queue(store, mother, "a")
+    await queue(store, father, "b")
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+
+    stats = await dispatcher.run_once()
+    assert (stats.sent, stats.rate_limited) == (0, 1)
+    saved = await rows(store)
+    assert saved["a"]["status"] == "pending" and saved["a"]["attempts"] == 0
+    assert saved["b"]["status"] == "pending"
+    assert (await dispatcher.run_once()).sent == 0  # still within the 7 seconds
+    calls_before = len(api.sent())
+    clock.advance(7)
+    assert (await dispatcher.run_once()).sent == 2
+    assert len(api.sent()) == calls_before + 2
+
+
+async def test_server_errors_and_timeouts_are_retried_with_backoff_then_fail(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    await queue(store, mother, "a")
+    dispatcher = make_dispatcher(store, application.bot, translations, clock, max_attempts=3)
+
+    api.fail_next("sendMessage", 500, "Internal Server Error")
+    assert (await dispatcher.run_once()).retried == 1
+    saved = (await rows(store))["a"]
+    assert (saved["status"], saved["attempts"]) == ("pending", 1)
+    assert saved["due_at"] == clock.now + timedelta(seconds=30)
+    assert "Internal Server Error" in str(saved["last_error"])
+
+    clock.advance(29)
+    assert (await dispatcher.run_once()).sent == 0  # not due yet
+    clock.advance(1)
+    api.timeout_next("sendMessage")
+    assert (await dispatcher.run_once()).retried == 1
+    saved = (await rows(store))["a"]
+    assert saved["attempts"] == 2 and saved["due_at"] == clock.now + timedelta(seconds=60)
+
+    clock.advance(60)
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    assert (await dispatcher.run_once()).failed == 1
+    saved = (await rows(store))["a"]
+    assert (saved["status"], saved["attempts"]) == ("failed", 3)
+    assert "Bad Gateway" in str(saved["last_error"])
+
+
+async def test_403_marks_the_person_unreachable_until_they_return(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    from tests.chat import Chat
+
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    await queue(store, mother, "a")
+    await queue(store, mother, "b", due=NOW + timedelta(hours=2))
+    api.blocked_chats.add(7001)
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    assert (await dispatcher.run_once()).blocked == 1
+    saved = await rows(store)
+    assert (saved["a"]["status"], saved["a"]["last_error"]) == ("failed", "forbidden")
+    assert saved["b"]["status"] == "cancelled"
+    async with store.read() as repo:
+        found = await repo.people.by_telegram_id(7001)
+    assert found is not None and not found.reachable
+    # Nothing more is queued for or sent to an unreachable person.
+    await queue(store, mother, "c")
+    clock.advance(3600 * 3)
+    assert (await dispatcher.run_once()).sent == 0
+
+    # She unblocks the bot and sends /start: reachable again.
+    api.blocked_chats.clear()
+    await Chat(application, api, 7001).send("/start")
+    async with store.read() as repo:
+        found = await repo.people.by_telegram_id(7001)
+    assert found is not None and found.reachable
+    assert (await dispatcher.run_once()).sent == 1  # the row queued meanwhile ("c")
+
+
+async def test_a_crash_between_sending_and_marking_repeats_at_most_that_message(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    for n in range(3):
+        await queue(store, await add_person(store, 7001 + n), f"m{n}", ticket=f"KLH-{n}")
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    task = asyncio.current_task()
+    crashing = asyncio.create_task(dispatcher.run_once())
+
+    def crash_after_second_send(call: object) -> None:
+        if len(api.sent()) == 2:
+            crashing.cancel()  # kill -9: the process dies right after Telegram accepted it
+
+    api.after_call = crash_after_second_send
+    with pytest.raises(asyncio.CancelledError):
+        await crashing
+    assert task is not None
+    api.after_call = None
+    saved = await rows(store)
+    assert [saved[k]["status"] for k in ("m0", "m1", "m2")] == ["sent", "sending", "sending"]
+
+    # A restarted dispatcher takes the claimed rows again once their lease has expired.
+    restarted = make_dispatcher(store, application.bot, translations, clock)
+    assert (await restarted.run_once()).sent == 0  # lease still running
+    clock.advance(5 * 60 + 1)
+    assert (await restarted.run_once()).sent == 2
+    texts = [p["text"] for p in api.sent()]
+    assert texts.count("Keluhan Anda KLH-1 sekarang: sedang ditangani.") == 2  # the one in flight
+    assert texts.count("Keluhan Anda KLH-0 sekarang: sedang ditangani.") == 1
+    assert texts.count("Keluhan Anda KLH-2 sekarang: sedang ditangani.") == 1  # nothing lost
+
+
+async def test_staff_rows_wait_until_the_staff_member_links_telegram(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock, t_id: object,
+) -> None:  # fmt: skip
+    from tests.helpers import import_valid_files
+
+    application, api = bot_app
+    await import_valid_files(store, t_id)  # type: ignore[arg-type]
+    async with store.write() as repo:
+        companion = await repo.staff.get_by_code("PD-MKJ-1")
+        assert companion is not None
+        await repo.notifications.queue(
+            Recipient(staff_id=companion.id), "attendance.reported",
+            {"program_number": "RTS-2026-0001", "member": "Aditya", "date": "2026-11-30"},
+            due_at=NOW, dedup_key="staff", now=NOW,
+        )  # fmt: skip
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    assert (await dispatcher.run_once()).sent == 0
+    async with store.write() as repo:
+        await repo.people.add(7100, Role.COMPANION, NOW, staff_id=companion.id)
+    assert (await dispatcher.run_once()).sent == 1
+    assert api.sent()[-1]["chat_id"] == 7100
+    assert api.sent()[-1]["text"].startswith(
+        "Laporan posyandu baru dari rumah tangga RTS-2026-0001"
+    )
+
+
+async def test_expired_reminders_are_dropped_not_sent_late(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    await queue(store, mother, "old", expires_at=(NOW - timedelta(minutes=1)).isoformat())
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    await dispatcher.run_once()
+    assert api.sent() == []
+    saved = (await rows(store))["old"]
+    assert (saved["status"], saved["last_error"]) == ("cancelled", "expired")
+
+
+def test_long_messages_are_split_on_line_boundaries() -> None:
+    text = "\n".join(f"{n:04d} " + "x" * 95 for n in range(100))  # 100 lines of 100 characters
+    parts = split_text(text)
+    assert [len(p) for p in parts] == [4039, 4039, 2019]  # 40 whole lines fit in 4096
+    assert "\n".join(parts) == text
+    assert split_text("y" * 5000) == ["y" * 4096, "y" * 904]
+    assert split_text("") == [""]
+
+
+async def test_long_outbox_message_arrives_in_parts(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    mother = await add_person(store, 7001)
+    await queue(store, mother, "long", ticket="\n".join(["KLH"] * 3000))
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    assert (await dispatcher.run_once()).sent == 1
+    parts = [p["text"] for p in api.sent()]
+    assert len(parts) == 3 and all(len(part) <= 4096 for part in parts)
+    assert (
+        "\n".join(parts)
+        == "Keluhan Anda " + "\n".join(["KLH"] * 3000) + " sekarang: sedang ditangani."
+    )
+    async with store.read() as repo:
+        found = (await repo.connection.execute(select(person.c.reachable))).scalar()
+    assert found is True
