@@ -46,6 +46,11 @@ class AttendanceDraft:
     proof_file_id: str | None = None
 
 
+def missed_question_prefix(household_id: int, session_date: date) -> str:
+    """The dedup key prefix of a household's missed-session questions for one day."""
+    return f"missed:{household_id}:{session_date.isoformat()}:"
+
+
 def is_under_five(member: Member, today: date) -> bool:
     if member.kind is not MemberKind.CHILD or member.birth_date is None:
         return False
@@ -128,6 +133,10 @@ async def report_attendance(
         )
         if report is None:
             return ReportOutcome.ALREADY_RECORDED, None
+        # The "did you go yesterday?" question is moot now.
+        await repo.notifications.cancel_pending(
+            dedup_prefix=missed_question_prefix(household.id, draft.session_date)
+        )
         if household.companion_id is not None:
             await repo.notifications.queue(
                 Recipient(staff_id=household.companion_id),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.attendance import is_followed
+from bot.attendance import is_followed, missed_question_prefix
 from bot.digest import build_digest
 from bot.models import Member, Recipient, Role
 from bot.notices import (
@@ -227,7 +227,7 @@ async def _missed_questions(
                 params,
                 due=ask_from,
                 expires=ask_until,
-                key=f"missed:{person.household_id}:{yesterday}:{person.person_id}",
+                key=missed_question_prefix(person.household_id, yesterday) + str(person.person_id),
             )
 
 
