@@ -43,9 +43,17 @@ SapaApplication = Application[
 
 
 def build_application(
-    services: Services, *, request: BaseRequest | None = None, token: str | None = None
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    token: str | None = None,
+    jobs: bool = False,
 ) -> SapaApplication:
-    """The bot, its handlers and services; `request` replaces the HTTP edge in tests."""
+    """The bot, its handlers and services; `request` replaces the HTTP edge in tests.
+
+    `jobs` schedules the planner and the outbox dispatcher (a running bot wants them; tests and
+    the console drive them by hand or not at all).
+    """
     from handlers import routes
 
     settings = services.settings
@@ -65,6 +73,10 @@ def build_application(
     application = cast(SapaApplication, builder.post_init(announce_commands).build())
     application.bot_data["services"] = services
     routes.register(application)
+    if jobs:
+        from jobs.schedule import schedule_jobs
+
+        schedule_jobs(application)
     return application
 
 

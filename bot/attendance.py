@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from bot.models import AttendanceReport, Household, Member, MemberKind, Person, Recipient
+from bot.models import (
+    AbsenceReason,
+    AttendanceReport,
+    Household,
+    Member,
+    MemberKind,
+    Person,
+    Recipient,
+)
 from bot.notices import ATTENDANCE_REPORTED
 from storage.store import Store
 
@@ -154,3 +162,30 @@ async def report_attendance(
             now, f"person:{person.id}", "report_attendance", "attendance_report", str(report.id)
         )
     return ReportOutcome.SAVED, report
+
+
+async def record_absence(
+    store: Store,
+    person: Person,
+    household: Household,
+    posyandu_id: int,
+    session_date: date,
+    reason: AbsenceReason,
+    *,
+    now: datetime,
+) -> bool:
+    """The household's answer "we did not go"; False when it had already answered that day."""
+    async with store.write() as repo:
+        saved = await repo.attendance.add_absence(
+            household.id, posyandu_id, session_date, reason, person.id, now
+        )
+        await repo.notifications.cancel_pending(
+            dedup_prefix=missed_question_prefix(household.id, session_date)
+        )
+        if saved:
+            detail = {"date": session_date.isoformat(), "reason": reason.value}
+            await repo.audit.record(
+                now, f"person:{person.id}", "report_absence", "household",
+                household.program_number, detail,
+            )  # fmt: skip
+    return saved

@@ -1,4 +1,4 @@
-"""The `sapa` command line: run, console, migrate, import, stats, demo, link-code."""
+"""The `sapa` command line: run, console, migrate, import, stats, demo, link-code, session."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from telegram.error import InvalidToken
@@ -28,6 +29,7 @@ from bot.i18n import Translations, Translator
 from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
 from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
 from storage import migrate as migrations
 from storage.database import create_engine
@@ -68,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
         "link-code", help="print a one-time code that links a Telegram user to a household"
     )
     link_parser.add_argument("program_number")
+    session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
+    session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
+    move = session_commands.add_parser("move", help="move a session to another day")
+    move.add_argument("posyandu_code")
+    move.add_argument("date", type=date.fromisoformat, help="the session's day, YYYY-MM-DD")
+    move.add_argument("new_date", type=date.fromisoformat, help="the new day, YYYY-MM-DD")
+    cancel = session_commands.add_parser("cancel", help="cancel a session")
+    cancel.add_argument("posyandu_code")
+    cancel.add_argument("date", type=date.fromisoformat, help="the session's day, YYYY-MM-DD")
     return parser
 
 
@@ -118,6 +129,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
             return EXIT_OK
         if args.command == "link-code":
             return await print_link_code(store, settings, t, args.program_number)
+        if args.command == "session":
+            new_date = args.new_date if args.change == "move" else None
+            return await run_session_change(store, settings, t, args.posyandu_code, args.date,
+                                            new_date)  # fmt: skip
         if args.command == "console":
             return await run_console(store, settings, t, args.identity)
     finally:
@@ -267,7 +282,7 @@ def run(settings: Settings, t: Translator) -> int:
     services = Services(
         settings=settings, store=store, translations=Translations(settings.default_language)
     )
-    application = build_application(services)
+    application = build_application(services, jobs=True)
 
     async def close_store(_: object) -> None:
         await store.close()
@@ -385,4 +400,30 @@ async def run_console(store: Store, settings: Settings, t: Translator, identity:
             await chat_loop(ConsoleChat(application, api, user_id))
         finally:
             await application.stop()
+    return EXIT_OK
+
+
+async def run_session_change(
+    store: Store, settings: Settings, t: Translator, code: str, day: date, new: date | None
+) -> int:
+    outcome, households = await change_session(
+        store, code, day, new, actor="cli", now=utc_now(), zone=settings.zone
+    )
+    if outcome is ChangeOutcome.UNKNOWN_POSYANDU:
+        print(t("There is no posyandu with code {code}.").format(code=code), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if outcome is ChangeOutcome.NOT_A_SESSION:
+        print(t("Posyandu {code} has no session on {date} by its schedule.").format(
+            code=code, date=t.long_date(day)), file=sys.stderr)  # fmt: skip
+        return EXIT_PROBLEMS
+    if outcome is ChangeOutcome.IN_THE_PAST:
+        print(t("Only sessions from today on can be changed."), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if new is None:
+        done = t("The session of {date} is cancelled.").format(date=t.long_date(day))
+    else:
+        done = t("The session of {date} moves to {new_date}.").format(
+            date=t.long_date(day), new_date=t.long_date(new))  # fmt: skip
+    told = t("{count} households will get a notice.").format(count=households)
+    print(f"{done} {told}")
     return EXIT_OK

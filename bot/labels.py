@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from bot.models import ComplaintCategory, ComplaintStatus, MemberKind
+from bot.models import AbsenceReason, ComplaintCategory, ComplaintStatus, MemberKind
 
 CATEGORY_LABELS = {
     ComplaintCategory.PAYOUT: N_("Payout"),
@@ -24,6 +24,16 @@ MEMBER_KIND_LABELS = {
     MemberKind.PREGNANT: N_("pregnant"),
     MemberKind.CHILD: N_("child"),
     MemberKind.OTHER: N_("family member"),
+}
+
+
+ABSENCE_LABELS = {
+    AbsenceReason.SICK: N_("Sick"),
+    AbsenceReason.TOO_FAR: N_("Too far"),
+    AbsenceReason.NO_TRANSPORT_MONEY: N_("No money for transport"),
+    AbsenceReason.SESSION_CANCELLED: N_("The session was cancelled"),
+    AbsenceReason.OTHER: N_("Another reason"),
+    AbsenceReason.NONE: N_("Rather not say"),
 }
 
 

@@ -33,6 +33,17 @@ class ReportStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class AbsenceReason(StrEnum):
+    """Why a household did not go to a posyandu session (answer to the missed-session question)."""
+
+    SICK = "sick"
+    TOO_FAR = "too_far"
+    NO_TRANSPORT_MONEY = "no_transport_money"
+    SESSION_CANCELLED = "session_cancelled"
+    OTHER = "other"
+    NONE = "none"  # no reason given
+
+
 class ComplaintCategory(StrEnum):
     PAYOUT = "payout"
     COMPANION = "companion"

@@ -51,7 +51,10 @@ def _cancel_row(t: Translator, flow: Flow) -> list[InlineKeyboardButton]:
     return [button(t("Cancel"), flow, "cancel")]
 
 
-async def begin(update: Update, context: SapaContext) -> str | int:
+async def begin(
+    update: Update, context: SapaContext, *, session: tuple[int, date] | None = None
+) -> str | int:
+    """Start a report; `session` (posyandu id, day) comes from the missed-session question."""
     visitor = await linked_household(update, context)
     if visitor is None or visitor.household is None:
         return END
@@ -68,6 +71,9 @@ async def begin(update: Update, context: SapaContext) -> str | int:
         )
         return END
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    if session is not None:
+        flow.draft["posyandu_id"], day = session
+        flow.draft["preset_date"] = day.isoformat()
     rows = [
         [button(f"{m.name} ({member_kind_label(m.kind, t)})", flow, "member", m.id)]
         for m in members_to_offer(members, _today(context))
@@ -97,6 +103,11 @@ async def member_chosen(update: Update, context: SapaContext) -> str | int | Non
         await wrong_button(update, context)
         return None
     flow.draft["member_id"] = member.id
+    preset = _iso_date(flow.draft.get("preset_date"))
+    if preset is not None and date_problem(preset, _today(context), member) is None:
+        flow.draft["session_date"] = preset.isoformat()
+        await _ask_photo(update, visitor.t, flow)
+        return PHOTO
     await _ask_day(update, context, visitor, flow, member)
     return DAY
 
@@ -165,6 +176,11 @@ async def day_chosen(update: Update, context: SapaContext) -> str | int | None:
         await reply(update, _date_problem_text(t, problem, member))
         return DAY
     flow.draft["session_date"] = day.isoformat()
+    await _ask_photo(update, t, flow)
+    return PHOTO
+
+
+async def _ask_photo(update: Update, t: Translator, flow: Flow) -> None:
     await reply(
         update,
         t(
@@ -173,7 +189,6 @@ async def day_chosen(update: Update, context: SapaContext) -> str | int | None:
         ),
         InlineKeyboardMarkup([[button(t("Skip"), flow, "skip")], _cancel_row(t, flow)]),
     )
-    return PHOTO
 
 
 def _date_problem_text(t: Translator, problem: DateProblem, member: Member) -> str:

@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import attendance, common, complaints, linking, schedule
+from handlers import attendance, common, companion, complaints, linking, missed, schedule
 from handlers.flow import end_flow
 from handlers.menu import MenuAction, menu_filter
 
@@ -92,6 +92,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         CommandHandler("bahasa", common.language_command),
         MessageHandler(menu(MenuAction.LANGUAGE), common.language_command),
         CallbackQueryHandler(common.language_chosen, pattern=r"^lang:"),
+        CallbackQueryHandler(missed.answered, pattern=r"^miss:"),
         CommandHandler(["bantuan", "help"], common.help_command),
         MessageHandler(menu(MenuAction.HELP), common.help_command),
         CommandHandler("batal", common.cancel),
@@ -125,6 +126,10 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             *buttons_only,
         ],
         complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
+        missed.REASON: [
+            CallbackQueryHandler(missed.reason_chosen, pattern=r"^abs:"),
+            *buttons_only,
+        ],
         complaints.PHOTO: [
             CallbackQueryHandler(complaints.photo_given, pattern=r"^klh:"),
             MessageHandler(filters.PHOTO, complaints.photo_given),
@@ -156,6 +161,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
 
 def register(application: SapaApplication) -> None:
     application.add_handler(household_conversation(application))
+    application.add_handler(CallbackQueryHandler(companion.digest_list, pattern=r"^dg:"))
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(filters.ALL, common.unknown))
     application.add_error_handler(common.on_error)

@@ -139,12 +139,17 @@ class Dispatcher:
         self.clock = clock
         self.pacer = pacer or Pacer(policy.messages_per_second)
 
-    async def run_once(self, max_messages: int = 10_000) -> DispatchStats:
-        """Send what is due now (up to `max_messages`); stop early on a 429 or in quiet hours."""
+    async def run_once(
+        self, max_messages: int = 1_000_000, max_seconds: float | None = None
+    ) -> DispatchStats:
+        """Send what is due now; stop early on a 429, in quiet hours, or at either limit."""
         stats = DispatchStats()
+        started = self.pacer.monotonic()
         while stats.sent + stats.failed + stats.blocked < max_messages:
             now = self.clock()
             if self.policy.is_quiet(now) or self.pacer.paused():
+                break
+            if max_seconds is not None and self.pacer.monotonic() - started >= max_seconds:
                 break
             async with self.store.write() as repo:
                 batch = await repo.notifications.claim_due(now, BATCH, now - LEASE)

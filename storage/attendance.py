@@ -7,9 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import AttendanceReport, ReportStatus
+from bot.models import AbsenceReason, AttendanceReport, ReportStatus
 from storage.database import upsert
-from storage.schema import attendance_report
+from storage.schema import absence, attendance_report
 
 
 def _report(row: object) -> AttendanceReport:
@@ -60,3 +60,34 @@ class AttendanceRepository:
             .order_by(attendance_report.c.session_date, attendance_report.c.id)
         )
         return [_report(row) for row in await self._connection.execute(query)]
+
+    async def add_absence(
+        self,
+        household_id: int,
+        posyandu_id: int,
+        session_date: date,
+        reason: AbsenceReason,
+        reported_by: int,
+        now: datetime,
+    ) -> bool:
+        """Record "we did not go"; False when the household already answered for that day."""
+        statement = (
+            upsert(self._connection, absence)
+            .values(
+                household_id=household_id,
+                posyandu_id=posyandu_id,
+                session_date=session_date,
+                reason=reason.value,
+                reported_by=reported_by,
+                reported_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[
+                    absence.c.household_id,
+                    absence.c.posyandu_id,
+                    absence.c.session_date,
+                ]
+            )
+            .returning(absence.c.id)
+        )
+        return (await self._connection.execute(statement)).first() is not None

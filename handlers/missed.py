@@ -1,0 +1,94 @@
+"""Answers to "Did you go to the posyandu yesterday?": report the visit, or say why not."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.attendance import REPORT_WINDOW_DAYS, record_absence
+from bot.labels import ABSENCE_LABELS
+from bot.models import AbsenceReason
+from handlers import attendance
+from handlers.common import (
+    END,
+    cancelled,
+    flow_and_visitor,
+    linked_household,
+    reply,
+    stale_button,
+    take_button,
+    wrong_button,
+)
+from handlers.flow import button, button_of_flow, end_flow, start_flow
+from handlers.menu import menu_keyboard
+
+if TYPE_CHECKING:
+    from bot.app import SapaContext
+
+FLOW = "abs"
+REASON = "abs_reason"
+_QUESTION = re.compile(r"^miss:(\d{1,9}):(\d{4}-\d{2}-\d{2}):(report|absent)$")
+
+
+async def answered(update: Update, context: SapaContext) -> str | int:
+    """A button of the missed-session question (the outbox sent it; its data is re-checked)."""
+    assert update.callback_query is not None
+    match = _QUESTION.match(update.callback_query.data or "")
+    visitor = await linked_household(update, context) if match else None
+    if match is None or visitor is None or visitor.household is None:
+        return await stale_button(update, context) if match is None else END
+    posyandu_id, day, action = int(match[1]), date.fromisoformat(match[2]), match[3]
+    services = context.services
+    today = services.clock().astimezone(services.settings.zone).date()
+    async with services.store.read() as repo:
+        posyandu = await repo.geography.posyandu_by_id(posyandu_id)
+    if (
+        posyandu is None
+        or posyandu.kecamatan_id != visitor.household.kecamatan_id
+        or not today - timedelta(days=REPORT_WINDOW_DAYS) <= day < today
+    ):
+        return await stale_button(update, context)
+    await take_button(update)
+    if action == "report":
+        return await attendance.begin(update, context, session=(posyandu_id, day))
+    t = visitor.t
+    flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    flow.draft.update({"posyandu_id": posyandu_id, "date": day.isoformat()})
+    rows = [[button(t(label), flow, "reason", reason.value)]
+            for reason, label in ABSENCE_LABELS.items()]  # fmt: skip
+    await reply(update, t("What kept you from going? (This helps the programme.)"),
+                InlineKeyboardMarkup([*rows, [button(t("Cancel"), flow, "cancel")]]))  # fmt: skip
+    return REASON
+
+
+async def reason_chosen(update: Update, context: SapaContext) -> str | int | None:
+    data = await take_button(update)
+    found = await flow_and_visitor(update, context, FLOW)
+    if found is None:
+        return END
+    flow, visitor = found
+    assert visitor.person is not None and visitor.household is not None
+    pressed = button_of_flow(data, flow)
+    if pressed is not None and pressed.action == "cancel":
+        return await cancelled(update, context, visitor)
+    reasons = {reason.value: reason for reason in AbsenceReason}
+    if pressed is None or pressed.action != "reason" or pressed.argument not in reasons:
+        await wrong_button(update, context)
+        return None
+    services = context.services
+    await record_absence(
+        services.store, visitor.person, visitor.household, int(flow.draft["posyandu_id"]),
+        date.fromisoformat(flow.draft["date"]), reasons[pressed.argument], now=services.clock(),
+    )  # fmt: skip
+    end_flow(context.user_data or {})
+    t = visitor.t
+    await reply(
+        update,
+        t("Thank you for telling us. Your companion will see it. The next posyandu day is in "
+          "“My schedule”."),
+        menu_keyboard(t),
+    )  # fmt: skip
+    return END

@@ -1,0 +1,59 @@
+"""The scheduled jobs of a running bot, on PTB's JobQueue (APScheduler), in WIB.
+
+- the planner every 5 minutes (reminders, missed-session questions, payout slots, digests);
+- the dispatcher every 2 seconds (sends what is due from the outbox, within Telegram's limits).
+
+Both are safe to run in two processes at once on PostgreSQL: the planner holds an advisory lock
+and only adds rows with new dedup keys; the dispatcher claims rows with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from jobs.dispatch import DeliveryPolicy, Dispatcher
+from jobs.planner import PlanPolicy, plan
+
+if TYPE_CHECKING:
+    from bot.app import SapaApplication, SapaContext
+
+log = logging.getLogger(__name__)
+
+PLAN_EVERY_SECONDS = 300
+DISPATCH_EVERY_SECONDS = 2
+_ONE_AT_A_TIME = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+
+async def run_planner(context: SapaContext) -> None:
+    services = context.services
+    report = await plan(
+        services.store, services.clock(), PlanPolicy.from_settings(services.settings)
+    )
+    if report.queued or report.households_without_slot:
+        log.info("planner_run queued=%s slots_assigned=%s without_slot=%s",
+                 report.queued, report.slots_assigned, report.households_without_slot)  # fmt: skip
+
+
+async def run_dispatcher(context: SapaContext) -> None:
+    dispatcher: Dispatcher = context.application.bot_data["dispatcher"]
+    stats = await dispatcher.run_once(max_seconds=DISPATCH_EVERY_SECONDS * 0.9)
+    if stats.sent or stats.failed or stats.blocked or stats.rate_limited:
+        log.info(
+            "dispatch_run sent=%s retried=%s failed=%s blocked=%s rate_limited=%s",
+            stats.sent, stats.retried, stats.failed, stats.blocked, stats.rate_limited,
+        )  # fmt: skip
+
+
+def schedule_jobs(application: SapaApplication) -> None:
+    services = application.bot_data["services"]
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    application.bot_data["dispatcher"] = Dispatcher(
+        services.store, application.bot, services.translations,
+        DeliveryPolicy.from_settings(services.settings), services.clock,
+    )  # fmt: skip
+    job_queue.run_repeating(run_planner, interval=PLAN_EVERY_SECONDS, first=5, name="planner",
+                            job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
+    job_queue.run_repeating(run_dispatcher, interval=DISPATCH_EVERY_SECONDS, first=3,
+                            name="dispatcher", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
