@@ -26,6 +26,8 @@ POSYANDU_MOVED = "posyandu.moved"
 POSYANDU_CANCELLED = "posyandu.cancelled"
 PAYOUT_REMINDER = "payout.reminder"
 PAYOUT_REMINDER_NO_SLOT = "payout.reminder.no_slot"
+PAYOUT_TOMORROW = "payout.tomorrow"
+PAYOUT_TOMORROW_NO_SLOT = "payout.tomorrow.no_slot"
 PAYOUT_SLOTS_SHORT = "payout.slots_short"
 COMPANION_DIGEST = "digest.companion"
 
@@ -57,12 +59,20 @@ TEMPLATES: dict[str, str] = {
         "Schedule change: the posyandu session at {posyandu} on {old_date} is cancelled."
     ),
     PAYOUT_REMINDER: N_(
-        "Payout on {date} at {place}. Your queue time: {start}–{end} WIB. Amount: {amount}. "
-        "Bring your KTP, KK and programme card."
+        "Payout in {days} days, on {date}, at {place}. Your queue time: {start}–{end} WIB. "
+        "Amount: {amount}. Bring your KTP, KK and programme card."
     ),
     PAYOUT_REMINDER_NO_SLOT: N_(
-        "Payout on {date} at {place}, {start}–{end} WIB. Amount: {amount}. Your companion will "
-        "tell you your queue time. Bring your KTP, KK and programme card."
+        "Payout in {days} days, on {date}, at {place}, {start}–{end} WIB. Amount: {amount}. "
+        "Your companion will tell you your queue time. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_TOMORROW: N_(
+        "Payout tomorrow, {date}, at {place}. Your queue time: {start}–{end} WIB. "
+        "Amount: {amount}. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_TOMORROW_NO_SLOT: N_(
+        "Payout tomorrow, {date}, at {place}, {start}–{end} WIB. Amount: {amount}. "
+        "Your companion will tell you your queue time. Bring your KTP, KK and programme card."
     ),
     PAYOUT_SLOTS_SHORT: N_(
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "

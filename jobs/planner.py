@@ -31,6 +31,8 @@ from bot.notices import (
     PAYOUT_REMINDER,
     PAYOUT_REMINDER_NO_SLOT,
     PAYOUT_SLOTS_SHORT,
+    PAYOUT_TOMORROW,
+    PAYOUT_TOMORROW_NO_SLOT,
     POSYANDU_DAY,
     POSYANDU_EVE,
     POSYANDU_MISSED,
@@ -292,21 +294,21 @@ async def _payout_reminders(
             if person.kecamatan_id != payout.kecamatan_id:
                 continue
             index = slot_of.get(person.household_id)
-            if index is not None and index < len(slots):
-                template = PAYOUT_REMINDER
-                params = {
-                    **base,
-                    "start": f"{slots[index].start:%H.%M}",
-                    "end": f"{slots[index].end:%H.%M}",
-                }
+            has_slot = index is not None and index < len(slots)
+            if index is not None and has_slot:
+                times = {"start": f"{slots[index].start:%H.%M}", "end": f"{slots[index].end:%H.%M}"}
             else:
-                template, params = PAYOUT_REMINDER_NO_SLOT, {**base, **window}
+                times = window
             for days in PAYOUT_DAYS_BEFORE:
                 day = payout.payout_date - timedelta(days=days)
+                if days == 1:
+                    template = PAYOUT_TOMORROW if has_slot else PAYOUT_TOMORROW_NO_SLOT
+                else:
+                    template = PAYOUT_REMINDER if has_slot else PAYOUT_REMINDER_NO_SLOT
                 plan.add(
                     Recipient(person_id=person.person_id),
                     template,
-                    params,
+                    {**base, **times, "days": days},
                     due=plan.at(day, PAYOUT_AT),
                     expires=plan.at(day + timedelta(days=1), time(0, 0)),
                     key=f"payout:{payout.id}:{person.person_id}:H-{days}",

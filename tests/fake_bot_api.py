@@ -75,6 +75,14 @@ class FakeBotApi(BaseRequest):
         params = request_data.parameters if request_data else {}
         call = Call(api_method, dict(params))
         self.calls.append(call)
+        try:
+            return self._answer(call)
+        finally:
+            if self.after_call is not None:
+                self.after_call(call)
+
+    def _answer(self, call: Call) -> tuple[int, bytes]:
+        api_method, params = call.method, call.params
         if api_method in self.timeouts:
             self.timeouts.discard(api_method)
             raise TimedOut("Timed out")
@@ -89,8 +97,6 @@ class FakeBotApi(BaseRequest):
                 body["parameters"] = extra
             return status, json.dumps(body).encode()
         call.result = self._result(api_method, params)
-        if self.after_call is not None:
-            self.after_call(call)
         return 200, json.dumps({"ok": True, "result": call.result}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:

@@ -1,0 +1,228 @@
+"""A month of the demo province, minute by minute: exactly the expected messages, at the expected
+times; none in quiet hours, none twice, none to a user who blocked the bot.
+
+The clock is ours (`ManualClock`); the planner and the dispatcher are the real ones, the Bot API
+is the recording fake. December 2026 in WIB, with a session moved mid-month, some households
+reporting their visits, and one user who blocks the bot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import demo
+from bot.app import SapaApplication
+from bot.attendance import AttendanceDraft, is_followed, report_attendance
+from bot.i18n import Translations, Translator
+from bot.models import Role
+from bot.schedule import parse_schedule_rule
+from bot.session_changes import change_session
+from bot.sessions import sessions_between
+from jobs.planner import PlanPolicy, plan
+from storage.schema import notification, queue_slot
+from storage.store import Store
+from tests.fake_bot_api import Call, FakeBotApi
+from tests.outbox import ManualClock, make_dispatcher
+
+WIB = ZoneInfo("Asia/Jakarta")
+START = datetime(2026, 12, 1, 0, 0, tzinfo=WIB)
+END = datetime(2027, 1, 1, 0, 0, tzinfo=WIB)
+STEP = timedelta(minutes=15)
+SLOT_CAPACITY = 1  # 12 slots of 30 minutes for 20 households a kecamatan: 8 get no slot
+HOUSEHOLD_USER = 20_000  # Telegram ids: 20_000 + household id
+COMPANION_USER = 30_000
+
+
+async def test_a_month_of_reminders(
+    store: Store, translations: Translations, t_id: Translator,
+    bot_app: tuple[SapaApplication, FakeBotApi],
+) -> None:  # fmt: skip
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("one month is simulated on SQLite; planner and dispatcher run on both")
+    application, api = bot_app
+    reports = await demo.load_demo(store, t_id, today=date(2026, 12, 1), households=40)
+    assert all(r.ok for r in reports)
+    async with store.write() as repo:
+        households = await repo.households.ids_by_program_number()
+        for household_id in households.values():
+            await repo.people.add(HOUSEHOLD_USER + household_id, Role.HOUSEHOLD, START,
+                                  household_id=household_id)  # fmt: skip
+        companions = await repo.planning.staff_with_role(Role.COMPANION)
+        for staff_id in companions:
+            await repo.people.add(
+                COMPANION_USER + staff_id, Role.COMPANION, START, staff_id=staff_id
+            )
+        people = await repo.planning.linked_people()
+        members = await repo.planning.members_of(households.values())
+        schedules = await repo.planning.posyandu_schedules()
+    blocked = HOUSEHOLD_USER + min(households.values())
+    api.blocked_chats.add(blocked)
+
+    clock = ManualClock(now=START.astimezone(UTC))
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    policy = PlanPolicy(WIB, slot_minutes=30, slot_capacity=SLOT_CAPACITY)
+    sent_at: list[tuple[datetime, Call]] = []
+    api.after_call = lambda call: sent_at.append((clock.now, call))
+
+    # Every third household reports its visit on the session day at 11:00.
+    reporters = {p.household_id for p in people if p.household_id % 3 == 0}
+    # On 3 December, Posyandu 0 of the first kecamatan moves its next session by two days.
+    moved_posyandu = min(schedules)
+    rule = parse_schedule_rule(schedules[moved_posyandu].schedule)
+    [moved_from] = [s.day for s in sessions_between(rule, {}, date(2026, 12, 4), date(2027, 1, 3))][
+        :1
+    ]
+    moved_to = moved_from + timedelta(days=2)
+    changes = {moved_posyandu: {moved_from: moved_to}}
+
+    moment = START
+    while moment < END:
+        clock.now = moment.astimezone(UTC)
+        local = moment.astimezone(WIB)
+        if local.time() == time(11, 0):
+            await _report_visits(
+                store, people, members, reporters, schedules, changes, local.date()
+            )
+        if local == datetime(2026, 12, 3, 9, 0, tzinfo=WIB):
+            await change_session(store, (await _code(store, moved_posyandu)), moved_from, moved_to,
+                                 actor="test", now=clock.now, zone=WIB)  # fmt: skip
+        await plan(store, clock.now, policy)
+        await dispatcher.run_once()
+        moment += STEP
+
+    messages = [(when, call) for when, call in sent_at if call.method == "sendMessage"]
+    # 1. Never in quiet hours.
+    night = [
+        when for when, _ in messages if not time(6, 0) <= when.astimezone(WIB).time() < time(21, 0)
+    ]
+    assert night == []
+    # 2. Never twice: every message text reaches its chat once.
+    pairs = Counter((int(c.params["chat_id"]), c.params["text"]) for _, c in messages)
+    assert [pair for pair, count in pairs.items() if count > 1] == []
+    # 3. The user who blocked the bot got one attempt (answered 403), then nothing more.
+    assert len([c for _, c in messages if int(c.params["chat_id"]) == blocked]) == 1
+
+    rows = await _rows(store)
+    sent_rows = [r for r in rows if r["status"] == "sent"]
+    assert len(sent_rows) == len(messages) - 1  # every sent row once; the 403 attempt is not sent
+    # Nothing is left behind, except January's reminders and the slot warnings addressed to the
+    # coordinators and operators, who have not linked a Telegram account in this simulation.
+    waiting = [r for r in rows if r["status"] == "pending"]
+    assert all(r["due_at"] >= END or r["template_key"] == "payout.slots_short" for r in waiting)
+    assert {r["status"] for r in rows} <= {"sent", "cancelled", "failed", "pending"}
+
+    # 4. Posyandu reminders: exactly the expected ones, at the expected times.
+    expected: set[tuple[int, str, datetime]] = set()
+    for person in people:
+        if HOUSEHOLD_USER + person.household_id == blocked:
+            continue
+        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        for session in sessions_between(rule, changes.get(person.posyandu_id, {}),
+                                        date(2026, 12, 1), date(2026, 12, 31)):  # fmt: skip
+            if not any(is_followed(m, session.day) for m in members[person.household_id]):
+                continue
+            # The moved session counts on its new day (moved on 3 December, before any reminder).
+            eve = datetime.combine(session.day - timedelta(days=1), time(16, 0), tzinfo=WIB)
+            if eve >= START:
+                expected.add((person.person_id, "posyandu.eve", eve))
+            expected.add((person.person_id, "posyandu.day",
+                          datetime.combine(session.day, time(6, 30), tzinfo=WIB)))  # fmt: skip
+    actual = {(r["person_id"], r["template_key"], _minute(r["sent_at"]))
+              for r in sent_rows if r["template_key"] in ("posyandu.eve", "posyandu.day")}  # fmt: skip
+    assert actual == expected
+
+    # 5. The missed-session question went exactly to the households without a report.
+    missed = [r for r in sent_rows if r["template_key"] == "posyandu.missed"]
+    asked = {(r["person_id"], r["params"]["date"]) for r in missed}
+    should_ask = set()
+    for person in people:
+        if HOUSEHOLD_USER + person.household_id == blocked:
+            continue
+        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        # Sessions from 30 November (asked on 1 December) to 30 December (asked on the 31st).
+        for session in sessions_between(rule, changes.get(person.posyandu_id, {}),
+                                        date(2026, 11, 30), date(2026, 12, 30)):  # fmt: skip
+            followed = any(is_followed(m, session.day) for m in members[person.household_id])
+            reported = person.household_id in reporters and session.day >= date(2026, 12, 1)
+            if followed and not reported:
+                should_ask.add((person.person_id, session.day.isoformat()))
+    assert asked == should_ask
+    assert all(_minute(r["sent_at"]).time() == time(10, 0) for r in missed)
+
+    # 6. Payout: slots within capacity; H-3 and H-1 reminders for everyone reachable.
+    async with store.read() as repo:
+        per_slot = (await repo.connection.execute(
+            select(func.count()).select_from(queue_slot)
+            .group_by(queue_slot.c.round_id, queue_slot.c.slot_index)
+        )).scalars().all()  # fmt: skip
+    assert max(per_slot) <= SLOT_CAPACITY
+    payout = [r for r in sent_rows
+              if str(r["template_key"]).startswith(("payout.reminder", "payout.tomorrow"))]  # fmt: skip
+    assert len(payout) == 2 * (len(people) - 1)
+    assert {_minute(r["sent_at"]) for r in payout} == {
+        datetime(2026, 12, 8, 16, 0, tzinfo=WIB), datetime(2026, 12, 10, 16, 0, tzinfo=WIB)}  # fmt: skip
+    shortages = [r for r in rows if r["template_key"] == "payout.slots_short"]
+    assert shortages and all(r["params"]["unplaced"] == 8 for r in shortages)
+
+    # 7. The session move: one notice to each concerned household, no reminder for the old day.
+    notices = [r for r in sent_rows if r["template_key"] == "posyandu.moved"]
+    concerned = {p.person_id for p in people if p.posyandu_id == moved_posyandu
+                 and HOUSEHOLD_USER + p.household_id != blocked
+                 and any(is_followed(m, moved_from) for m in members[p.household_id])}  # fmt: skip
+    assert {r["person_id"] for r in notices} == concerned and len(notices) == len(concerned)
+    old_day = moved_from.isoformat()
+    assert not [r for r in sent_rows if r["template_key"] in ("posyandu.eve", "posyandu.day")
+                and r["params"]["date"] == old_day and r["person_id"] in concerned]  # fmt: skip
+
+    # 8. Companions: at most one digest a day, each at 06:45.
+    digests = [r for r in sent_rows if r["template_key"] == "digest.companion"]
+    assert digests
+    assert all(_minute(r["sent_at"]).time() == time(6, 45) for r in digests)
+    per_day = Counter((r["staff_id"], r["sent_at"].astimezone(WIB).date()) for r in digests)
+    assert max(per_day.values()) == 1
+
+
+def _minute(moment: datetime) -> datetime:
+    """When a message went out, to the minute (the pacer spreads a batch over a few seconds)."""
+    return moment.astimezone(WIB).replace(second=0, microsecond=0)
+
+
+def _household_of(people: list, person_id: int) -> int:  # type: ignore[type-arg]
+    return next(p.household_id for p in people if p.person_id == person_id)
+
+
+async def _code(store: Store, posyandu_id: int) -> str:
+    async with store.read() as repo:
+        found = await repo.geography.posyandu_by_id(posyandu_id)
+    assert found is not None
+    return found.code
+
+
+async def _report_visits(store, people, members, reporters, schedules, changes, day) -> None:  # type: ignore[no-untyped-def]
+    for person in people:
+        if person.household_id not in reporters:
+            continue
+        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        if not sessions_between(rule, changes.get(person.posyandu_id, {}), day, day):
+            continue
+        followed = [m for m in members[person.household_id] if is_followed(m, day)]
+        if not followed:
+            continue
+        async with store.read() as repo:
+            household = await repo.households.get(person.household_id)
+            reporter = await repo.people.by_telegram_id(HOUSEHOLD_USER + person.household_id)
+        assert household is not None and reporter is not None
+        now = datetime.combine(day, time(11, 0), tzinfo=WIB).astimezone(UTC)
+        await report_attendance(store, reporter, household,
+                                AttendanceDraft(followed[0].id, day, person.posyandu_id),
+                                now=now, today=day)  # fmt: skip
+
+
+async def _rows(store: Store) -> list[dict]:  # type: ignore[type-arg]
+    async with store.read() as repo:
+        return [dict(r._mapping) for r in await repo.connection.execute(select(notification))]
