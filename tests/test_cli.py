@@ -156,3 +156,34 @@ def test_link_code_prints_a_code_and_the_deep_link(workdir: Path) -> None:
     unknown = sapa("link-code", "RTS-0000", cwd=workdir)
     assert unknown.returncode == 1
     assert "Tidak ada rumah tangga dengan nomor peserta RTS-0000." in unknown.stderr
+
+
+def test_session_move_and_cancel(workdir: Path) -> None:
+    from datetime import date, timedelta
+
+    from bot.i18n import Translations
+    from bot.schedule import next_posyandu_day, parse_schedule_rule
+
+    import_examples(workdir)
+    long_date = Translations("id").for_language("id").long_date
+    # Posyandu Dahlia meets on the 2nd Tuesday of each month.
+    rule = parse_schedule_rule("2nd tuesday")
+    first = next_posyandu_day(rule, date.today() + timedelta(days=1))
+    second = next_posyandu_day(rule, first + timedelta(days=1))
+    moved = sapa("session", "move", "P-MKJ-02", first.isoformat(),
+                 (first + timedelta(days=2)).isoformat(), cwd=workdir)  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith(
+        f"Jadwal {long_date(first)} dipindah ke {long_date(first + timedelta(days=2))}."
+    )
+    cancelled = sapa("session", "cancel", "P-MKJ-02", second.isoformat(), cwd=workdir)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.startswith(f"Jadwal {long_date(second)} dibatalkan.")
+    wednesday = second + timedelta(days=1)
+    not_a_session = sapa("session", "cancel", "P-MKJ-02", wednesday.isoformat(), cwd=workdir)
+    assert not_a_session.returncode == 1
+    assert f"tidak buka pada {long_date(wednesday)}" in not_a_session.stderr
+    unknown = sapa("session", "cancel", "P-XXX", second.isoformat(), cwd=workdir)
+    assert "Tidak ada posyandu dengan kode P-XXX." in unknown.stderr
+    bad_date = sapa("session", "cancel", "P-MKJ-02", "9/2/2027", cwd=workdir)
+    assert bad_date.returncode == 2
