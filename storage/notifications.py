@@ -211,7 +211,9 @@ class NotificationRepository:
         if person_id is not None:
             condition = and_(condition, notification.c.person_id == person_id)
         if dedup_prefix is not None:
-            condition = and_(condition, notification.c.dedup_key.startswith(dedup_prefix))
+            condition = and_(
+                condition, notification.c.dedup_key.startswith(dedup_prefix, autoescape=True)
+            )
         result = await self._connection.execute(
             update(notification).where(condition).values(status="cancelled")
         )
