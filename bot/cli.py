@@ -1,4 +1,4 @@
-"""The `sapa` command line: run, console, migrate, import, stats, demo, link-code, session."""
+"""The `sapa` command line: run, console, migrate, import, stats, demo and the staff tools."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ from bot.console import (
     chat_loop,
     console_user_id,
 )
+from bot.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
 from bot.i18n import Translations, Translator
+from bot.labels import role_label
 from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
+from bot.models import STAFF_ROLES, Role
 from bot.registry.importer import ImportKind, ImportReport, import_file
 from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
@@ -70,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         "link-code", help="print a one-time code that links a Telegram user to a household"
     )
     link_parser.add_argument("program_number")
+    invite_parser = commands.add_parser(
+        "invite", help="print a single-use link that enrols a staff member's Telegram account"
+    )
+    invite_parser.add_argument("role", choices=[r.value for r in STAFF_ROLES])
+    invite_parser.add_argument("staff_code")
     session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
     session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
     move = session_commands.add_parser("move", help="move a session to another day")
@@ -129,6 +137,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
             return EXIT_OK
         if args.command == "link-code":
             return await print_link_code(store, settings, t, args.program_number)
+        if args.command == "invite":
+            return await print_invite(store, settings, t, Role(args.role), args.staff_code)
         if args.command == "session":
             new_date = args.new_date if args.change == "move" else None
             return await run_session_change(store, settings, t, args.posyandu_code, args.date,
@@ -426,4 +436,38 @@ async def run_session_change(
             date=t.long_date(day), new_date=t.long_date(new))  # fmt: skip
     told = t("{count} households will get a notice.").format(count=households)
     print(f"{done} {told}")
+    return EXIT_OK
+
+
+async def print_invite(
+    store: Store, settings: Settings, t: Translator, role: Role, code: str
+) -> int:
+    invite = await issue_invite(store, code, now=utc_now(), actor="cli", role=role)
+    if invite.outcome is InviteOutcome.UNKNOWN_STAFF:
+        print(t("There is no staff member with code {code}.").format(code=code), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if invite.outcome is InviteOutcome.ROLE_MISMATCH and invite.staff is not None:
+        message = t("{code} is registered as {role}, not as {asked}.").format(
+            code=code, role=role_label(invite.staff.role, t), asked=role_label(role, t)
+        )
+        print(message, file=sys.stderr)
+        return EXIT_PROBLEMS
+    if invite.outcome is not InviteOutcome.ISSUED or invite.token is None:
+        print(t("That staff record is not active."), file=sys.stderr)
+        return EXIT_PROBLEMS
+    payload = INVITE_PREFIX + invite.token
+    print(
+        t("Invite for {name} ({role}), valid for 7 days and for one use.").format(
+            name=invite.staff.name if invite.staff else code, role=role_label(role, t)
+        )
+    )
+    if settings.bot_username:
+        print(f"https://t.me/{settings.bot_username}?start={payload}")
+    else:
+        print(
+            t(
+                "Open t.me/<your bot>?start={payload} on their phone (set SAPA_BOT_USERNAME to "
+                "print the whole link)."
+            ).format(payload=payload)
+        )
     return EXIT_OK

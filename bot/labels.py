@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from bot.models import AbsenceReason, ComplaintCategory, ComplaintStatus, MemberKind
+from bot.models import AbsenceReason, ComplaintCategory, ComplaintStatus, MemberKind, Role
 
 CATEGORY_LABELS = {
     ComplaintCategory.PAYOUT: N_("Payout"),
@@ -35,6 +35,20 @@ ABSENCE_LABELS = {
     AbsenceReason.OTHER: N_("Another reason"),
     AbsenceReason.NONE: N_("Rather not say"),
 }
+
+
+ROLE_LABELS = {
+    Role.HOUSEHOLD: N_("household"),
+    Role.COMPANION: N_("companion (pendamping)"),
+    Role.COORDINATOR: N_("kecamatan coordinator"),
+    Role.OPERATOR: N_("data operator"),
+    Role.HEALTH_WORKER: N_("health worker (bidan / kader)"),
+    Role.ADMIN: N_("district team (TPJK)"),
+}
+
+
+def role_label(role: Role, t: Translator) -> str:
+    return t(ROLE_LABELS[role])
 
 
 def category_label(category: ComplaintCategory, t: Translator) -> str:

@@ -24,6 +24,7 @@ class ChangeOutcome(StrEnum):
     UNKNOWN_POSYANDU = "unknown_posyandu"
     NOT_A_SESSION = "not_a_session"  # the posyandu's rule has no session on that day
     IN_THE_PAST = "in_the_past"
+    NOT_ALLOWED = "not_allowed"  # the posyandu is outside the asking staff member's kecamatan
 
 
 async def change_session(
@@ -35,8 +36,12 @@ async def change_session(
     actor: str,
     now: datetime,
     zone: ZoneInfo,
+    kecamatan_id: int | None = None,
 ) -> tuple[ChangeOutcome, int]:
-    """Move the session of `original` to `new` (None cancels it); returns the households told."""
+    """Move the session of `original` to `new` (None cancels it); returns the households told.
+
+    `kecamatan_id` limits the change to one kecamatan (a coordinator or operator in the chat).
+    """
     today = now.astimezone(zone).date()
     if original < today or (new is not None and new < today):
         return ChangeOutcome.IN_THE_PAST, 0
@@ -44,6 +49,8 @@ async def change_session(
         posyandu = await repo.geography.get_posyandu(posyandu_code.strip())
         if posyandu is None:
             return ChangeOutcome.UNKNOWN_POSYANDU, 0
+        if kecamatan_id is not None and posyandu.kecamatan_id != kecamatan_id:
+            return ChangeOutcome.NOT_ALLOWED, 0
         try:
             rule = parse_schedule_rule(posyandu.schedule)
         except ScheduleRuleError:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from telegram import ReplyKeyboardRemove, Update
 
+from bot.enrolment import INVITE_PREFIX
 from bot.linking import (
     DEEP_LINK_PREFIX,
     LinkOutcome,
@@ -17,6 +18,7 @@ from bot.linking import (
     unlink,
 )
 from bot.settings import Settings
+from handlers import staff
 from handlers.common import END, Visitor, linked_household, reply, visit
 from handlers.flow import current_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
@@ -43,6 +45,8 @@ async def start(update: Update, context: SapaContext) -> str | int:
         async with context.services.store.write() as repo:
             await repo.people.set_reachable(visitor.person.id, True)
     payload = context.args[0] if context.args else ""
+    if payload.startswith(INVITE_PREFIX):
+        return await staff.enrol_by_link(update, context, visitor, payload)
     if payload.startswith(DEEP_LINK_PREFIX) and not visitor.household:
         return await _link_by_deep_link(update, context, visitor, payload)
     t = visitor.t

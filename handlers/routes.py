@@ -22,7 +22,16 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import attendance, common, companion, complaints, linking, missed, schedule
+from handlers import (
+    attendance,
+    common,
+    companion,
+    complaints,
+    linking,
+    missed,
+    schedule,
+    staff,
+)
 from handlers.flow import end_flow
 from handlers.menu import MenuAction, menu_filter
 
@@ -160,6 +169,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
 
 
 def register(application: SapaApplication) -> None:
+    application.add_handler(CommandHandler("undang", staff.invite_command))
+    application.add_handler(CommandHandler("sesi", staff.session_command))
     application.add_handler(household_conversation(application))
     application.add_handler(CallbackQueryHandler(companion.digest_list, pattern=r"^dg:"))
     application.add_handler(CallbackQueryHandler(common.stale_button))

@@ -71,3 +71,17 @@ class PersonRepository:
         await self._connection.execute(
             update(person).where(person.c.id == person_id).values(reachable=reachable)
         )
+
+    async def become_staff(self, person_id: int, role: Role, staff_id: int) -> None:
+        """An existing person (who once chose a language, say) enrols as staff."""
+        await self._connection.execute(
+            update(person)
+            .where(person.c.id == person_id)
+            .values(role=role.value, staff_id=staff_id, household_id=None)
+        )
+
+    async def release_staff(self, person_id: int) -> None:
+        """Unbind an account from its staff record (the staff member enrolled another phone)."""
+        await self._connection.execute(
+            update(person).where(person.c.id == person_id).values(staff_id=None)
+        )

@@ -357,3 +357,19 @@ absence = Table(
         name="absence_reason",
     ),
 )
+
+
+invite = Table(
+    "invite",
+    metadata,
+    # A single-use enrolment link for one staff record (`sapa invite`, or a coordinator's /undang).
+    Column("id", Integer, primary_key=True),
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Only a digest of the token is kept, like link codes.
+    Column("token_digest", String(64), nullable=False, unique=True),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("used_by", ForeignKey("person.id"), nullable=True),
+)

@@ -20,6 +20,7 @@ from storage.complaints import ComplaintRepository
 from storage.database import create_engine, read_transaction, write_transaction
 from storage.geography import GeographyRepository
 from storage.households import HouseholdRepository
+from storage.invites import InviteRepository
 from storage.linking import LinkRepository
 from storage.migrate import check_current
 from storage.notifications import NotificationRepository
@@ -51,6 +52,7 @@ class Repositories:
         self.complaints = ComplaintRepository(connection)
         self.notifications = NotificationRepository(connection)
         self.planning = PlanningRepository(connection)
+        self.invites = InviteRepository(connection)
 
 
 class Store:

@@ -187,3 +187,19 @@ def test_session_move_and_cancel(workdir: Path) -> None:
     assert "Tidak ada posyandu dengan kode P-XXX." in unknown.stderr
     bad_date = sapa("session", "cancel", "P-MKJ-02", "9/2/2027", cwd=workdir)
     assert bad_date.returncode == 2
+
+
+def test_invite_prints_a_single_use_link(workdir: Path) -> None:
+    import_examples(workdir)
+    made = sapa(
+        "invite", "companion", "PD-MKJ-1", cwd=workdir, env={"SAPA_BOT_USERNAME": "sapa_rts_bot"}
+    )
+    assert made.returncode == 0, made.stderr
+    first, link = made.stdout.splitlines()
+    assert (
+        first == "Undangan untuk Euis Rohmah (pendamping), berlaku 7 hari dan untuk sekali pakai."
+    )
+    assert link.startswith("https://t.me/sapa_rts_bot?start=inv_") and len(link.split("=")[1]) <= 64
+    wrong = sapa("invite", "coordinator", "PD-MKJ-1", cwd=workdir)
+    assert wrong.returncode == 1
+    assert "PD-MKJ-1 terdaftar sebagai pendamping, bukan koordinator kecamatan." in wrong.stderr
