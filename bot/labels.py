@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from bot.models import AbsenceReason, ComplaintCategory, ComplaintStatus, MemberKind, Role
+from bot.models import (
+    AbsenceReason,
+    ComplaintCategory,
+    ComplaintStatus,
+    EscalationLevel,
+    MemberKind,
+    Role,
+)
 
 CATEGORY_LABELS = {
     ComplaintCategory.PAYOUT: N_("Payout"),
@@ -45,6 +52,17 @@ ROLE_LABELS = {
     Role.HEALTH_WORKER: N_("health worker (bidan / kader)"),
     Role.ADMIN: N_("district team (TPJK)"),
 }
+
+
+LEVEL_LABELS = {
+    EscalationLevel.COMPANION: N_("companion"),
+    EscalationLevel.COORDINATOR: N_("kecamatan coordinator"),
+    EscalationLevel.DISTRICT: N_("district team (TPJK)"),
+}
+
+
+def level_label(level: EscalationLevel, t: Translator) -> str:
+    return t(LEVEL_LABELS[level])
 
 
 def role_label(role: Role, t: Translator) -> str:

@@ -13,8 +13,8 @@ from html import escape
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.labels import category_label, status_label
-from bot.models import ComplaintCategory, ComplaintStatus
+from bot.labels import category_label, level_label, status_label
+from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel
 
 ATTENDANCE_REPORTED = "attendance.reported"
 COMPLAINT_FILED = "complaint.filed"
@@ -30,6 +30,8 @@ PAYOUT_TOMORROW = "payout.tomorrow"
 PAYOUT_TOMORROW_NO_SLOT = "payout.tomorrow.no_slot"
 PAYOUT_SLOTS_SHORT = "payout.slots_short"
 COMPANION_DIGEST = "digest.companion"
+COMPLAINT_ESCALATED = "complaint.escalated"
+COMPLAINT_LEVEL_UP = "complaint.level_up"
 
 TEMPLATES: dict[str, str] = {
     ATTENDANCE_REPORTED: N_(
@@ -74,6 +76,13 @@ TEMPLATES: dict[str, str] = {
         "Payout tomorrow, {date}, at {place}, {start}–{end} WIB. Amount: {amount}. "
         "Your companion will tell you your queue time. Bring your KTP, KK and programme card."
     ),
+    COMPLAINT_ESCALATED: N_(
+        "Complaint {ticket} from household {program_number} ({category}) was not resolved in "
+        "time and is now yours. Please answer by {deadline}."
+    ),
+    COMPLAINT_LEVEL_UP: N_(
+        "Your complaint {ticket} has been passed to the {level}, so that it gets an answer sooner."
+    ),
     PAYOUT_SLOTS_SHORT: N_(
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
         "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
@@ -117,8 +126,17 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
         values["category"] = category_label(ComplaintCategory(values["category"]), t)
     if "status" in values:
         values["status"] = status_label(ComplaintStatus(values["status"]), t)
+    if "level" in values:
+        values["level"] = level_label(EscalationLevel(values["level"]), t)
     text = t(TEMPLATES[template_key]).format(**values)
     buttons: list[list[tuple[str, str]]] = []
+    if template_key == COMPLAINT_ESCALATED:
+        complaint = f"cp:{params['complaint_id']}"
+        buttons = [
+            [(t("Take over"), f"{complaint}:take")],
+            [(t("Reply to the household"), f"{complaint}:reply")],
+            [(t("Mark resolved"), f"{complaint}:resolve")],
+        ]
     if template_key == POSYANDU_MISSED:
         session = f"miss:{params['posyandu_id']}:{params['date']}"
         buttons = [

@@ -1,7 +1,8 @@
 """The scheduled jobs of a running bot, on PTB's JobQueue (APScheduler), in WIB.
 
 - the planner every 5 minutes (reminders, missed-session questions, payout slots, digests);
-- the dispatcher every 2 seconds (sends what is due from the outbox, within Telegram's limits).
+- the dispatcher every 2 seconds (sends what is due from the outbox, within Telegram's limits);
+- the escalation sweep every 10 minutes (overdue complaints go up a level).
 
 Both are safe to run in two processes at once on PostgreSQL: the planner holds an advisory lock
 and only adds rows with new dedup keys; the dispatcher claims rows with FOR UPDATE SKIP LOCKED.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bot.complaints import ComplaintPolicy
+from bot.escalation import sweep
 from jobs.dispatch import DeliveryPolicy, Dispatcher
 from jobs.planner import PlanPolicy, plan
 
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PLAN_EVERY_SECONDS = 300
+SWEEP_EVERY_SECONDS = 600
 DISPATCH_EVERY_SECONDS = 2
 _ONE_AT_A_TIME = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
@@ -45,6 +49,16 @@ async def run_dispatcher(context: SapaContext) -> None:
         )  # fmt: skip
 
 
+async def run_escalation(context: SapaContext) -> None:
+    services = context.services
+    settings = services.settings
+    policy = ComplaintPolicy(settings.zone, settings.companion_working_days,
+                             settings.coordinator_working_days)  # fmt: skip
+    moved = await sweep(services.store, services.clock(), policy)
+    if moved:
+        log.info("escalation_run escalated=%s", moved)
+
+
 def schedule_jobs(application: SapaApplication) -> None:
     services = application.bot_data["services"]
     job_queue = application.job_queue
@@ -55,5 +69,7 @@ def schedule_jobs(application: SapaApplication) -> None:
     )  # fmt: skip
     job_queue.run_repeating(run_planner, interval=PLAN_EVERY_SECONDS, first=5, name="planner",
                             job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
+    job_queue.run_repeating(run_escalation, interval=SWEEP_EVERY_SECONDS, first=20,
+                            name="escalation", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
     job_queue.run_repeating(run_dispatcher, interval=DISPATCH_EVERY_SECONDS, first=3,
                             name="dispatcher", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip

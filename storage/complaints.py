@@ -103,6 +103,30 @@ class ComplaintRepository:
             update(complaint).where(complaint.c.id == complaint_id).values(**values)
         )
 
+    async def overdue(self, now: datetime) -> list[Complaint]:
+        """Unresolved complaints below the last level whose deadline has passed, oldest first."""
+        query = (
+            select(complaint)
+            .where(
+                complaint.c.status.in_(
+                    [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
+                ),
+                complaint.c.level != EscalationLevel.DISTRICT.value,
+                complaint.c.deadline_at <= now,
+            )
+            .order_by(complaint.c.deadline_at, complaint.c.id)
+        )
+        return [_complaint(row) for row in await self._connection.execute(query)]
+
+    async def escalate(
+        self, complaint_id: int, level: EscalationLevel, deadline_at: datetime, now: datetime
+    ) -> None:
+        await self._connection.execute(
+            update(complaint)
+            .where(complaint.c.id == complaint_id)
+            .values(level=level.value, deadline_at=deadline_at, updated_at=now)
+        )
+
     async def events(self, complaint_id: int) -> list[dict[str, object]]:
         query = (
             select(complaint_event)
