@@ -32,6 +32,10 @@ PAYOUT_SLOTS_SHORT = "payout.slots_short"
 COMPANION_DIGEST = "digest.companion"
 COMPLAINT_ESCALATED = "complaint.escalated"
 COMPLAINT_LEVEL_UP = "complaint.level_up"
+COMPLAINT_REPLY = "complaint.reply"
+COMPLAINT_CONFIRM = "complaint.confirm"
+COMPLAINT_REOPENED = "complaint.reopened"
+ATTENDANCE_REJECTED = "attendance.rejected"
 
 TEMPLATES: dict[str, str] = {
     ATTENDANCE_REPORTED: N_(
@@ -82,6 +86,16 @@ TEMPLATES: dict[str, str] = {
     ),
     COMPLAINT_LEVEL_UP: N_(
         "Your complaint {ticket} has been passed to the {level}, so that it gets an answer sooner."
+    ),
+    COMPLAINT_REPLY: N_("Answer to your complaint {ticket}:\n<i>{text}</i>"),
+    COMPLAINT_CONFIRM: N_("Your complaint {ticket} was marked as resolved. Is the problem solved?"),
+    COMPLAINT_REOPENED: N_(
+        "Household {program_number} says complaint {ticket} is not solved. It is open again, "
+        "with a new deadline: {deadline}."
+    ),
+    ATTENDANCE_REJECTED: N_(
+        "Your posyandu report for {member} on {date} was not accepted. Reason: <i>{reason}</i>. "
+        "Please talk to your companion if this is a mistake."
     ),
     PAYOUT_SLOTS_SHORT: N_(
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
@@ -136,6 +150,11 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Take over"), f"{complaint}:take")],
             [(t("Reply to the household"), f"{complaint}:reply")],
             [(t("Mark resolved"), f"{complaint}:resolve")],
+        ]
+    if template_key == COMPLAINT_CONFIRM:
+        buttons = [
+            [(t("Yes, it is solved"), f"kc:{params['complaint_id']}:yes")],
+            [(t("No, not yet"), f"kc:{params['complaint_id']}:no")],
         ]
     if template_key == POSYANDU_MISSED:
         session = f"miss:{params['posyandu_id']}:{params['date']}"

@@ -246,3 +246,15 @@ async def cancelled(update: Update, context: SapaContext, visitor: Visitor) -> i
     end_flow(context.user_data or {})
     await reply(update, visitor.t("Cancelled. Nothing was saved."), home_markup(visitor))
     return END
+
+
+async def flow_and_visitor_of_staff(
+    update: Update, context: SapaContext, kind: str
+) -> tuple[Flow, Visitor] | None:
+    """The running flow of this kind and its staff user; None ends the flow."""
+    flow = current_flow(context.user_data or {}, kind)
+    visitor = await visit(update, context)
+    if flow is None or visitor.person is None or visitor.person.staff_id is None:
+        end_flow(context.user_data or {})
+        return None
+    return flow, visitor

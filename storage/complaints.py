@@ -127,6 +127,35 @@ class ComplaintRepository:
             .values(level=level.value, deadline_at=deadline_at, updated_at=now)
         )
 
+    async def reopen(self, complaint_id: int, deadline_at: datetime, now: datetime) -> None:
+        await self._connection.execute(
+            update(complaint)
+            .where(complaint.c.id == complaint_id)
+            .values(
+                status=ComplaintStatus.OPEN.value,
+                deadline_at=deadline_at,
+                updated_at=now,
+                resolved_at=None,
+            )
+        )
+
+    async def waiting_for(
+        self, household_ids: list[int], levels: list[EscalationLevel]
+    ) -> list[Complaint]:
+        """Unresolved complaints of these households at these levels, earliest deadline first."""
+        query = (
+            select(complaint)
+            .where(
+                complaint.c.household_id.in_(household_ids),
+                complaint.c.level.in_([level.value for level in levels]),
+                complaint.c.status.in_(
+                    [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
+                ),
+            )
+            .order_by(complaint.c.deadline_at, complaint.c.id)
+        )
+        return [_complaint(row) for row in await self._connection.execute(query)]
+
     async def events(self, complaint_id: int) -> list[dict[str, object]]:
         query = (
             select(complaint_event)

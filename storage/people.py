@@ -85,3 +85,9 @@ class PersonRepository:
         await self._connection.execute(
             update(person).where(person.c.id == person_id).values(staff_id=None)
         )
+
+    async def touch(self, person_id: int, now: datetime) -> None:
+        """Remember when a staff member last did something (coordinators see passive companions)."""
+        await self._connection.execute(
+            update(person).where(person.c.id == person_id).values(last_seen_at=now)
+        )

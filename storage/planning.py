@@ -188,6 +188,19 @@ class PlanningRepository:
         )
         return {id_: number for id_, number in await self._connection.execute(query)}
 
+    async def all_household_ids(self) -> list[int]:
+        query = select(household.c.id).where(household.c.active.is_(True))
+        return list((await self._connection.execute(query)).scalars())
+
+    async def program_numbers(self, household_ids: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for chunk in _chunks(sorted(set(household_ids))):
+            query = select(household.c.id, household.c.program_number).where(
+                household.c.id.in_(chunk)
+            )
+            found.update({id_: number for id_, number in await self._connection.execute(query)})
+        return found
+
     async def kecamatan_names(self) -> dict[int, str]:
         rows = await self._connection.execute(select(kecamatan.c.id, kecamatan.c.name))
         return {id_: name for id_, name in rows}

@@ -1,0 +1,122 @@
+"""A complaint's life through the real Application: filed by a mother, answered and resolved by
+her companion, reopened by her, closed; others are refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.enrolment import INVITE_PREFIX, issue_invite
+from bot.i18n import Translations
+from storage.schema import complaint, complaint_event, notification
+from storage.store import Store
+from tests.chat import Chat
+from tests.conftest import NOW
+from tests.outbox import ManualClock, make_dispatcher
+
+
+async def enrolled(store: Store, mother: Chat, code: str, user_id: int) -> Chat:
+    made = await issue_invite(store, code, now=NOW, actor="test")
+    staff = Chat(mother.application, mother.api, user_id, seen=len(mother.api.calls))
+    await staff.send(f"/start {INVITE_PREFIX}{made.token}")
+    return staff
+
+
+async def file_payout_complaint(mother: Chat) -> None:
+    await mother.send("/keluhan")
+    await mother.press("Pencairan bantuan")
+    await mother.send("Uang bantuan tahap ini belum kami terima.")
+    await mother.press("Lewati")
+    await mother.press("📨 Kirim")
+
+
+async def deliver(store: Store, mother: Chat, translations: Translations) -> None:
+    dispatcher = make_dispatcher(store, mother.application.bot, translations, ManualClock())
+    await dispatcher.run_once()
+    mother.seen = len(mother.api.calls)
+
+
+async def test_answer_resolve_reopen_close(
+    mother: Chat, store: Store, translations: Translations
+) -> None:
+    await file_payout_complaint(mother)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7401)
+
+    [count, item] = await euis.send("/keluhanmasuk")
+    assert count == "Keluhan yang menunggu Anda: 1"
+    assert item.startswith("<b>KLH-2612-0001</b> · RTS-2026-0001 · Pencairan bantuan")
+    assert "<i>Uang bantuan tahap ini belum kami terima.</i>" in item
+    [ask] = await euis.press("Balas ke rumah tangga")
+    assert ask.startswith("Ketik jawaban Anda untuk rumah tangga")
+    [sent] = await euis.send("Bu, dana sedang diproses kantor pos, paling lambat Jumat.")
+    assert sent.startswith("Jawaban Anda sudah dikirim ke rumah tangga")
+
+    await deliver(store, mother, translations)
+    assert mother.api.texts()[-1] == (
+        "Jawaban untuk keluhan Anda KLH-2612-0001:\n"
+        "<i>Bu, dana sedang diproses kantor pos, paling lambat Jumat.</i>"
+    )
+
+    await euis.send("/keluhanmasuk")
+    [resolved] = await euis.press("Tandai selesai")
+    assert resolved.startswith("Keluhan KLH-2612-0001 ditandai selesai.")
+    await deliver(store, mother, translations)
+    assert (
+        mother.api.texts()[-1]
+        == "Keluhan Anda KLH-2612-0001 ditandai selesai. Apakah masalahnya sudah selesai?"
+    )
+    [sorry] = await mother.press("Belum")
+    assert sorry.startswith("Mohon maaf. Keluhan dibuka kembali")
+
+    async with store.read() as repo:
+        row = (await repo.connection.execute(select(complaint))).one()
+        events = [e.kind for e in (await repo.connection.execute(
+            select(complaint_event).order_by(complaint_event.c.id))).all()]  # fmt: skip
+        told = (await repo.connection.execute(
+            select(notification).where(notification.c.template_key == "complaint.reopened"))).one()  # fmt: skip
+        coordinator = await repo.staff.get_by_code("KO-MKJ")
+    assert (row.status, row.level) == ("open", "companion")
+    assert row.deadline_at > NOW + timedelta(days=1)  # reset from the moment of reopening
+    assert events == ["filed", "reply", "resolved", "reopened"]
+    assert coordinator is not None and told.staff_id == coordinator.id
+    # The household's second tap on the old question changes nothing.
+    [again] = await mother.press("Sudah selesai")
+    assert again.startswith("Terima kasih, keluhan ini sudah dijawab.")
+
+    # Resolved again, and this time confirmed: closed.
+    await euis.send("/keluhanmasuk")
+    await euis.press("Tandai selesai")
+    await deliver(store, mother, translations)
+    [closed] = await mother.press("Sudah selesai")
+    assert closed == "Terima kasih! Keluhan sudah ditutup."
+    async with store.read() as repo:
+        assert (await repo.connection.execute(select(complaint.c.status))).scalar() == "closed"
+
+
+async def test_other_staff_and_forged_buttons_are_refused(
+    mother: Chat, store: Store, translations: Translations
+) -> None:
+    await file_payout_complaint(mother)
+    async with store.read() as repo:
+        complaint_id = (await repo.connection.execute(select(complaint.c.id))).scalar()
+    hasan = await enrolled(store, mother, "PD-MKJ-2", 7402)  # another companion of Mekarjaya
+    for action in ("take", "reply", "resolve"):
+        assert await hasan.press_data(
+            f"cp:{complaint_id}:{action}", {"message_id": 1, "text": ""}
+        ) == ["Maaf, Anda tidak diizinkan melakukan itu."]
+    assert await hasan.send("/keluhanmasuk") == ["Tidak ada keluhan yang menunggu Anda."]
+    dadang = await enrolled(store, mother, "PD-PDG-1", 7403)  # Pandeglang
+    assert await dadang.press_data(f"cp:{complaint_id}:take", {"message_id": 1, "text": ""}) == [
+        "Maaf, Anda tidak diizinkan melakukan itu."
+    ]
+    # A household cannot press staff buttons, nor answer for another household's complaint.
+    assert await mother.press_data(f"cp:{complaint_id}:resolve") == [
+        "Maaf, Anda tidak diizinkan melakukan itu."
+    ]
+    # The coordinator of Mekarjaya may take it over.
+    asep = await enrolled(store, mother, "KO-MKJ", 7404)
+    [taken] = await asep.press_data(f"cp:{complaint_id}:take", {"message_id": 1, "text": ""})
+    assert taken == "Anda sekarang menangani keluhan KLH-2612-0001."
+    async with store.read() as repo:
+        assert (await repo.connection.execute(select(complaint.c.status))).scalar() == "in_progress"
