@@ -32,6 +32,7 @@ from handlers import (
     missed,
     schedule,
     staff,
+    verification,
 )
 from handlers.flow import end_flow
 from handlers.menu import MenuAction, menu_filter
@@ -106,6 +107,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         CallbackQueryHandler(complaint_handling.staff_button, pattern=r"^cp:"),
         CallbackQueryHandler(complaint_handling.household_confirms, pattern=r"^kc:"),
         CommandHandler("keluhanmasuk", complaint_handling.waiting_command),
+        CommandHandler("verifikasi", verification.queue_command),
+        CallbackQueryHandler(verification.decision_pressed, pattern=r"^vr:"),
         CommandHandler(["bantuan", "help"], common.help_command),
         MessageHandler(menu(MenuAction.HELP), common.help_command),
         CommandHandler("batal", common.cancel),
@@ -140,6 +143,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         ],
         complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
         complaint_handling.REPLY_TEXT: [MessageHandler(TEXT, complaint_handling.reply_text)],
+        verification.REASON: [MessageHandler(TEXT, verification.reason_given)],
         missed.REASON: [
             CallbackQueryHandler(missed.reason_chosen, pattern=r"^abs:"),
             *buttons_only,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import AbsenceReason, AttendanceReport, ReportStatus
 from storage.database import upsert
-from storage.schema import absence, attendance_report
+from storage.schema import absence, attendance_report, household, member, posyandu
 
 
 def _report(row: object) -> AttendanceReport:
@@ -91,3 +93,95 @@ class AttendanceRepository:
             .returning(absence.c.id)
         )
         return (await self._connection.execute(statement)).first() is not None
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """An attendance report as a verifier sees it."""
+
+    id: int
+    household_id: int
+    program_number: str
+    member: str
+    session_date: date
+    posyandu: str
+    proof_file_id: str | None
+    status: ReportStatus
+
+
+def _line_query() -> Select[Any]:
+    return (
+        select(
+            attendance_report.c.id,
+            household.c.id.label("household_id"),
+            household.c.program_number,
+            member.c.name,
+            attendance_report.c.session_date,
+            posyandu.c.name.label("posyandu"),
+            attendance_report.c.proof_file_id,
+            attendance_report.c.status,
+        )
+        .join(member, member.c.id == attendance_report.c.member_id)
+        .join(household, household.c.id == member.c.household_id)
+        .join(posyandu, posyandu.c.id == attendance_report.c.posyandu_id)
+    )
+
+
+class VerificationRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def waiting(self, household_ids: list[int], limit: int) -> list[ReportLine]:
+        """Reports of these households still waiting for verification, oldest first."""
+        if not household_ids:
+            return []
+        query = (
+            _line_query()
+            .where(
+                attendance_report.c.status == ReportStatus.REPORTED.value,
+                household.c.id.in_(household_ids),
+            )
+            .order_by(attendance_report.c.session_date, attendance_report.c.id)
+            .limit(limit)
+        )
+        return [_report_line(row) for row in await self._connection.execute(query)]
+
+    async def get(self, report_id: int) -> ReportLine | None:
+        row = (
+            await self._connection.execute(_line_query().where(attendance_report.c.id == report_id))
+        ).first()
+        return None if row is None else _report_line(row)
+
+    async def decide(
+        self,
+        report_id: int,
+        status: ReportStatus,
+        person_id: int,
+        now: datetime,
+        reason: str | None = None,
+    ) -> bool:
+        """Verify or reject a report still waiting; False when someone decided first."""
+        result = await self._connection.execute(
+            update(attendance_report)
+            .where(
+                attendance_report.c.id == report_id,
+                attendance_report.c.status == ReportStatus.REPORTED.value,
+            )
+            .values(
+                status=status.value, verified_by=person_id, verified_at=now, reject_reason=reason
+            )
+        )
+        return bool(result.rowcount)
+
+
+def _report_line(row: Any) -> ReportLine:
+    return ReportLine(
+        row.id,
+        row.household_id,
+        row.program_number,
+        row.name,
+        row.session_date,
+        row.posyandu,
+        row.proof_file_id,
+        ReportStatus(row.status),
+    )

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.attendance import AttendanceRepository
+from storage.attendance import AttendanceRepository, VerificationRepository
 from storage.audit import AuditRepository
 from storage.complaints import ComplaintRepository
 from storage.database import create_engine, read_transaction, write_transaction
@@ -53,6 +53,7 @@ class Repositories:
         self.notifications = NotificationRepository(connection)
         self.planning = PlanningRepository(connection)
         self.invites = InviteRepository(connection)
+        self.verification = VerificationRepository(connection)
 
 
 class Store:

@@ -1,0 +1,170 @@
+"""/verifikasi: the companion's verification queue, with the proof photo and two buttons."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.models import Role
+from bot.verification import MAX_REASON, Decision, decide, households_in_scope
+from handlers.common import (
+    END,
+    Visitor,
+    flow_and_visitor_of_staff,
+    reply,
+    stale_button,
+    take_button,
+    visit,
+)
+from handlers.flow import end_flow, start_flow
+
+if TYPE_CHECKING:
+    from bot.app import SapaContext
+
+FLOW = "rej"
+REASON = "rej_reason"
+QUEUE_PAGE = 5
+VERIFIERS = (Role.COMPANION, Role.COORDINATOR)
+_BUTTON = re.compile(r"^vr:(\d{1,9}):(ok|no)$")
+
+
+async def _not_allowed(update: Update, visitor: Visitor) -> int:
+    await reply(update, visitor.t("Sorry, you are not allowed to do that."))
+    return END
+
+
+async def queue_command(update: Update, context: SapaContext) -> int:
+    end_flow(context.user_data or {})
+    visitor = await visit(update, context)
+    person, t = visitor.person, visitor.t
+    if person is None or person.role not in VERIFIERS:
+        return await _not_allowed(update, visitor)
+    async with context.services.store.read() as repo:
+        households = await households_in_scope(repo, person)
+        waiting = await repo.verification.waiting(households, limit=100)
+    if not waiting:
+        await reply(update, t("No reports are waiting for verification."))
+        return END
+    await reply(update, t("Reports waiting for verification: {count}").format(count=len(waiting)))
+    assert update.effective_chat is not None
+    for report in waiting[:QUEUE_PAGE]:
+        text = "\n".join(
+            [
+                f"<b>{escape(report.program_number)}</b> · {escape(report.member)}",
+                t("Date: {date}").format(date=t.long_date(report.session_date)),
+                t("Posyandu: {name}").format(name=escape(report.posyandu)),
+                t("Proof photo: {answer}").format(
+                    answer=t("yes") if report.proof_file_id else t("no")
+                ),
+            ]
+        )
+        buttons = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(t("✅ Verify"), callback_data=f"vr:{report.id}:ok"),
+                    InlineKeyboardButton(t("❌ Reject"), callback_data=f"vr:{report.id}:no"),
+                ]
+            ]
+        )
+        if report.proof_file_id:
+            await update.effective_chat.send_photo(
+                report.proof_file_id, caption=text, reply_markup=buttons
+            )
+        else:
+            await reply(update, text, buttons)
+    return END
+
+
+async def decision_pressed(update: Update, context: SapaContext) -> str | int:
+    assert update.callback_query is not None
+    match = _BUTTON.match(update.callback_query.data or "")
+    if match is None:
+        return await stale_button(update, context)
+    await take_button(update)
+    visitor = await visit(update, context)
+    person, t = visitor.person, visitor.t
+    if person is None or person.role not in VERIFIERS:
+        return await _not_allowed(update, visitor)
+    report_id = int(match[1])
+    services = context.services
+    if match[2] == "ok":
+        outcome, report = await decide(
+            services.store, person, report_id, True, now=services.clock()
+        )
+        if outcome is Decision.DONE and report is not None:
+            await reply(
+                update,
+                t("Verified: {member}, {date}.").format(
+                    member=escape(report.member), date=t.long_date(report.session_date)
+                ),
+            )
+            return END
+        return await _decided_or_refused(update, visitor, outcome)
+    async with services.store.read() as repo:
+        report = await repo.verification.get(report_id)
+        in_scope = report is not None and report.household_id in await households_in_scope(
+            repo, person
+        )
+    if not in_scope:
+        return await _not_allowed(update, visitor)
+    flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    flow.draft["report_id"] = report_id
+    await reply(
+        update,
+        t(
+            "Why is this report rejected? Write the reason; the household will read "
+            "it. Or send /batal."
+        ),
+    )
+    return REASON
+
+
+async def reason_given(update: Update, context: SapaContext) -> str | int:
+    found = await flow_and_visitor_of_staff(update, context, FLOW)
+    if found is None:
+        return END
+    flow, visitor = found
+    assert update.effective_message is not None and visitor.person is not None
+    t = visitor.t
+    reason = (update.effective_message.text or "").strip()
+    if sum(c.isalnum() for c in reason) < 3:
+        await reply(update, t("A reason is needed, in words, so that the household understands."))
+        return REASON
+    if len(reason) > MAX_REASON:
+        await reply(
+            update,
+            t(
+                "Your message has {count} characters; the limit is {limit}. Please "
+                "shorten it and send it again."
+            ).format(count=len(reason), limit=MAX_REASON),
+        )
+        return REASON
+    services = context.services
+    outcome, report = await decide(
+        services.store,
+        visitor.person,
+        int(flow.draft["report_id"]),
+        False,
+        now=services.clock(),
+        reason=reason,
+    )
+    end_flow(context.user_data or {})
+    if outcome is Decision.DONE and report is not None:
+        await reply(
+            update,
+            t("Rejected: {member}, {date}. The household will be told why.").format(
+                member=escape(report.member), date=t.long_date(report.session_date)
+            ),
+        )
+        return END
+    return await _decided_or_refused(update, visitor, outcome)
+
+
+async def _decided_or_refused(update: Update, visitor: Visitor, outcome: Decision) -> int:
+    if outcome is Decision.ALREADY_DECIDED:
+        await reply(update, visitor.t("This report was already decided."))
+        return END
+    return await _not_allowed(update, visitor)

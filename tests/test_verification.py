@@ -1,0 +1,90 @@
+"""The companion's verification queue through the real Application."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.i18n import Translations
+from storage.schema import attendance_report, notification
+from storage.store import Store
+from tests.chat import Chat
+from tests.test_complaint_handling import deliver, enrolled
+
+
+async def report_visit(mother: Chat, member: str, day: str, photo: bool) -> None:
+    await mother.send("/hadir")
+    await mother.press(member)
+    await mother.press(day)
+    if photo:
+        await mother.send_photo("AgACkms-stamp")
+    else:
+        await mother.press("Lewati")
+    await mother.press("✅ Simpan")
+
+
+async def test_verify_one_reject_another_with_a_reason(
+    mother: Chat, store: Store, translations: Translations
+) -> None:
+    await report_visit(mother, "Aditya Sukmana (balita)", "Hari ini", photo=True)
+    await report_visit(mother, "Neneng Sukmana (ibu hamil)", "Kemarin", photo=False)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7501)
+
+    [count, neneng] = await euis.send("/verifikasi")
+    assert count == "Laporan yang menunggu verifikasi: 2"
+    assert neneng.startswith(
+        "<b>RTS-2026-0001</b> · Neneng Sukmana\nTanggal: Senin, 30 November 2026"
+    )
+    [photo] = euis.api.sent("sendPhoto")
+    assert photo["photo"] == "AgACkms-stamp" and photo["caption"].startswith(
+        "<b>RTS-2026-0001</b> · Aditya"
+    )
+    async with store.read() as repo:
+        ids = {
+            r.session_date.day: r.id
+            for r in (await repo.connection.execute(select(attendance_report))).all()
+        }
+
+    [done] = await euis.press_data(f"vr:{ids[1]}:ok", {"message_id": 1, "text": ""})
+    assert done == "Terverifikasi: Aditya Sukmana, Selasa, 1 Desember 2026."
+    [ask] = await euis.press_data(f"vr:{ids[30]}:no", {"message_id": 2, "text": ""})
+    assert ask.startswith("Mengapa laporan ini ditolak?")
+    assert await euis.send("🙁") == [
+        "Alasan perlu ditulis dengan kata-kata, supaya rumah tangga mengerti."
+    ]
+    [rejected] = await euis.send("Posyandu Anggrek tidak buka tanggal 30, <jadwal> pindah.")
+    assert rejected.startswith("Ditolak: Neneng Sukmana")
+    # A second tap on the same button: already decided.
+    assert await euis.press_data(f"vr:{ids[1]}:ok", {"message_id": 1, "text": ""}) == [
+        "Laporan ini sudah diputuskan."
+    ]
+    async with store.read() as repo:
+        rows = {r.id: r for r in (await repo.connection.execute(select(attendance_report))).all()}
+        told = (await repo.connection.execute(
+            select(notification).where(notification.c.template_key == "attendance.rejected"))).one()  # fmt: skip
+    assert rows[ids[1]].status == "verified" and rows[ids[1]].verified_by is not None
+    assert rows[ids[30]].status == "rejected"
+    assert rows[ids[30]].reject_reason == "Posyandu Anggrek tidak buka tanggal 30, <jadwal> pindah."
+    await deliver(store, mother, translations)
+    assert mother.api.texts()[-1] == (
+        "Laporan posyandu Anda untuk Neneng Sukmana pada Senin, 30 November 2026 tidak diterima. "
+        "Alasan: <i>Posyandu Anggrek tidak buka tanggal 30, &lt;jadwal&gt; pindah.</i>. Silakan "
+        "bicara dengan pendamping jika ini keliru."
+    )
+    assert told.person_id is not None
+
+
+async def test_only_the_households_companion_or_coordinator_verifies(
+    mother: Chat, store: Store
+) -> None:
+    await report_visit(mother, "Aditya Sukmana (balita)", "Hari ini", photo=False)
+    async with store.read() as repo:
+        report_id = (await repo.connection.execute(select(attendance_report.c.id))).scalar()
+    hasan = await enrolled(store, mother, "PD-MKJ-2", 7502)
+    assert await hasan.send("/verifikasi") == ["Tidak ada laporan yang menunggu verifikasi."]
+    refused = ["Maaf, Anda tidak diizinkan melakukan itu."]
+    assert await hasan.press_data(f"vr:{report_id}:ok", {"message_id": 1, "text": ""}) == refused
+    assert await hasan.press_data(f"vr:{report_id}:no", {"message_id": 1, "text": ""}) == refused
+    assert await mother.send("/verifikasi") == refused
+    asep = await enrolled(store, mother, "KO-MKJ", 7503)
+    [done] = await asep.press_data(f"vr:{report_id}:ok", {"message_id": 1, "text": ""})
+    assert done.startswith("Terverifikasi: Aditya Sukmana")
