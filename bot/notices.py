@@ -36,6 +36,7 @@ COMPLAINT_REPLY = "complaint.reply"
 COMPLAINT_CONFIRM = "complaint.confirm"
 COMPLAINT_REOPENED = "complaint.reopened"
 ATTENDANCE_REJECTED = "attendance.rejected"
+HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
 
 TEMPLATES: dict[str, str] = {
     ATTENDANCE_REPORTED: N_(
@@ -97,6 +98,10 @@ TEMPLATES: dict[str, str] = {
         "Your posyandu report for {member} on {date} was not accepted. Reason: <i>{reason}</i>. "
         "Please talk to your companion if this is a mistake."
     ),
+    HEALTH_WORKER_PROMPT: N_(
+        "Posyandu {posyandu} met today. Please confirm who came: it cross-checks the households' "
+        "own reports."
+    ),
     PAYOUT_SLOTS_SHORT: N_(
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
         "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
@@ -156,6 +161,8 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Yes, it is solved"), f"kc:{params['complaint_id']}:yes")],
             [(t("No, not yet"), f"kc:{params['complaint_id']}:no")],
         ]
+    if template_key == HEALTH_WORKER_PROMPT:
+        buttons = [[(t("Confirm attendance"), "hwc:open")]]
     if template_key == POSYANDU_MISSED:
         session = f"miss:{params['posyandu_id']}:{params['date']}"
         buttons = [

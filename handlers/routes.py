@@ -28,6 +28,7 @@ from handlers import (
     companion,
     complaint_handling,
     complaints,
+    health_worker,
     linking,
     missed,
     schedule,
@@ -108,6 +109,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         CallbackQueryHandler(complaint_handling.household_confirms, pattern=r"^kc:"),
         CommandHandler("keluhanmasuk", complaint_handling.waiting_command),
         CommandHandler("verifikasi", verification.queue_command),
+        CommandHandler("konfirmasi", health_worker.open_list),
+        CallbackQueryHandler(health_worker.open_list, pattern=r"^hwc:open$"),
         CallbackQueryHandler(verification.decision_pressed, pattern=r"^vr:"),
         CommandHandler(["bantuan", "help"], common.help_command),
         MessageHandler(menu(MenuAction.HELP), common.help_command),
@@ -144,6 +147,10 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
         complaint_handling.REPLY_TEXT: [MessageHandler(TEXT, complaint_handling.reply_text)],
         verification.REASON: [MessageHandler(TEXT, verification.reason_given)],
+        health_worker.SELECT: [
+            CallbackQueryHandler(health_worker.pressed, pattern=r"^hw:"),
+            *buttons_only,
+        ],
         missed.REASON: [
             CallbackQueryHandler(missed.reason_chosen, pattern=r"^abs:"),
             *buttons_only,

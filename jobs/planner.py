@@ -28,6 +28,7 @@ from bot.digest import build_digest
 from bot.models import Member, Recipient, Role
 from bot.notices import (
     COMPANION_DIGEST,
+    HEALTH_WORKER_PROMPT,
     PAYOUT_REMINDER,
     PAYOUT_REMINDER_NO_SLOT,
     PAYOUT_SLOTS_SHORT,
@@ -55,6 +56,7 @@ PAYOUT_DAYS_BEFORE = (3, 1)
 DIGEST_AT = time(6, 45)
 DIGEST_UNTIL = time(12, 0)
 HORIZON_DAYS = 8
+HEALTH_WORKER_AT = time(13, 0)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ async def plan(store: Store, now: datetime, policy: PlanPolicy) -> PlanReport:
         await _missed_questions(plan, repo, people, members, schedules, rules, changes, today)
         await _payout_reminders(plan, repo, people, policy, today, report)
         await _digests(plan, repo, today)
+        await _health_worker_prompts(plan, repo, schedules, rules, changes, today)
         report.queued = await repo.notifications.queue_many(plan.messages, now)
     for message in plan.messages:
         report.by_template[message.template_key] = (
@@ -333,3 +336,29 @@ async def _digests(plan: _Plan, repo: Repositories, today: date) -> None:
                 expires=until,
                 key=key,
             )
+
+
+async def _health_worker_prompts(
+    plan: _Plan,
+    repo: Repositories,
+    schedules: dict[int, PosyanduSchedule],
+    rules: dict[int, ScheduleRule],
+    changes: dict[int, dict[date, date | None]],
+    today: date,
+) -> None:
+    """After today's session (13:00), each of the posyandu's health workers is asked to confirm."""
+    due = plan.at(today, HEALTH_WORKER_AT)
+    if plan.now < due:
+        return
+    for staff_id, posyandu_id in await repo.planning.health_workers():
+        rule = rules.get(posyandu_id)
+        if rule is None or not sessions_between(rule, changes.get(posyandu_id, {}), today, today):
+            continue
+        plan.add(
+            Recipient(staff_id=staff_id),
+            HEALTH_WORKER_PROMPT,
+            {"posyandu": schedules[posyandu_id].name},
+            due=due,
+            expires=plan.at(today + timedelta(days=1), MISSED_UNTIL),
+            key=f"confirm-prompt:{posyandu_id}:{today}:{staff_id}",
+        )

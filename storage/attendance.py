@@ -55,6 +55,43 @@ class AttendanceRepository:
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _report(row)
 
+    async def confirm_by_health_worker(
+        self, member_id: int, posyandu_id: int, session_date: date, person_id: int, now: datetime
+    ) -> bool:
+        """The health worker saw this member at the session: True when it cross-checks a report
+        the household made; False when it creates a verified attendance of its own."""
+        existing = (
+            await self._connection.execute(
+                select(attendance_report.c.id).where(
+                    attendance_report.c.member_id == member_id,
+                    attendance_report.c.posyandu_id == posyandu_id,
+                    attendance_report.c.session_date == session_date,
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            await self._connection.execute(
+                update(attendance_report)
+                .where(attendance_report.c.id == existing)
+                .values(
+                    status=ReportStatus.CROSS_CHECKED.value, confirmed_by_health_worker=person_id
+                )
+            )
+            return True
+        await self._connection.execute(
+            attendance_report.insert().values(
+                member_id=member_id,
+                posyandu_id=posyandu_id,
+                session_date=session_date,
+                status=ReportStatus.VERIFIED.value,
+                reported_at=now,
+                verified_by=person_id,
+                verified_at=now,
+                confirmed_by_health_worker=person_id,
+            )
+        )
+        return False
+
     async def for_members(self, member_ids: list[int]) -> list[AttendanceReport]:
         query = (
             select(attendance_report)

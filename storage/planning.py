@@ -122,9 +122,15 @@ class PlanningRepository:
             query = select(member).where(member.c.household_id.in_(chunk)).order_by(member.c.id)
             for r in await self._connection.execute(query):
                 found[r.household_id].append(
-                    Member(id=r.id, household_id=r.household_id, name=r.name,
-                           kind=MemberKind(r.kind), birth_date=r.birth_date, due_date=r.due_date)
-                )  # fmt: skip
+                    Member(
+                        id=r.id,
+                        household_id=r.household_id,
+                        name=r.name,
+                        kind=MemberKind(r.kind),
+                        birth_date=r.birth_date,
+                        due_date=r.due_date,
+                    )
+                )
         return found
 
     async def posyandu_schedules(self) -> dict[int, PosyanduSchedule]:
@@ -135,8 +141,9 @@ class PlanningRepository:
     async def session_changes(self) -> dict[int, dict[date, date | None]]:
         """Moved and cancelled sessions by posyandu: original date -> new date (None: cancelled)."""
         found: dict[int, dict[date, date | None]] = defaultdict(dict)
-        query = select(session_change.c.posyandu_id, session_change.c.original_date,
-                       session_change.c.new_date)  # fmt: skip
+        query = select(
+            session_change.c.posyandu_id, session_change.c.original_date, session_change.c.new_date
+        )
         for posyandu_id, original, new in await self._connection.execute(query):
             found[posyandu_id][original] = new
         return found
@@ -145,9 +152,12 @@ class PlanningRepository:
         self, posyandu_id: int, original: date, new: date | None, actor: str, now: datetime
     ) -> None:
         statement = upsert(self._connection, session_change).values(
-            posyandu_id=posyandu_id, original_date=original, new_date=new, changed_by=actor,
+            posyandu_id=posyandu_id,
+            original_date=original,
+            new_date=new,
+            changed_by=actor,
             changed_at=now,
-        )  # fmt: skip
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[session_change.c.posyandu_id, session_change.c.original_date],
             set_={"new_date": new, "changed_by": actor, "changed_at": now},
@@ -229,6 +239,28 @@ class PlanningRepository:
             query = query.where(staff.c.kecamatan_id == kecamatan_id)
         return list((await self._connection.execute(query.order_by(staff.c.id))).scalars())
 
+    async def households_at(self, posyandu_id: int) -> list[HouseholdLine]:
+        query = (
+            select(
+                household.c.id,
+                household.c.program_number,
+                household.c.head_name,
+                household.c.posyandu_id,
+            )
+            .where(household.c.posyandu_id == posyandu_id, household.c.active.is_(True))
+            .order_by(household.c.program_number)
+        )
+        return [HouseholdLine(*row) for row in await self._connection.execute(query)]
+
+    async def health_workers(self) -> list[tuple[int, int]]:
+        """(staff id, posyandu id) of active health workers tied to a posyandu."""
+        query = select(staff.c.id, staff.c.posyandu_id).where(
+            staff.c.role == Role.HEALTH_WORKER.value,
+            staff.c.active.is_(True),
+            staff.c.posyandu_id.is_not(None),
+        )
+        return [(s, p) for s, p in await self._connection.execute(query.order_by(staff.c.id))]
+
     async def enrolled_companions(self) -> list[tuple[int, int]]:
         """(staff id, person id) of active companions who linked a reachable Telegram account."""
         query = (
@@ -245,11 +277,15 @@ class PlanningRepository:
 
     async def caseload(self, companion_id: int) -> list[HouseholdLine]:
         query = (
-            select(household.c.id, household.c.program_number, household.c.head_name,
-                   household.c.posyandu_id)
+            select(
+                household.c.id,
+                household.c.program_number,
+                household.c.head_name,
+                household.c.posyandu_id,
+            )
             .where(household.c.companion_id == companion_id, household.c.active.is_(True))
             .order_by(household.c.program_number)
-        )  # fmt: skip
+        )
         return [HouseholdLine(*row) for row in await self._connection.execute(query)]
 
     async def reports_waiting(self, household_ids: Sequence[int]) -> list[WaitingReport]:

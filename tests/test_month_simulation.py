@@ -110,10 +110,11 @@ async def test_a_month_of_reminders(
     rows = await _rows(store)
     sent_rows = [r for r in rows if r["status"] == "sent"]
     assert len(sent_rows) == len(messages) - 1  # every sent row once; the 403 attempt is not sent
-    # Nothing is left behind, except January's reminders and the slot warnings addressed to the
-    # coordinators and operators, who have not linked a Telegram account in this simulation.
+    # Nothing is left behind, except January's reminders and the messages for coordinators,
+    # operators and health workers, who have not linked a Telegram account in this simulation.
     waiting = [r for r in rows if r["status"] == "pending"]
-    assert all(r["due_at"] >= END or r["template_key"] == "payout.slots_short" for r in waiting)
+    assert all(r["due_at"] >= END or r["staff_id"] not in companions for r in waiting)
+    assert all(r["due_at"] >= END or r["staff_id"] is not None for r in waiting)
     assert {r["status"] for r in rows} <= {"sent", "cancelled", "failed", "pending"}
 
     # 4. Posyandu reminders: exactly the expected ones, at the expected times.

@@ -1,0 +1,89 @@
+"""Health workers confirm attendance: the cross-check the study found missing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.models import Role
+from jobs.planner import PlanPolicy, plan
+from storage.schema import attendance_report, member, notification
+from storage.store import Store
+from tests.chat import Chat
+from tests.outbox import WIB
+from tests.test_complaint_handling import enrolled
+from tests.test_verification import report_visit
+
+
+async def test_confirming_cross_checks_and_creates(mother: Chat, store: Store) -> None:
+    await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)  # 30 November
+    bidan = await enrolled(store, mother, "BD-MKJ-1", 7601)  # Posyandu Anggrek, met 30 November
+
+    [ask] = await bidan.send("/konfirmasi")
+    assert ask == "Posyandu Anggrek, Senin, 30 November 2026: ketuk nama yang datang, lalu Simpan."
+    assert bidan.buttons() == [
+        "▫️ Neneng Sukmana (RTS-2026-0001)", "▫️ Aditya Sukmana (RTS-2026-0001)", "Simpan (0)", "Batal",
+    ]  # fmt: skip
+    assert await bidan.press("Simpan (0)") == ["Ketuk paling sedikit satu nama dulu."]
+    # Toggling edits the same message's buttons (no new message).
+    await bidan.press("▫️ Neneng Sukmana (RTS-2026-0001)")
+    await bidan.press("▫️ Aditya Sukmana (RTS-2026-0001)")
+    edits = [c.params for c in bidan.api.calls if c.method == "editMessageReplyMarkup"]
+    last = edits[-1]["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in last][:3] == [
+        "✅ Neneng Sukmana (RTS-2026-0001)", "✅ Aditya Sukmana (RTS-2026-0001)", "Simpan (2)",
+    ]  # fmt: skip
+    save = last[2][0]["callback_data"]
+    [saved] = await bidan.press_data(save)
+    assert saved == (
+        "Tersimpan. 1 cocok dengan laporan rumah tangga sendiri (tercek silang); 1 dicatat "
+        "berdasarkan keterangan Anda."
+    )
+    async with store.read() as repo:
+        rows = {r.name: r for r in (await repo.connection.execute(
+            select(member.c.name, attendance_report.c.status, attendance_report.c.reported_by,
+                   attendance_report.c.confirmed_by_health_worker).join(member))).all()}  # fmt: skip
+    assert rows["Aditya Sukmana"].status == "cross_checked"
+    assert rows["Aditya Sukmana"].reported_by is not None  # the household's own report
+    assert rows["Neneng Sukmana"].status == "verified"
+    assert rows["Neneng Sukmana"].reported_by is None  # on the bidan's word alone
+    assert rows["Neneng Sukmana"].confirmed_by_health_worker is not None
+
+
+async def test_others_cannot_confirm(mother: Chat, store: Store) -> None:
+    assert await mother.send("/konfirmasi") == [
+        "Tidak ada sesi posyandu Anda yang perlu dikonfirmasi dalam 7 hari terakhir."
+    ]
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7602)
+    assert await euis.send("/konfirmasi") == [
+        "Tidak ada sesi posyandu Anda yang perlu dikonfirmasi dalam 7 hari terakhir."
+    ]
+    bidan = await enrolled(store, mother, "BD-MKJ-1", 7603)
+    await bidan.send("/konfirmasi")
+    nonce = bidan.bot_messages()[-1]["reply_markup"]["inline_keyboard"][0][0][
+        "callback_data"
+    ].split(":")[1]
+    async with store.read() as repo:
+        stranger = (await repo.connection.execute(
+            select(member.c.id).where(member.c.name == "Bunga Setiawan"))).scalar()  # fmt: skip
+    # A member of another posyandu's household, forged into the button data: ignored, and the
+    # list is not changed.
+    assert await bidan.press_data(f"hw:{nonce}:toggle:{stranger}") == []
+    assert not [c for c in bidan.api.calls if c.method == "editMessageReplyMarkup"]
+
+
+async def test_the_planner_asks_health_workers_after_the_session(
+    mother: Chat, store: Store
+) -> None:
+    async with store.write() as repo:
+        bidan = await repo.staff.get_by_code("BD-MKJ-1")
+        assert bidan is not None
+        await repo.people.add(7604, Role.HEALTH_WORKER, datetime(2026, 11, 1, tzinfo=UTC),
+                              staff_id=bidan.id)  # fmt: skip
+    session_day = datetime(2026, 11, 30, 13, 0, tzinfo=WIB)
+    await plan(store, session_day.astimezone(UTC), PlanPolicy(WIB))
+    async with store.read() as repo:
+        prompts = (await repo.connection.execute(select(notification).where(
+            notification.c.template_key == "posyandu.confirm_prompt"))).all()  # fmt: skip
+    assert [(p.staff_id, p.due_at) for p in prompts] == [(bidan.id, session_day.astimezone(UTC))]
