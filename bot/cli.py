@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     invite_parser.add_argument("role", choices=[r.value for r in STAFF_ROLES])
     invite_parser.add_argument("staff_code")
+    export_parser = commands.add_parser(
+        "export",
+        help="write the monthly recap as XLSX and CSV (attendance, complaints, companions)",
+    )
+    export_parser.add_argument("--month", help="YYYY-MM (default: this month)")
+    export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
+    export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
     session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
     session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
     move = session_commands.add_parser("move", help="move a session to another day")
@@ -139,6 +146,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
             return await print_link_code(store, settings, t, args.program_number)
         if args.command == "invite":
             return await print_invite(store, settings, t, Role(args.role), args.staff_code)
+        if args.command == "export":
+            return await run_export(store, settings, t, args.month, args.kecamatan, args.output)
         if args.command == "session":
             new_date = args.new_date if args.change == "move" else None
             return await run_session_change(store, settings, t, args.posyandu_code, args.date,
@@ -470,4 +479,44 @@ async def print_invite(
                 "print the whole link)."
             ).format(payload=payload)
         )
+    return EXIT_OK
+
+
+async def run_export(
+    store: Store,
+    settings: Settings,
+    t: Translator,
+    month_text: str | None,
+    kecamatan_name: str | None,
+    folder: Path,
+) -> int:
+    from bot.export import workbook_bytes, write_csv_files
+    from bot.models import name_key
+    from bot.recap import build_recap, month_of, parse_month
+
+    now = utc_now()
+    month = (
+        parse_month(month_text) if month_text else month_of(now.astimezone(settings.zone).date())
+    )
+    if month is None:
+        print(t("Write the month like 2026-11, or nothing for this month."), file=sys.stderr)
+        return EXIT_CONFIG
+    kecamatan_id = None
+    if kecamatan_name:
+        async with store.read() as repo:
+            kecamatan_id = (await repo.geography.kecamatan_ids()).get(name_key(kecamatan_name))
+        if kecamatan_id is None:
+            print(
+                t("There is no kecamatan named {name}.").format(name=kecamatan_name),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
+    recap = await build_recap(store, kecamatan_id, month, now=now, zone=settings.zone)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"sapa-rekap-{month:%Y-%m}" + (f"-{name_key(kecamatan_name)}" if kecamatan_name else "")
+    workbook = folder / f"{stem.replace(' ', '-')}.xlsx"
+    workbook.write_bytes(workbook_bytes(recap, t, settings.zone))
+    written = [workbook, *write_csv_files(recap, t, settings.zone, folder, stem.replace(" ", "-"))]
+    for path in written:
+        print(path)
     return EXIT_OK

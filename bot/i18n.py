@@ -72,6 +72,14 @@ class Translator:
         """`Selasa, 8 Desember 2026`."""
         return format_date(day, "EEEE, d MMMM y", locale=self.babel_locale)
 
+    def short_month(self, day: date) -> str:
+        """`Des 2026`."""
+        return format_date(day, "MMM y", locale=self.babel_locale)
+
+    def month_year(self, day: date) -> str:
+        """`Desember 2026`."""
+        return format_date(day, "LLLL y", locale=self.babel_locale)
+
     def rupiah(self, amount: int) -> str:
         """`Rp2.250.000`."""
         return format_currency(

@@ -31,6 +31,7 @@ from handlers import (
     health_worker,
     linking,
     missed,
+    recap,
     schedule,
     staff,
     verification,
@@ -187,6 +188,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
 def register(application: SapaApplication) -> None:
     application.add_handler(CommandHandler("undang", staff.invite_command))
     application.add_handler(CommandHandler("sesi", staff.session_command))
+    application.add_handler(CommandHandler("rekap", recap.recap_command))
+    application.add_handler(CommandHandler("ekspor", recap.export_command))
     application.add_handler(household_conversation(application))
     application.add_handler(CallbackQueryHandler(companion.digest_list, pattern=r"^dg:"))
     application.add_handler(CallbackQueryHandler(common.stale_button))

@@ -27,6 +27,7 @@ from storage.notifications import NotificationRepository
 from storage.payouts import PayoutRepository
 from storage.people import PersonRepository
 from storage.planning import PlanningRepository
+from storage.recap import RecapRepository
 from storage.secrets import SecretRepository
 from storage.sequences import SequenceRepository
 from storage.staff import StaffRepository
@@ -54,6 +55,7 @@ class Repositories:
         self.planning = PlanningRepository(connection)
         self.invites = InviteRepository(connection)
         self.verification = VerificationRepository(connection)
+        self.recap = RecapRepository(connection)
 
 
 class Store:

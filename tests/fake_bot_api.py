@@ -27,6 +27,7 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)  # uploads: field name -> content
 
 
 @dataclass
@@ -74,6 +75,9 @@ class FakeBotApi(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         call = Call(api_method, dict(params))
+        if request_data is not None and request_data.contains_files:
+            for name, part in (request_data.multipart_data or {}).items():
+                call.files[name] = part[1] if isinstance(part, tuple) else part
         self.calls.append(call)
         try:
             return self._answer(call)

@@ -1,0 +1,136 @@
+"""/rekap and /ekspor for coordinators (their kecamatan) and the district team (everything)."""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+from io import BytesIO
+from typing import TYPE_CHECKING
+
+from telegram import Update
+
+from bot.charts import recap_chart
+from bot.export import workbook_bytes
+from bot.labels import CATEGORY_LABELS, STATUS_LABELS
+from bot.models import Role
+from bot.recap import Recap, attendance_history, build_recap, month_of, parse_month
+from handlers.common import reply, visit
+
+if TYPE_CHECKING:
+    from bot.app import SapaContext
+    from bot.i18n import Translator
+
+
+async def _scope(
+    update: Update, context: SapaContext
+) -> tuple[int | None, date, Translator] | None:
+    """(kecamatan id or None for the district, month, translator), or None after a refusal."""
+    visitor = await visit(update, context)
+    person, t = visitor.person, visitor.t
+    kecamatan_id: int | None = None
+    if (
+        person is None
+        or person.staff_id is None
+        or person.role not in (Role.COORDINATOR, Role.ADMIN)
+    ):
+        await reply(update, t("Sorry, you are not allowed to do that."))
+        return None
+    if person.role is Role.COORDINATOR:
+        async with context.services.store.read() as repo:
+            staff = await repo.staff.get(person.staff_id)
+        if staff is None or staff.kecamatan_id is None:
+            await reply(update, t("Sorry, you are not allowed to do that."))
+            return None
+        kecamatan_id = staff.kecamatan_id
+    services = context.services
+    month = month_of(services.clock().astimezone(services.settings.zone).date())
+    if context.args:
+        chosen = parse_month(context.args[0][:20])
+        if chosen is None:
+            await reply(update, t("Write the month like 2026-11, or nothing for this month."))
+            return None
+        month = chosen
+    return kecamatan_id, month, t
+
+
+def recap_text(recap: Recap, t: Translator) -> str:
+    scope = escape(recap.scope) if recap.scope else t("the whole district")
+    lines = [
+        t("<b>Recap {scope}, {month}</b>").format(scope=scope, month=t.month_year(recap.month)),
+        "",
+        t("<b>Posyandu attendance</b> (expected / reported / verified / cross-checked)"),
+    ]
+    for row in recap.attendance:
+        rate = f" ({row.rate:.0%})" if row.rate is not None else ""
+        lines.append(
+            f"{escape(row.desa)}: {row.expected} / {row.reported} / {row.verified} / "
+            f"{row.cross_checked}{rate}"
+        )
+    total = sum(recap.complaints.values())
+    lines += ["", t("<b>Complaints filed this month</b>: {count}").format(count=total)]
+    for category, label in CATEGORY_LABELS.items():
+        count = sum(n for (c, _s), n in recap.complaints.items() if c == category.value)
+        if count:
+            lines.append(f"• {t(label)}: {count}")
+    statuses = [
+        f"{t(label)} {sum(n for (_c, s), n in recap.complaints.items() if s == st.value)}"
+        for st, label in STATUS_LABELS.items()
+    ]
+    lines.append(t("By status: {statuses}").format(statuses=", ".join(statuses)))
+    if recap.median_hours_to_resolve is not None:
+        lines.append(
+            t("Median time to resolve: {days} days").format(
+                days=f"{recap.median_hours_to_resolve / 24:.1f}".replace(".", ",")
+            )
+        )
+    lines.append(t("Deadlines missed (escalations): {count}").format(count=recap.sla_breaches))
+    lines += [
+        "",
+        t("<b>Companions</b> (last active / verifications / complaints handled / overdue)"),
+    ]
+    for c in recap.companions:
+        active = t.long_date(c.last_active.date()) if c.last_active else t("never")
+        lines.append(
+            f"{escape(c.code)} {escape(c.name)}: {active} / {c.verifications} / "
+            f"{c.complaints_handled} / {c.overdue}"
+        )
+    lines += [
+        "",
+        t("Households the bot cannot reach: {count}").format(count=recap.unreachable_households),
+    ]
+    return "\n".join(lines)
+
+
+async def recap_command(update: Update, context: SapaContext) -> None:
+    scope = await _scope(update, context)
+    if scope is None:
+        return
+    kecamatan_id, month, t = scope
+    services = context.services
+    zone = services.settings.zone
+    recap = await build_recap(services.store, kecamatan_id, month, now=services.clock(), zone=zone)
+    history = await attendance_history(services.store, kecamatan_id, month, zone)
+    await reply(update, recap_text(recap, t))
+    assert update.effective_chat is not None
+    await update.effective_chat.send_photo(
+        recap_chart(recap, history, t), caption=t("Attendance over six months, and complaints.")
+    )
+
+
+async def export_command(update: Update, context: SapaContext) -> None:
+    scope = await _scope(update, context)
+    if scope is None:
+        return
+    kecamatan_id, month, t = scope
+    services = context.services
+    zone = services.settings.zone
+    recap = await build_recap(services.store, kecamatan_id, month, now=services.clock(), zone=zone)
+    name = f"sapa-rekap-{month:%Y-%m}.xlsx"
+    assert update.effective_chat is not None
+    await update.effective_chat.send_document(
+        BytesIO(workbook_bytes(recap, t, zone)),
+        filename=name,
+        caption=t("Recap {month}: attendance, complaints and companions.").format(
+            month=t.month_year(month)
+        ),
+    )
