@@ -73,8 +73,8 @@ class Translator:
         return format_date(day, "EEEE, d MMMM y", locale=self.babel_locale)
 
     def short_month(self, day: date) -> str:
-        """`Des 2026`."""
-        return format_date(day, "MMM y", locale=self.babel_locale)
+        """`Des`."""
+        return format_date(day, "LLL", locale=self.babel_locale)
 
     def month_year(self, day: date) -> str:
         """`Desember 2026`."""
