@@ -123,7 +123,9 @@ async def help_command(update: Update, context: SapaContext) -> int:
     end_flow(context.user_data or {})
     visitor = await visit(update, context)
     t = visitor.t
-    if visitor.household is None:
+    if visitor.person is not None and visitor.person.role is not Role.HOUSEHOLD:
+        text = "\n".join([t("What you can do here:"), *staff_help(visitor.person.role, t)])
+    elif visitor.household is None:
         text = t(
             "Send /start to link this Telegram to your household with your programme number. "
             "Ask your companion (pendamping) if you need help."
@@ -143,6 +145,34 @@ async def help_command(update: Update, context: SapaContext) -> int:
         )
     await reply(update, text, home_markup(visitor))
     return END
+
+
+def staff_help(role: Role, t: Translator) -> list[str]:
+    """The commands of each staff role, one line each."""
+    lines = {
+        Role.COMPANION: [
+            t("• /rumahtangga: your households, with filters"),
+            t("• /verifikasi: attendance reports waiting for you"),
+            t("• /keluhanmasuk: complaints waiting for you"),
+            t("• /kodetautan RTS-…: a one-time link code for a household"),
+        ],
+        Role.COORDINATOR: [
+            t("• /rekap [2026-11]: the kecamatan's recap and chart"),
+            t("• /ekspor [2026-11]: the recap as a spreadsheet"),
+            t("• /keluhanmasuk: complaints waiting for you"),
+            t("• /verifikasi: attendance reports of the kecamatan"),
+            t("• /undang KODE: invite a companion or health worker"),
+            t("• /sesi: move or cancel a posyandu session"),
+        ],
+        Role.OPERATOR: [t("• /sesi: move or cancel a posyandu session")],
+        Role.HEALTH_WORKER: [t("• /konfirmasi: confirm who came to your posyandu session")],
+        Role.ADMIN: [
+            t("• /rekap [2026-11]: the district's recap and chart"),
+            t("• /ekspor [2026-11]: the recap as a spreadsheet"),
+            t("• /keluhanmasuk: complaints that reached the district"),
+        ],
+    }
+    return [*lines.get(role, []), t("• /bahasa: choose the language")]
 
 
 async def language_command(update: Update, context: SapaContext) -> int:
@@ -258,3 +288,10 @@ async def flow_and_visitor_of_staff(
         end_flow(context.user_data or {})
         return None
     return flow, visitor
+
+
+async def refuse(update: Update, t: Translator, action: str) -> None:
+    """An action outside the user's role or scope: a polite answer, and a log line (no texts)."""
+    user = update.effective_user.id if update.effective_user else None
+    log.warning("authorization_refused action=%s telegram_user=%s", action, user)
+    await reply(update, t("Sorry, you are not allowed to do that."))

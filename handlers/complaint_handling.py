@@ -25,6 +25,7 @@ from handlers.common import (
     Visitor,
     flow_and_visitor_of_staff,
     linked_household,
+    refuse,
     reply,
     stale_button,
     take_button,
@@ -56,7 +57,7 @@ async def _refused(update: Update, visitor: Visitor, outcome: HandlingOutcome) -
     if outcome is HandlingOutcome.NOT_OPEN:
         await reply(update, t("This complaint is already resolved or closed."))
     else:
-        await reply(update, t("Sorry, you are not allowed to do that."))
+        await refuse(update, t, "complaint")
     return END
 
 

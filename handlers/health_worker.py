@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.cross_check import confirm, session_to_confirm
-from handlers.common import END, cancelled, reply, visit
+from handlers.common import END, cancelled, refuse, reply, visit
 from handlers.flow import Flow, button, button_of_flow, current_flow, end_flow, start_flow
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ async def open_list(update: Update, context: SapaContext) -> str | int:
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
     if person is None:
-        await reply(update, t("Sorry, you are not allowed to do that."))
+        await refuse(update, t, "confirm_attendance")
         return END
     async with services.store.read() as repo:
         session = await session_to_confirm(repo, person, today)
@@ -127,7 +127,7 @@ async def pressed(update: Update, context: SapaContext) -> str | int | None:
     result = await confirm(services.store, person, chosen, today=today, now=services.clock())
     end_flow(context.user_data or {})
     if result is None:
-        await reply(update, t("Sorry, you are not allowed to do that."))
+        await refuse(update, t, "confirm_attendance")
         return END
     crossed, created = result
     await reply(

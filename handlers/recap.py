@@ -14,7 +14,7 @@ from bot.export import workbook_bytes
 from bot.labels import CATEGORY_LABELS, STATUS_LABELS
 from bot.models import Role
 from bot.recap import Recap, attendance_history, build_recap, month_of, parse_month
-from handlers.common import reply, visit
+from handlers.common import refuse, reply, visit
 
 if TYPE_CHECKING:
     from bot.app import SapaContext
@@ -33,13 +33,13 @@ async def _scope(
         or person.staff_id is None
         or person.role not in (Role.COORDINATOR, Role.ADMIN)
     ):
-        await reply(update, t("Sorry, you are not allowed to do that."))
+        await refuse(update, t, "recap")
         return None
     if person.role is Role.COORDINATOR:
         async with context.services.store.read() as repo:
             staff = await repo.staff.get(person.staff_id)
         if staff is None or staff.kecamatan_id is None:
-            await reply(update, t("Sorry, you are not allowed to do that."))
+            await refuse(update, t, "recap")
             return None
         kecamatan_id = staff.kecamatan_id
     services = context.services

@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from handlers import (
     attendance,
+    caseload,
     common,
     companion,
     complaint_handling,
@@ -189,6 +190,9 @@ def register(application: SapaApplication) -> None:
     application.add_handler(CommandHandler("undang", staff.invite_command))
     application.add_handler(CommandHandler("sesi", staff.session_command))
     application.add_handler(CommandHandler("rekap", recap.recap_command))
+    application.add_handler(CommandHandler("rumahtangga", caseload.households_command))
+    application.add_handler(CallbackQueryHandler(caseload.filter_pressed, pattern=r"^rt:"))
+    application.add_handler(CommandHandler("kodetautan", caseload.link_code_command))
     application.add_handler(CommandHandler("ekspor", recap.export_command))
     application.add_handler(household_conversation(application))
     application.add_handler(CallbackQueryHandler(companion.digest_list, pattern=r"^dg:"))

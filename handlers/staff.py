@@ -7,7 +7,6 @@ and logged (without message texts).
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import date
 from html import escape
@@ -19,12 +18,11 @@ from bot.enrolment import INVITE_PREFIX, EnrolOutcome, InviteOutcome, enrol, iss
 from bot.labels import role_label
 from bot.models import Role
 from bot.session_changes import ChangeOutcome, change_session
-from handlers.common import END, Visitor, reply, visit
+from handlers.common import END, Visitor, refuse, reply, visit
 
 if TYPE_CHECKING:
     from bot.app import SapaContext
 
-log = logging.getLogger(__name__)
 
 _FULL_DATE = re.compile(r"^(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}))$")
 
@@ -196,9 +194,4 @@ def _full_date(text: str) -> date | None:
 
 
 async def _refuse(update: Update, visitor: Visitor, action: str) -> None:
-    log.warning(
-        "authorization_refused action=%s person=%s",
-        action,
-        visitor.person.id if visitor.person else None,
-    )
-    await reply(update, visitor.t("Sorry, you are not allowed to do that."))
+    await refuse(update, visitor.t, action)

@@ -14,6 +14,7 @@ from handlers.common import (
     END,
     Visitor,
     flow_and_visitor_of_staff,
+    refuse,
     reply,
     stale_button,
     take_button,
@@ -32,7 +33,7 @@ _BUTTON = re.compile(r"^vr:(\d{1,9}):(ok|no)$")
 
 
 async def _not_allowed(update: Update, visitor: Visitor) -> int:
-    await reply(update, visitor.t("Sorry, you are not allowed to do that."))
+    await refuse(update, visitor.t, "verify")
     return END
 
 

@@ -1,0 +1,56 @@
+"""The companion's household list with filters, link codes from the chat, and staff help."""
+
+from __future__ import annotations
+
+from storage.store import Store
+from tests.chat import Chat
+from tests.test_complaint_handling import enrolled, file_payout_complaint
+
+
+async def test_household_filters(mother: Chat, store: Store) -> None:
+    await file_payout_complaint(mother)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7901)  # RTS-2026-0001 and RTS-2026-0003
+    [ask] = await euis.send("/rumahtangga")
+    assert ask == "Rumah tangga yang mana?"
+    assert euis.buttons() == [
+        "Jadwal posyandu minggu ini", "Tidak hadir di posyandu terakhir",
+        "Rumah tangga yang tidak bisa dihubungi bot", "Dengan keluhan terbuka", "Semua rumah tangga saya",
+    ]  # fmt: skip
+    [everyone] = await euis.press("Semua rumah tangga saya")
+    assert everyone == (
+        "<b>Semua rumah tangga saya</b> (2)\nRTS-2026-0001 Ujang Sukmana\nRTS-2026-0003 Encep Maulana"
+    )
+    await euis.send("/rumahtangga")
+    [missed] = await euis.press("Tidak hadir di posyandu terakhir")
+    assert "RTS-2026-0001 Ujang Sukmana (30/11)" in missed
+    await euis.send("/rumahtangga")
+    [complaints] = await euis.press("Dengan keluhan terbuka")
+    assert complaints == "<b>Dengan keluhan terbuka</b> (1)\nRTS-2026-0001 Ujang Sukmana"
+    await euis.send("/rumahtangga")
+    [none] = await euis.press("Rumah tangga yang tidak bisa dihubungi bot")
+    assert none.endswith("Tidak ada saat ini.")
+
+
+async def test_link_code_from_the_chat(mother: Chat, store: Store) -> None:
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7902)
+    [made] = await euis.send("/kodetautan rts-2026-0003")
+    assert made.startswith("Kode tautan sekali pakai untuk rumah tangga RTS-2026-0003: ")
+    link = made.splitlines()[-1]
+    assert link.startswith("https://t.me/sapa_rts_bot?start=link_")
+    father = Chat(mother.application, mother.api, 7903, seen=len(mother.api.calls))
+    [linked] = await father.send(f"/start {link.split('start=')[1]}")
+    assert linked.startswith(
+        "Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0003."
+    )
+    assert await euis.send("/kodetautan RTS-2026-0002") == [
+        "Maaf, Anda tidak diizinkan melakukan itu."
+    ]
+
+
+async def test_staff_help_lists_their_commands(mother: Chat, store: Store) -> None:
+    asep = await enrolled(store, mother, "KO-MKJ", 7904)
+    [help_text] = await asep.send("/bantuan")
+    assert help_text.startswith("Yang bisa Anda lakukan di sini:\n• /rekap [2026-11]")
+    bidan = await enrolled(store, mother, "BD-MKJ-1", 7905)
+    [help_text] = await bidan.send("/bantuan")
+    assert "/konfirmasi" in help_text and "/rekap" not in help_text
