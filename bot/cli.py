@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from telegram.error import InvalidToken
@@ -34,6 +34,7 @@ from bot.models import STAFF_ROLES, Role
 from bot.registry.importer import ImportKind, ImportReport, import_file
 from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
+from jobs.dispatch import DeliveryPolicy, Dispatcher
 from storage import migrate as migrations
 from storage.database import create_engine
 from storage.migrate import DatabaseNotMigrated
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="identity",
         default="household:",
         metavar="ROLE:ID",
-        help="who you are: household:<programme number> (default: the first household)",
+        help="who you are: household:<programme number> (default: the first household), or "
+        "<role>:<staff code>, e.g. companion:PD-MKJ-1",
     )
     link_parser = commands.add_parser(
         "link-code", help="print a one-time code that links a Telegram user to a household"
@@ -85,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--month", help="YYYY-MM (default: this month)")
     export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
     export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
+    escalate_parser = commands.add_parser(
+        "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
+    )
+    escalate_parser.add_argument(
+        "--at", help="pretend it is this moment, YYYY-MM-DDTHH:MM in WIB (for demos and drills)"
+    )
     session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
     session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
     move = session_commands.add_parser("move", help="move a session to another day")
@@ -148,10 +156,13 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
             return await print_invite(store, settings, t, Role(args.role), args.staff_code)
         if args.command == "export":
             return await run_export(store, settings, t, args.month, args.kecamatan, args.output)
+        if args.command == "escalate":
+            return await run_escalate(store, settings, t, args.at)
         if args.command == "session":
             new_date = args.new_date if args.change == "move" else None
-            return await run_session_change(store, settings, t, args.posyandu_code, args.date,
-                                            new_date)  # fmt: skip
+            return await run_session_change(
+                store, settings, t, args.posyandu_code, args.date, new_date
+            )
         if args.command == "console":
             return await run_console(store, settings, t, args.identity)
     finally:
@@ -367,40 +378,73 @@ async def print_link_code(store: Store, settings: Settings, t: Translator, numbe
 
 
 async def run_console(store: Store, settings: Settings, t: Translator, identity: str) -> int:
-    role, _, key = identity.partition(":")
-    if role != "household":
+    """Chat as a household (`household:RTS-00001`) or a staff member (`companion:PD-MKJ-1`)."""
+    role_text, _, key = identity.partition(":")
+    key = key.strip()
+    try:
+        role = Role(role_text)
+    except ValueError:
         print(
-            t("The console can act as a household for now: --as household:<programme number>."),
+            t(
+                "Use --as household:<programme number> or --as <role>:<staff code>, the role "
+                "being one of {roles}."
+            ).format(roles=", ".join(r.value for r in STAFF_ROLES)),
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    async with store.read() as repo:
-        number = key.strip() or next(iter(await repo.households.program_numbers(limit=1)), "")
-        household = await repo.households.get_by_program_number(number) if number else None
-    if household is None:
+    if role is Role.HOUSEHOLD:
+        async with store.read() as repo:
+            number = key or next(iter(await repo.households.program_numbers(limit=1)), "")
+            household = await repo.households.get_by_program_number(number) if number else None
+        if household is None:
+            print(
+                t(
+                    "There is no household with programme number {number}. Run `sapa demo` to "
+                    "make a demo province."
+                ).format(number=number or "-"),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
+        user_id = console_user_id(f"household:{household.program_number}")
+        async with store.read() as repo:
+            person = await repo.people.by_telegram_id(user_id)
+        print(t("You are a console user of household {number}.").format(number=number))
+        if person is None or person.household_id != household.id:
+            code = await issue_link_code(
+                store, number, now=utc_now(), actor="console", nik_key=nik_key(settings)
+            )
+            hint = t(
+                "To link, send /start, type the programme number {number}, then the "
+                "one-time code {code}."
+            )
+            print(hint.format(number=number, code=format_code(code or "")))
+    else:
+        async with store.read() as repo:
+            staff = await repo.staff.get_by_code(key) if key else None
+        if staff is None:
+            print(
+                t("There is no staff member with code {code}.").format(code=key or "-"),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
+        if staff.role is not role:
+            message = t("{code} is registered as {role}, not as {asked}.").format(
+                code=key, role=role_label(staff.role, t), asked=role_label(role, t)
+            )
+            print(message, file=sys.stderr)
+            return EXIT_PROBLEMS
+        user_id = console_user_id(f"{role.value}:{staff.code}")
+        async with store.read() as repo:
+            person = await repo.people.by_telegram_id(user_id)
         print(
-            t(
-                "There is no household with programme number {number}. Run `sapa demo` to make "
-                "a demo province."
-            ).format(number=number or "-"),
-            file=sys.stderr,
+            t("You are a console user for {name} ({role}).").format(
+                name=staff.name, role=role_label(role, t)
+            )
         )
-        return EXIT_PROBLEMS
-    user_id = console_user_id(f"household:{household.program_number}")
-    async with store.read() as repo:
-        person = await repo.people.by_telegram_id(user_id)
-    print(
-        t("You are a console user of household {number}.").format(number=household.program_number)
-    )
-    if person is None or person.household_id != household.id:
-        code = await issue_link_code(
-            store, number, now=utc_now(), actor="console", nik_key=nik_key(settings)
-        )
-        hint = t(
-            "To link, send /start, type the programme number {number}, then the one-time code "
-            "{code}."
-        )
-        print(hint.format(number=number, code=format_code(code or "")))
+        if person is None or person.staff_id != staff.id:
+            invite = await issue_invite(store, key, now=utc_now(), actor="console", role=role)
+            enrol = t("To enrol, send: /start {payload}")
+            print(enrol.format(payload=INVITE_PREFIX + (invite.token or "")))
     print(
         t(
             "Type a message, or the number of a button. {photo} sends a photo, {sticker} a "
@@ -409,14 +453,29 @@ async def run_console(store: Store, settings: Settings, t: Translator, identity:
     )
     logging.getLogger("telegram.ext").setLevel(logging.WARNING)  # keep the chat readable
     api = ConsoleBotApi(sys.stdout)
-    services = Services(
-        settings=settings, store=store, translations=Translations(settings.default_language)
-    )
+    translations = Translations(settings.default_language)
+    services = Services(settings=settings, store=store, translations=translations)
     application = build_application(services, request=api, token=CONSOLE_TOKEN)
+
+    async def deliver_outbox() -> None:
+        """Messages the outbox holds for this console user arrive in the console too."""
+        async with store.read() as repo:
+            me = await repo.people.by_telegram_id(user_id)
+        if me is not None:
+            dispatcher = Dispatcher(
+                store,
+                application.bot,
+                translations,
+                DeliveryPolicy.from_settings(settings),
+                utc_now,
+                only_person_id=me.id,
+            )
+            await dispatcher.run_once()
+
     async with application:
         await application.start()
         try:
-            await chat_loop(ConsoleChat(application, api, user_id))
+            await chat_loop(ConsoleChat(application, api, user_id), deliver_outbox)
         finally:
             await application.stop()
     return EXIT_OK
@@ -432,8 +491,12 @@ async def run_session_change(
         print(t("There is no posyandu with code {code}.").format(code=code), file=sys.stderr)
         return EXIT_PROBLEMS
     if outcome is ChangeOutcome.NOT_A_SESSION:
-        print(t("Posyandu {code} has no session on {date} by its schedule.").format(
-            code=code, date=t.long_date(day)), file=sys.stderr)  # fmt: skip
+        print(
+            t("Posyandu {code} has no session on {date} by its schedule.").format(
+                code=code, date=t.long_date(day)
+            ),
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     if outcome is ChangeOutcome.IN_THE_PAST:
         print(t("Only sessions from today on can be changed."), file=sys.stderr)
@@ -442,7 +505,8 @@ async def run_session_change(
         done = t("The session of {date} is cancelled.").format(date=t.long_date(day))
     else:
         done = t("The session of {date} moves to {new_date}.").format(
-            date=t.long_date(day), new_date=t.long_date(new))  # fmt: skip
+            date=t.long_date(day), new_date=t.long_date(new)
+        )
     told = t("{count} households will get a notice.").format(count=households)
     print(f"{done} {told}")
     return EXIT_OK
@@ -519,4 +583,25 @@ async def run_export(
     written = [workbook, *write_csv_files(recap, t, settings.zone, folder, stem.replace(" ", "-"))]
     for path in written:
         print(path)
+    return EXIT_OK
+
+
+async def run_escalate(store: Store, settings: Settings, t: Translator, at: str | None) -> int:
+    from bot.complaints import ComplaintPolicy
+    from bot.escalation import sweep
+
+    moment = utc_now()
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            print(t("Write the moment like 2026-12-10T10:00."), file=sys.stderr)
+            return EXIT_CONFIG
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=settings.zone)
+    policy = ComplaintPolicy(
+        settings.zone, settings.companion_working_days, settings.coordinator_working_days
+    )
+    moved = await sweep(store, moment, policy, send_at=utc_now())
+    print(t("{count} complaint(s) went up a level.").format(count=moved))
     return EXIT_OK

@@ -14,7 +14,9 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
@@ -52,6 +54,7 @@ class ConsoleBotApi(BaseRequest):
     """Answers the Bot API locally and prints the bot's messages with numbered buttons."""
 
     out: TextIO
+    files_dir: Path = Path("sapa-console-files")  # where photos and documents are saved
     buttons: list[Button] = field(default_factory=list)
     menu: list[str] = field(default_factory=list)
     texts: dict[int, str] = field(default_factory=dict)
@@ -83,6 +86,7 @@ class ConsoleBotApi(BaseRequest):
         if api_method == "getMe":
             result = BOT_USER
         elif api_method in ("sendMessage", "sendPhoto", "sendDocument"):
+            self._save_files(api_method, params, request_data)
             result = self._show(params)
         elif api_method == "editMessageReplyMarkup":
             message_id = int(str(params.get("message_id", 0)))
@@ -90,6 +94,21 @@ class ConsoleBotApi(BaseRequest):
         elif api_method == "answerCallbackQuery" and params.get("text"):
             self.out.write(f"  ({params['text']})\n")
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _save_files(
+        self, method: str, params: dict[str, Any], request_data: RequestData | None
+    ) -> None:
+        """Uploaded files (a chart, a spreadsheet) are written to `files_dir`; a photo that is a
+        Telegram file id (a proof photo) is only named."""
+        if request_data is not None and request_data.contains_files:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            for name, part in (request_data.multipart_data or {}).items():
+                filename, content = (part[0], part[1]) if isinstance(part, tuple) else (name, part)
+                path = self.files_dir / Path(str(filename)).name
+                path.write_bytes(content if isinstance(content, bytes) else content.read())
+                self.out.write(f"\n📎 {path}\n")
+        elif method == "sendPhoto":
+            self.out.write(f"\n📷 {params.get('photo')}\n")
 
     def _show(self, params: dict[str, Any]) -> dict[str, Any]:
         message_id = next(self._message_ids)
@@ -217,9 +236,16 @@ async def read_lines(prompt: str) -> str | None:
         return None
 
 
-async def chat_loop(chat: ConsoleChat) -> None:
+async def chat_loop(
+    chat: ConsoleChat, after_each: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Read lines until the end of input; `after_each` runs after every line (the outbox)."""
+    if after_each is not None:
+        await after_each()
     while True:
         line = await read_lines("👤 ")
         if line is None or line.strip() in QUIT_COMMANDS:
             return
         await chat.handle(line)
+        if after_each is not None:
+            await after_each()

@@ -32,8 +32,15 @@ def days_at(level: EscalationLevel, policy: ComplaintPolicy) -> int:
     return policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
 
 
-async def sweep(store: Store, now: datetime, policy: ComplaintPolicy) -> int:
-    """Escalate every overdue complaint one level; returns how many moved."""
+async def sweep(
+    store: Store, now: datetime, policy: ComplaintPolicy, *, send_at: datetime | None = None
+) -> int:
+    """Escalate every overdue complaint one level; returns how many moved.
+
+    `send_at` is when the alerts are due (default `now`); a drill run with a pretended `now`
+    (`sapa escalate --at ...`) still wants them delivered right away.
+    """
+    due = send_at or now
     moved = 0
     async with store.write() as repo:
         await hold_job_lock(repo.connection, "escalation")
@@ -62,7 +69,7 @@ async def sweep(store: Store, now: datetime, policy: ComplaintPolicy) -> int:
                         owner,
                         COMPLAINT_ESCALATED,
                         params,
-                        now,
+                        due,
                         f"complaint:escalated:{complaint.id}:{level.value}",
                     )
                 )
@@ -72,7 +79,7 @@ async def sweep(store: Store, now: datetime, policy: ComplaintPolicy) -> int:
                         Recipient(person_id=person.id),
                         COMPLAINT_LEVEL_UP,
                         {"ticket": complaint.ticket_code, "level": level.value},
-                        now,
+                        due,
                         f"complaint:level-up:{complaint.id}:{level.value}:{person.id}",
                     )
                 )

@@ -113,7 +113,9 @@ async def recap_command(update: Update, context: SapaContext) -> None:
     await reply(update, recap_text(recap, t))
     assert update.effective_chat is not None
     await update.effective_chat.send_photo(
-        recap_chart(recap, history, t), caption=t("Attendance over six months, and complaints.")
+        recap_chart(recap, history, t),
+        caption=t("Attendance over six months, and complaints."),
+        filename=f"sapa-rekap-{month:%Y-%m}.png",
     )
 
 

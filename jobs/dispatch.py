@@ -131,7 +131,10 @@ class Dispatcher:
         policy: DeliveryPolicy,
         clock: Clock,
         pacer: Pacer | None = None,
+        only_person_id: int | None = None,
     ) -> None:
+        """`only_person_id` limits sending to one recipient (the console's user)."""
+        self.only_person_id = only_person_id
         self.store = store
         self.bot = bot
         self.translations = translations
@@ -152,7 +155,9 @@ class Dispatcher:
             if max_seconds is not None and self.pacer.monotonic() - started >= max_seconds:
                 break
             async with self.store.write() as repo:
-                batch = await repo.notifications.claim_due(now, BATCH, now - LEASE)
+                batch = await repo.notifications.claim_due(
+                    now, BATCH, now - LEASE, self.only_person_id
+                )
             if not batch:
                 break
             for position, message in enumerate(batch):

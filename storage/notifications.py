@@ -99,7 +99,11 @@ class NotificationRepository:
         return int((await self._connection.execute(query)).scalar_one())
 
     async def claim_due(
-        self, now: datetime, limit: int, lease_expired_before: datetime
+        self,
+        now: datetime,
+        limit: int,
+        lease_expired_before: datetime,
+        only_person_id: int | None = None,
     ) -> list[OutgoingMessage]:
         """Take up to `limit` due rows whose recipient can be reached, oldest due first.
 
@@ -120,7 +124,9 @@ class NotificationRepository:
                         notification.c.claimed_at < lease_expired_before,
                     ),
                 ),
-                recipient_id.is_not(None),
+                recipient_id.is_not(None)
+                if only_person_id is None
+                else recipient_id == only_person_id,
                 func.coalesce(_direct.c.reachable, _staff_person.c.reachable).is_(True),
             )
             .order_by(notification.c.due_at, notification.c.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,49 @@ def test_invite_prints_a_single_use_link(workdir: Path) -> None:
     wrong = sapa("invite", "coordinator", "PD-MKJ-1", cwd=workdir)
     assert wrong.returncode == 1
     assert "PD-MKJ-1 terdaftar sebagai pendamping, bukan koordinator kecamatan." in wrong.stderr
+
+
+def console(workdir: Path, identity: str, lines: list[str]) -> str:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SAPA_")}
+    environment["SAPA_QUIET_HOURS"] = "00:00-00:00"  # no quiet hours: the test may run at night
+    result = subprocess.run(
+        [str(SAPA), "console", "--as", identity], cwd=workdir, input="\n".join(lines) + "\n",
+        capture_output=True, text=True, timeout=120, env=environment,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
+    from openpyxl import load_workbook
+
+    import_examples(workdir)
+    console(workdir, "household:RTS-2026-0001", [
+        "/start", "RTS-2026-0001", "850001",
+        "/hadir", "2", "2", "1", "1",  # Aditya, yesterday, skip the photo, save
+        "/keluhan", "1", "Dana bantuan tahap ini belum kami terima.", "1", "1",
+    ])  # fmt: skip
+
+    token = sapa("invite", "companion", "PD-MKJ-1", cwd=workdir).stdout.split("start=")[-1].strip()
+    companion = console(workdir, "companion:PD-MKJ-1", [
+        f"/start {token}", "/verifikasi", "1",  # verify the report
+        "/keluhanmasuk", "2", "Sedang kami cek ke kantor pos, Bu.",  # reply to the household
+    ])  # fmt: skip
+    assert "🤖 Selamat datang, Euis Rohmah." in companion
+    assert "🤖 Terverifikasi: Aditya Sukmana" in companion
+    assert "🤖 Jawaban Anda sudah dikirim ke rumah tangga" in companion
+    # The household sees the answer the next time she opens the console.
+    mother = console(workdir, "household:RTS-2026-0001", ["/status"])
+    assert "🤖 Jawaban untuk keluhan Anda KLH-" in mother
+
+    # Nobody resolved it: ten days later it goes up to the coordinator, with an alert.
+    later = (date.today() + timedelta(days=10)).isoformat() + "T10:00"
+    assert "1 keluhan naik satu tingkat." in sapa("escalate", "--at", later, cwd=workdir).stdout
+    token = sapa("invite", "coordinator", "KO-MKJ", cwd=workdir).stdout.split("start=")[-1].strip()
+    coordinator = console(workdir, "coordinator:KO-MKJ", [f"/start {token}", "/rekap", "/ekspor"])
+    assert "tidak selesai tepat waktu dan sekarang menjadi tanggung jawab Anda" in coordinator
+    assert "[1] Ambil alih" in coordinator
+    assert "🤖 Rekap Mekarjaya," in coordinator
+    files = sorted((workdir / "sapa-console-files").iterdir())
+    assert [f.suffix for f in files] == [".png", ".xlsx"]
+    assert load_workbook(files[1]).sheetnames == ["Kehadiran", "Keluhan", "Pendamping"]
