@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.caseload import FILTERS, household_list
 from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.models import Role
-from handlers.common import refuse, reply, take_button, visit
+from handlers.common import refuse, reply, stale_button, take_button, visit
 
 if TYPE_CHECKING:
     from bot.app import SapaContext
@@ -36,15 +36,15 @@ async def households_command(update: Update, context: SapaContext) -> None:
 
 async def filter_pressed(update: Update, context: SapaContext) -> None:
     assert update.callback_query is not None
+    match = _FILTER.match(update.callback_query.data or "")
+    if match is None or match[1] not in FILTERS:
+        await stale_button(update, context)
+        return
     await take_button(update)
     visitor = await visit(update, context)
     t, person = visitor.t, visitor.person
-    match = _FILTER.match(update.callback_query.data or "")
     if person is None or person.role is not Role.COMPANION or person.staff_id is None:
         await refuse(update, t, "caseload")
-        return
-    if match is None or match[1] not in FILTERS:
-        await reply(update, t("That button is no longer active. Please start again from the menu."))
         return
     services = context.services
     now = services.clock()
