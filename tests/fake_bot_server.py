@@ -1,0 +1,178 @@
+"""A fake Telegram Bot API over real HTTP (aiohttp), for end-to-end tests of the running bot.
+
+It answers what the bot uses with the JSON shapes the real Bot API uses (`getMe`, long-poll
+`getUpdates` with `offset`, `sendMessage`, `sendPhoto`, `sendDocument`, `editMessageText`,
+`editMessageReplyMarkup`, `answerCallbackQuery`, `setMyCommands`, `setWebhook`,
+`deleteWebhook`), and gives the test a side door: inject a user's message or button press, read
+what the bot sent, make the next call of a method fail (400, 403, 429 with retry_after).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT = {"id": 700000002, "is_bot": True, "first_name": "Sapa RTS", "username": "sapa_e2e_bot",
+       "can_join_groups": False, "can_read_all_group_messages": False,
+       "supports_inline_queries": False}  # fmt: skip
+
+
+@dataclass
+class Sent:
+    method: str
+    params: dict[str, Any]
+    message_id: int
+
+
+@dataclass
+class FakeBotServer:
+    token: str
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _new_message: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # The test's side door -------------------------------------------------------------------
+
+    def user_text(self, user_id: int, text: str) -> None:
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._push({"message": {
+            "message_id": next(self._ids), "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Siti"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Siti"},
+            "text": text, "entities": entities,
+        }})  # fmt: skip
+
+    def user_presses(self, user_id: int, label: str) -> None:
+        """Press the inline button with this label on the newest message that has it."""
+        for sent in reversed(self.sent):
+            markup = sent.params.get("reply_markup") or {}
+            for row in markup.get("inline_keyboard", []):
+                for key in row:
+                    if key["text"] == label and int(sent.params["chat_id"]) == user_id:
+                        self._push({"callback_query": {
+                            "id": str(next(self._ids)), "chat_instance": "e2e",
+                            "from": {"id": user_id, "is_bot": False, "first_name": "Siti"},
+                            "data": key["callback_data"],
+                            "message": {"message_id": sent.message_id, "date": int(time.time()),
+                                        "chat": {"id": user_id, "type": "private"}, "from": BOT,
+                                        "text": sent.params.get("text", "")},
+                        }})  # fmt: skip
+                        return
+        raise AssertionError(f"no button {label!r} for {user_id}")
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [str(s.params.get("text", s.params.get("caption", ""))) for s in self.sent
+                if int(s.params.get("chat_id", 0)) == chat_id]  # fmt: skip
+
+    async def wait_for(self, chat_id: int, fragment: str, timeout: float = 20) -> str:
+        """The first message to this chat containing `fragment`, waiting for it to arrive."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for text in self.texts_to(chat_id):
+                if fragment in text:
+                    return text
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{fragment!r} never arrived; got {self.texts_to(chat_id)}")
+            self._new_message.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_message.wait(), remaining)
+
+    def _push(self, content: dict[str, Any]) -> None:
+        self.updates.append({"update_id": next(self._ids), **content})
+        self._new_update.set()
+
+    # The Bot API ------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(method)
+        if method in self.failures:
+            status, description, extra = self.failures.pop(method)
+            return self._error(status, description, extra)
+        if method == "getUpdates":
+            return self._ok(await self._get_updates(params))
+        if method == "getMe":
+            return self._ok(BOT)
+        if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+            message_id = int(params.get("message_id") or next(self._ids))
+            self.sent.append(Sent(method, params, message_id))
+            self._new_message.set()
+            chat = {"id": int(params.get("chat_id", 0)), "type": "private"}
+            message = {"message_id": message_id, "date": int(time.time()), "chat": chat,
+                       "from": BOT}  # fmt: skip
+            if "text" in params:
+                message["text"] = params["text"]
+            return self._ok(message)
+        return self._ok(True)
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), float(params.get("timeout") or 0))
+        return [u for u in self.updates if u["update_id"] >= offset]
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            if isinstance(value, str):
+                try:
+                    params[key] = json.loads(value) if value[:1] in "[{" else value
+                except ValueError:
+                    params[key] = value
+        return params
+
+    @staticmethod
+    def _ok(result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(status: int, description: str, extra: dict[str, Any] | None = None) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if extra:
+            body["parameters"] = extra
+        return web.json_response(body, status=status)
