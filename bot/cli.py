@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser.add_argument("--month", help="YYYY-MM (default: this month)")
     export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
     export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
+    backup_parser = commands.add_parser(
+        "backup", help="copy the SQLite database safely while the bot runs (online backup)"
+    )
+    backup_parser.add_argument("file", type=Path)
     escalate_parser = commands.add_parser(
         "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
     )
@@ -141,6 +145,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
         return EXIT_OK
     if args.command == "demo":
         return await run_demo(settings, t, args.households)
+    if args.command == "backup":
+        return backup(settings, t, args.file)
     store = await Store.open(settings.database_url)
     try:
         if args.command == "import":
@@ -604,4 +610,35 @@ async def run_escalate(store: Store, settings: Settings, t: Translator, at: str 
     )
     moved = await sweep(store, moment, policy, send_at=utc_now())
     print(t("{count} complaint(s) went up a level.").format(count=moved))
+    return EXIT_OK
+
+
+def backup(settings: Settings, t: Translator, target: Path) -> int:
+    """SQLite's online backup API: a consistent copy even while the bot writes (unlike `cp`)."""
+    import sqlite3
+
+    source_path = settings.sqlite_path
+    if source_path is None:
+        print(
+            t("`sapa backup` copies a SQLite database. For PostgreSQL use pg_dump."),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if not source_path.exists():
+        print(t("There is no database file at {path}.").format(path=source_path), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if target.exists():
+        print(
+            t("{path} already exists; choose a new file name.").format(path=target), file=sys.stderr
+        )
+        return EXIT_PROBLEMS
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    copy = sqlite3.connect(target)
+    try:
+        with copy:
+            source.backup(copy, pages=1024)
+    finally:
+        copy.close()
+        source.close()
+    print(t("Backup written to {path}.").format(path=target))
     return EXIT_OK

@@ -250,3 +250,19 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
     files = sorted((workdir / "sapa-console-files").iterdir())
     assert [f.suffix for f in files] == [".png", ".xlsx"]
     assert load_workbook(files[1]).sheetnames == ["Kehadiran", "Keluhan", "Pendamping"]
+
+
+def test_backup_copies_a_live_database(workdir: Path) -> None:
+    import sqlite3
+
+    import_examples(workdir)
+    made = sapa("backup", "copy.db", cwd=workdir)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "Cadangan ditulis ke copy.db."
+    with sqlite3.connect(workdir / "copy.db") as copy:
+        assert copy.execute("select count(*) from household").fetchone() == (6,)
+    again = sapa("backup", "copy.db", cwd=workdir)
+    assert again.returncode == 1 and "sudah ada" in again.stderr
+    postgres = sapa("backup", "x.db", cwd=workdir,
+                    env={"SAPA_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/none"})  # fmt: skip
+    assert postgres.returncode == 2 and "pg_dump" in postgres.stderr
