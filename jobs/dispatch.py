@@ -7,8 +7,10 @@
 - 403 Forbidden (the user blocked the bot or deleted the account): the person is marked
   unreachable, their pending rows are cancelled, and their companion sees it in the digest.
 - Quiet hours (21:00-06:00 WIB by default): nothing is sent; due rows wait for the morning.
-- A row is marked sent only after Telegram accepted it, in its own transaction. After a crash a
-  claimed row is taken again once its lease expires: at most the message in flight is repeated.
+- A row is marked sent only after Telegram accepted it, in its own transaction, which runs while
+  the next message is on its way (so the database write does not halve the throughput). After a
+  crash a claimed row is taken again once its lease expires: at most the message in flight and
+  the one whose mark was being written are repeated.
 - Messages over 4096 characters are sent in parts, split on line boundaries.
 """
 
@@ -141,6 +143,7 @@ class Dispatcher:
         self.policy = policy
         self.clock = clock
         self.pacer = pacer or Pacer(policy.messages_per_second)
+        self._marking: asyncio.Task[None] | None = None  # the last "sent" mark, being written
 
     async def run_once(
         self, max_messages: int = 1_000_000, max_seconds: float | None = None
@@ -154,6 +157,7 @@ class Dispatcher:
                 break
             if max_seconds is not None and self.pacer.monotonic() - started >= max_seconds:
                 break
+            await self._settle()
             async with self.store.write() as repo:
                 batch = await repo.notifications.claim_due(
                     now, BATCH, now - LEASE, self.only_person_id
@@ -162,15 +166,28 @@ class Dispatcher:
                 break
             for position, message in enumerate(batch):
                 if self.policy.is_quiet(self.clock()) or not await self._deliver(message, stats):
+                    await self._settle()
                     async with self.store.write() as repo:
                         await repo.notifications.release([m.id for m in batch[position:]])
                     return stats
+        await self._settle()
         return stats
+
+    async def _settle(self) -> None:
+        """Wait for the last "sent" mark to be written (before any other write)."""
+        if self._marking is not None:
+            marking, self._marking = self._marking, None
+            await marking
+
+    async def _mark_sent(self, notification_id: int, sent_at: datetime) -> None:
+        async with self.store.write() as repo:
+            await repo.notifications.mark_sent(notification_id, sent_at)
 
     async def _deliver(self, message: OutgoingMessage, stats: DispatchStats) -> bool:
         """Send one row and record the outcome; False means stop this run (429)."""
         expires = message.params.get("expires_at")
         if expires and datetime.fromisoformat(expires) <= self.clock():
+            await self._settle()
             async with self.store.write() as repo:
                 await repo.notifications.expire(message.id)
             return True
@@ -199,6 +216,7 @@ class Dispatcher:
                     reply_markup=markup if index == len(parts) - 1 else None,
                 )
         except RetryAfter as error:
+            await self._settle()
             with warnings.catch_warnings():  # PTB 22 announces a type change; both are handled
                 warnings.simplefilter("ignore")
                 seconds = _seconds(error.retry_after)
@@ -209,6 +227,7 @@ class Dispatcher:
                 await repo.notifications.release([message.id])
             return False
         except Forbidden:
+            await self._settle()
             stats.blocked += 1
             log.info("outbox_recipient_unreachable notification=%s person=%s",
                      message.id, message.person_id)  # fmt: skip
@@ -224,14 +243,15 @@ class Dispatcher:
         except (NetworkError, TelegramError) as error:
             await self._retry_or_fail(message, f"{type(error).__name__}: {error.message}", stats)
             return True
-        async with self.store.write() as repo:
-            await repo.notifications.mark_sent(message.id, self.clock())
+        await self._settle()
+        self._marking = asyncio.create_task(self._mark_sent(message.id, self.clock()))
         stats.sent += 1
         return True
 
     async def _retry_or_fail(
         self, message: OutgoingMessage, error: str, stats: DispatchStats
     ) -> None:
+        await self._settle()
         attempts = message.attempts + 1
         if attempts >= self.policy.max_attempts:
             stats.failed += 1
@@ -246,6 +266,7 @@ class Dispatcher:
     async def _fail(
         self, message: OutgoingMessage, error: str, attempts: int | None = None
     ) -> None:
+        await self._settle()
         log.warning("outbox_failed notification=%s", message.id)
         async with self.store.write() as repo:
             await repo.notifications.fail(
