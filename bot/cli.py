@@ -581,7 +581,9 @@ async def run_export(
                 file=sys.stderr,
             )
             return EXIT_PROBLEMS
-    recap = await build_recap(store, kecamatan_id, month, now=now, zone=settings.zone)
+    recap = await build_recap(
+        store, kecamatan_id, month, now=now, zone=settings.zone, with_complaint_rows=True
+    )
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"sapa-rekap-{month:%Y-%m}" + (f"-{name_key(kecamatan_name)}" if kecamatan_name else "")
     workbook = folder / f"{stem.replace(' ', '-')}.xlsx"

@@ -117,8 +117,15 @@ async def attendance_by_desa(
 
 
 async def build_recap(
-    store: Store, kecamatan_id: int | None, month: date, *, now: datetime, zone: ZoneInfo
+    store: Store,
+    kecamatan_id: int | None,
+    month: date,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    with_complaint_rows: bool = False,
 ) -> Recap:
+    """The month's figures; `with_complaint_rows` adds the complaint list the export needs."""
     _first, _last, start, end = month_bounds(month, zone)
     async with store.read() as repo:
         scope = ""
@@ -130,7 +137,9 @@ async def build_recap(
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
         companions = await repo.recap.companions(kecamatan_id, start, end, now)
         unreachable = await repo.recap.unreachable_households(kecamatan_id)
-        rows = await repo.recap.complaint_rows(kecamatan_id, start, end)
+        rows = (
+            await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
+        )
     return Recap(
         month,
         scope,

@@ -126,7 +126,14 @@ async def export_command(update: Update, context: SapaContext) -> None:
     kecamatan_id, month, t = scope
     services = context.services
     zone = services.settings.zone
-    recap = await build_recap(services.store, kecamatan_id, month, now=services.clock(), zone=zone)
+    recap = await build_recap(
+        services.store,
+        kecamatan_id,
+        month,
+        now=services.clock(),
+        zone=zone,
+        with_complaint_rows=True,
+    )
     name = f"sapa-rekap-{month:%Y-%m}.xlsx"
     assert update.effective_chat is not None
     await update.effective_chat.send_document(
