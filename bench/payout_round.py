@@ -5,28 +5,35 @@
     .venv/bin/python bench/payout_round.py --households 2000 --rate 100
 
 The default is Pandeglang's count, 15,157 households, all in one kecamatan and one payout round,
-each with one linked Telegram account. The run:
-1. starts a fake Telegram Bot API over real HTTP (aiohttp, in a child process so that it has a
-   core of its own, as Telegram would). It answers getMe and sendMessage and enforces Telegram's
-   limits: an overall rate (a token bucket, `--server-rate` per second with a small burst) and one
+each with one linked Telegram account, sent at 300 messages per second. The run:
+1. starts a fake Telegram Bot API over real HTTP (aiohttp, in a spawned child process, so that it
+   has its own interpreter and event loop and can use the second core, as Telegram would be
+   elsewhere). It answers getMe and sendMessage and enforces Telegram's limits: an overall rate
+   (a token bucket of `--server-rate` per second holding `--server-burst` messages) and one
    message per second per chat, answering HTTP 429 with `retry_after` like the real API. It
    counts what it accepted, the 429s, the chats and the duplicates (a chat messaged twice);
-2. measures the baselines, without a database: a plain httpx loop and a python-telegram-bot loop
-   sending the same number of messages as fast as the server answers (limits off), then the
-   python-telegram-bot loop paced by the dispatcher's own `Pacer` at the budget (limits on);
-3. builds the province: the demo files (`bot.demo.write_demo_files`) imported into a fresh
-   database (SQLite file or PostgreSQL schema `bench_<pid>`), every household moved into
-   kecamatan Pandeglang, its round moved so that the H-1 reminder is due (the day before payout,
-   16:00 WIB), its window set to 08:00-16:00 and one `person` linked to each household;
-4. plans (`jobs.planner.plan`, timed): only the H-1 reminders are due; the date is chosen so that
-   no posyandu reminder or missed-session question is planned alongside;
+2. builds the province: the demo files (`bot.demo.write_demo_files`) imported into a fresh
+   database (an SQLite file, or a PostgreSQL schema `bench_<pid>` used through search_path), every
+   household moved into kecamatan Pandeglang, only its round kept, on a date whose H-1 reminder
+   is due at the planning moment (the day before payout, 16:00 WIB), its window set to
+   08:00-16:00, and one `person` linked to each household;
+3. plans (`jobs.planner.plan`, timed) with 30-minute slots big enough for every household; the
+   date is chosen so that no posyandu reminder or missed-session question is planned alongside
+   and the H-3 reminder has expired: exactly one row per household comes out, all due;
+4. measures the baselines, without the database: a plain httpx loop and a python-telegram-bot
+   loop sending as many messages (the text of the first planned row) as fast as the server
+   answers (limits off), then the python-telegram-bot loop paced by the dispatcher's own `Pacer`
+   at the budget (limits on);
 5. dispatches (`jobs.dispatch.Dispatcher.run_once`, called again after a 429 until nothing is
-   due), timing where the time goes (pacer waits, PTB, HTTP, each kind of transaction);
-6. checks the database (every row sent) and the server (every chat once, no duplicate).
+   due, or on a fixed tick like the bot's JobQueue with `--job-interval`), with a clock that runs
+   from the planning moment, and times where the time goes: pacer waits, PTB, HTTP and each kind
+   of transaction (probes wrap the bot, its HTTP request and the store; jobs/ is not touched);
+6. checks the database (every row sent, none lost) and the server (every household's chat once).
 
 This is a benchmark, not a test: it asserts nothing about time. It stops with an error only when
-the setup is wrong (an import with problems, a round of the wrong size), since the figures would
-then be meaningless. Results go to stdout as a table and to bench/out/payout_round.json.
+the setup is wrong (an import with problems, a round of the wrong size, other rows planned),
+since the figures would then be meaningless. Results go to stdout as a table and to
+bench/out/payout_round.json; `--profile FILE` runs the dispatch under cProfile.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from inspect import signature
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -277,9 +285,18 @@ async def _serve(pipe: Connection) -> None:
     await site.start()
     pipe.send(runner.addresses[0][1])
     pipe.close()
-    await api.stop.wait()
+    orphaned = asyncio.create_task(_parent_gone(os.getppid()))
+    await asyncio.wait(
+        [asyncio.create_task(api.stop.wait()), orphaned], return_when=asyncio.FIRST_COMPLETED
+    )
     await asyncio.sleep(0.05)  # let the answer to /_bench/stop leave
     await runner.cleanup()
+
+
+async def _parent_gone(parent: int) -> None:
+    """Returns once the benchmark process is gone (killed), so that the server does not linger."""
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
 
 
 def serve_in_child(pipe: Connection) -> None:
@@ -465,6 +482,7 @@ class Run:
 BREAKDOWN_ORDER = (
     "pacer wait",
     "pacer oversleep",
+    "job idle",
     "send_message",
     "http",
     "ptb (send_message - http)",
@@ -482,7 +500,7 @@ def breakdown(messages: int, wall: float) -> dict[str, float]:
     accounted = sum(
         t.seconds
         for name, t in tallies.items()
-        if name in ("pacer wait", "send_message") or name.startswith("db ")
+        if name in ("pacer wait", "send_message", "job idle") or name.startswith("db ")
     )
     per_message["other"] = (wall - accounted) * 1000 / messages
     per_message["total"] = wall * 1000 / messages
@@ -571,14 +589,23 @@ async def baseline_ptb(
 
 def choose_payout_date(earliest: date) -> date:
     """The first working day from `earliest` on which, planned the day before at 16:00, only the
-    payout reminders are due: no posyandu of the kecamatan holds a session in the planner's
-    horizon (no eve or day reminders) or the day before (no missed-session question)."""
-    rules = [parse_schedule_rule(row[4]) for row in posyandu_rows() if row[2] == KECAMATAN_NAME]
+    payout reminders come out: no posyandu of the kecamatan (where every household will be) holds
+    a session from the day before planning to the end of the planner's horizon (no eve, day or
+    missed-session rows), and no posyandu at all holds one from the day before planning to the
+    payout day (no rows for staff, such as the health workers' prompt after a session)."""
+    rows = list(posyandu_rows())
+    households_rules = [parse_schedule_rule(row[4]) for row in rows if row[2] == KECAMATAN_NAME]
+    all_rules = [parse_schedule_rule(row[4]) for row in rows]
     day = earliest
     while True:
         planning_day = day - timedelta(days=1)
-        first, last = planning_day - timedelta(days=1), planning_day + timedelta(days=HORIZON_DAYS)
-        if day.weekday() < 5 and not any(sessions_between(r, {}, first, last) for r in rules):
+        first = planning_day - timedelta(days=1)
+        horizon = planning_day + timedelta(days=HORIZON_DAYS)
+        if (
+            day.weekday() < 5
+            and not any(sessions_between(r, {}, first, horizon) for r in households_rules)
+            and not any(sessions_between(r, {}, first, day) for r in all_rules)
+        ):
             return day
         day += timedelta(days=1)
 
@@ -632,7 +659,8 @@ async def build_province(
     planning_day = payout_date - timedelta(days=1)
     phases: dict[str, float] = {}
     with Timer() as timer:
-        paths = write_demo_files(folder, households=households, today=planning_day)
+        # generated as of today: the import refuses birth dates after the real today
+        paths = write_demo_files(folder, households=households, today=utc_now().date())
     phases["generate files"] = timer.seconds
     with Timer() as timer:
         await upgrade(store.engine)
@@ -780,9 +808,16 @@ async def dispatch_round(
     budget: float,
     planned_at: datetime,
     expected: int,
+    job_interval: float,
     profile: cProfile.Profile | None,
 ) -> tuple[Run, DispatchStats, int]:
-    """Call `run_once` until nothing is due; after a 429, wait for the pacer as the job would."""
+    """Call `run_once` until nothing is due.
+
+    By default each call follows the last at once (after a 429, once the pacer's pause is over):
+    the dispatcher's own speed. With `job_interval`, calls start on a fixed tick, as PTB's
+    JobQueue runs the job (`max_instances=1`: a tick that finds the last call running is
+    skipped), each limited to 0.9 of the interval like `jobs.schedule.run_dispatcher`.
+    """
     policy = DeliveryPolicy(
         zone=WIB,
         quiet_hours=QuietHours.parse(QUIET_HOURS),
@@ -800,13 +835,24 @@ async def dispatch_round(
     if profile is not None:
         profile.enable()
     with Timer() as timer:
+        origin = time.monotonic()
         while time.monotonic() < deadline:
-            stats = await dispatcher.run_once(max_messages=expected)
+            if job_interval:
+                now = time.monotonic()
+                wait = origin + math.ceil((now - origin) / job_interval) * job_interval - now
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    PROBE.add("job idle", wait)
+                stats = await dispatcher.run_once(
+                    max_messages=expected, max_seconds=0.9 * job_interval
+                )
+            else:
+                stats = await dispatcher.run_once(max_messages=expected)
             calls += 1
             for name in ("sent", "retried", "failed", "blocked", "rate_limited"):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
             if stats.rate_limited or pacer.paused():
-                while pacer.paused():
+                while pacer.paused() and not job_interval:
                     await asyncio.sleep(0.05)
                 continue
             if stats.sent or stats.retried or stats.failed or stats.blocked:
@@ -815,11 +861,13 @@ async def dispatch_round(
                 waiting, _oldest = await repo.notifications.backlog(clock())
             if not waiting:
                 break
-            await asyncio.sleep(0.1)
+            if not job_interval:
+                await asyncio.sleep(0.1)
     if profile is not None:
         profile.disable()
+    name = "dispatcher: the round"
     run = Run(
-        "dispatcher: the round",
+        f"{name}, {job_interval:g} s job" if job_interval else name,
         total.sent,
         timer.seconds,
         timer.cpu_seconds,
@@ -901,7 +949,11 @@ def print_table(result: dict[str, Any]) -> None:
             for run in with_breakdown
         )
         print(f"  {name:<28}{cells}")
-    print(f"\npeak memory (ru_maxrss): {result['peak_rss_mib']:.0f} MiB")
+    load = result["load_average"]
+    print(
+        f"\npeak memory (ru_maxrss): {result['peak_rss_mib']:.0f} MiB; load average (1 min) at "
+        f"start {load['start'][0]:.2f}, at end {load['end'][0]:.2f}"
+    )
 
 
 def git_state() -> str:
@@ -944,6 +996,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the token bucket's size: messages the server takes at once beyond its rate",
     )
     parser.add_argument(
+        "--job-interval",
+        type=float,
+        default=0.0,
+        help="call run_once on this tick, as the bot's JobQueue does (default: back to back)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -957,6 +1015,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--households must be at least 1")
     if min(arguments.server_rate, arguments.budget) <= 0 or arguments.server_burst < 1:
         parser.error("rates must be positive and --server-burst at least 1")
+    if arguments.job_interval < 0:
+        parser.error("--job-interval must not be negative")
+    if arguments.job_interval and "max_seconds" not in signature(Dispatcher.run_once).parameters:
+        parser.error("--job-interval needs Dispatcher.run_once(max_seconds=...)")
     if arguments.database is not None:
         backend = make_url(arguments.database).get_backend_name()
         if backend != "postgresql":
@@ -1028,6 +1090,7 @@ async def main(argv: list[str] | None = None) -> None:
         else make_url(arguments.database).render_as_string(hide_password=True)
     )
     started = datetime.now().astimezone()
+    load_at_start = os.getloadavg()
     payout_date = choose_payout_date(started.astimezone(WIB).date() + timedelta(days=10))
     profile = cProfile.Profile() if arguments.profile else None
     server = FakeServer()
@@ -1051,7 +1114,14 @@ async def main(argv: list[str] | None = None) -> None:
                 say(f"dispatching {planning['queued']:,} messages at {budget:g}/s ...")
                 await server.reset(limits)
                 run, stats, calls = await dispatch_round(
-                    store, bot, translations, budget, province.planned_at, households, profile
+                    store,
+                    bot,
+                    translations,
+                    budget,
+                    province.planned_at,
+                    households,
+                    arguments.job_interval,
+                    profile,
                 )
                 run.server = await server.stats(chats=True)
                 counts = await outbox_counts(store)
@@ -1087,12 +1157,14 @@ async def main(argv: list[str] | None = None) -> None:
             "python": platform.python_version(),
         },
         "code": git_state(),
+        "load_average": {"start": load_at_start, "end": os.getloadavg()},
         "database": database,
         "households": households,
         "options": {
             "server_rate": arguments.server_rate,
             "server_burst": arguments.server_burst,
             "budget": budget,
+            "job_interval": arguments.job_interval,
             "fake_server": "aiohttp in a spawned child process",
             "profiled": arguments.profile is not None,
         },

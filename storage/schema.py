@@ -123,6 +123,8 @@ household = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Members followed per posyandu, for the recap (covering: no row lookups).
+    Index("ix_household_desa_active_posyandu", "desa_id", "active", "posyandu_id"),
 )
 
 member = Table(
@@ -136,6 +138,7 @@ member = Table(
     Column("birth_date", Date, nullable=True),
     Column("due_date", Date, nullable=True),
     UniqueConstraint("household_id", "name_key"),
+    Index("ix_member_household_kind", "household_id", "kind", "birth_date", "due_date"),
     CheckConstraint("kind in ('pregnant','child','other')", name="member_kind"),
 )
 
@@ -151,6 +154,7 @@ person = Table(
     Column("reachable", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=True),
+    Index("ix_person_household_reachable", "household_id", "reachable"),
     CheckConstraint(f"role in ({ROLES})", name="person_role"),
     CheckConstraint(
         "(role = 'household' and staff_id is null)"
@@ -177,6 +181,9 @@ attendance_report = Table(
     UniqueConstraint("member_id", "session_date", "posyandu_id"),
     Index("ix_attendance_report_posyandu_date", "posyandu_id", "session_date"),
     Index("ix_attendance_report_status", "status"),
+    # For the recap: reports of a month per posyandu and status, verifications per companion.
+    Index("ix_attendance_report_posyandu_date_status", "posyandu_id", "session_date", "status"),
+    Index("ix_attendance_report_verified_by_at", "verified_by", "verified_at"),
     CheckConstraint(
         "status in ('reported','verified','cross_checked','rejected')", name="report_status"
     ),
@@ -199,6 +206,8 @@ complaint = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=True),
     Index("ix_complaint_status_deadline", "status", "deadline_at"),
+    Index("ix_complaint_created_at", "created_at"),
+    Index("ix_complaint_resolved_at", "resolved_at"),
     CheckConstraint(
         "category in ('payout','companion','health_service','data','other')",
         name="complaint_category",
@@ -221,6 +230,8 @@ complaint_event = Table(
     Column("level", String(20), nullable=True),
     Column("note", Text, nullable=True),
     Index("ix_complaint_event_complaint_at", "complaint_id", "at"),
+    Index("ix_complaint_event_actor_at", "actor_person_id", "at"),
+    Index("ix_complaint_event_kind_at", "kind", "at"),
 )
 
 payout_round = Table(
