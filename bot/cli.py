@@ -185,7 +185,7 @@ async def migrate(settings: Settings) -> None:
 
 
 def nik_key(settings: Settings) -> bytes | None:
-    return settings.nik_key.get_secret_value().encode() if settings.nik_key else None
+    return settings.nik_key_bytes
 
 
 async def run_import(

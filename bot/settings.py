@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         return QuietHours.parse(value) if isinstance(value, str) else value
 
     @property
+    def nik_key_bytes(self) -> bytes | None:
+        """SAPA_NIK_KEY as bytes for the digests, or None (a key kept in the database is used)."""
+        return self.nik_key.get_secret_value().encode() if self.nik_key else None
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

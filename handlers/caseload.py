@@ -78,10 +78,12 @@ async def link_code_command(update: Update, context: SapaContext) -> None:
     if household is None or household.companion_id != person.staff_id:
         await refuse(update, t, "caseload")
         return
-    settings = services.settings
-    key = settings.nik_key.get_secret_value().encode() if settings.nik_key else None
     code = await issue_link_code(
-        services.store, number, now=services.clock(), actor=f"person:{person.id}", nik_key=key
+        services.store,
+        number,
+        now=services.clock(),
+        actor=f"person:{person.id}",
+        nik_key=services.settings.nik_key_bytes,
     )
     assert code is not None
     link = f"https://t.me/{context.bot.username}?start={DEEP_LINK_PREFIX}{code}"

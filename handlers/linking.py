@@ -17,7 +17,6 @@ from bot.linking import (
     link_with_secret,
     unlink,
 )
-from bot.settings import Settings
 from handlers import staff
 from handlers.common import END, Visitor, linked_household, reply, visit
 from handlers.flow import current_flow, end_flow, start_flow
@@ -30,10 +29,6 @@ LINK_NUMBER, LINK_SECRET = "link_number", "link_secret"
 FLOW = "link"
 
 _PROGRAM_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{2,39}$")
-
-
-def _nik_key(settings: Settings) -> bytes | None:
-    return settings.nik_key.get_secret_value().encode() if settings.nik_key else None
 
 
 async def start(update: Update, context: SapaContext) -> str | int:
@@ -134,7 +129,7 @@ async def secret_given(update: Update, context: SapaContext) -> str | int:
         flow.draft["program_number"],
         update.effective_message.text[:100],
         now=services.clock(),
-        nik_key=_nik_key(services.settings),
+        nik_key=services.settings.nik_key_bytes,
         language=visitor.person.language if visitor.person else None,
     )
     if result.outcome is LinkOutcome.REFUSED:
@@ -162,7 +157,7 @@ async def _link_by_deep_link(
         update.effective_user.id,
         payload.removeprefix(DEEP_LINK_PREFIX),
         now=services.clock(),
-        nik_key=_nik_key(services.settings),
+        nik_key=services.settings.nik_key_bytes,
         language=visitor.person.language if visitor.person else None,
     )
     if result.outcome is LinkOutcome.REFUSED:
