@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from telegram.constants import ParseMode
@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, E
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, utc_now
+from bot.health import Heartbeat
 from bot.i18n import Translations
 from bot.settings import SUPPORTED_LANGUAGES, Settings
 from storage.store import Store
@@ -27,6 +28,7 @@ class Services:
     store: Store
     translations: Translations
     clock: Clock = utc_now
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
 
 class SapaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

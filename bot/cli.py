@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken
 
 from bot import demo
@@ -32,6 +35,7 @@ from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
 from bot.models import STAFF_ROLES, Role
 from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.runner import DEFAULT_WEBHOOK_PORT, Listener, Webhook, serve
 from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
 from jobs.dispatch import DeliveryPolicy, Dispatcher
@@ -39,7 +43,7 @@ from storage import migrate as migrations
 from storage.database import create_engine
 from storage.migrate import DatabaseNotMigrated
 from storage.secrets import NikKeyMismatch
-from storage.store import Store
+from storage.store import DatabaseUnreachable, Store
 
 log = logging.getLogger("sapa")
 
@@ -51,7 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sapa", description="Sapa RTS: the Jamsosratu programme's Telegram assistant."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="start the bot (long polling)")
+    run_parser = commands.add_parser(
+        "run", help="start the bot (long polling, or a webhook with --webhook)"
+    )
+    run_parser.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="serve a webhook: the public https:// address Telegram posts updates to "
+        "(default: SAPA_WEBHOOK_URL; without either, the bot polls)",
+    )
+    run_parser.add_argument(
+        "--host", help="address the HTTP server listens on (default: SAPA_LISTEN_HOST, 127.0.0.1)"
+    )
+    run_parser.add_argument(
+        "--port",
+        type=int,
+        help="port of the HTTP server, webhook and /healthz (default: SAPA_LISTEN_PORT; "
+        "8080 with a webhook; when polling, /healthz is served only if a port is given)",
+    )
     commands.add_parser("migrate", help="create or upgrade the database schema")
     importing = commands.add_parser("import", help="import a registry CSV file")
     importing.add_argument("kind", choices=[kind.value for kind in ImportKind])
@@ -119,16 +140,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     setup_logging(settings.log_level)
     t = Translations(settings.default_language).for_language(settings.default_language)
-    if args.command == "run":
-        return run(settings, t)
     try:
+        if args.command == "run":
+            return run(settings, t, args)
         return asyncio.run(_dispatch(args, settings, t))
     except DatabaseNotMigrated:
         print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
         return EXIT_CONFIG
+    except DatabaseUnreachable as error:
+        print(database_unreachable_message(t, settings, str(error)), file=sys.stderr)
+        return EXIT_CONFIG
     except NikKeyMismatch:
         print(nik_key_mismatch_message(t), file=sys.stderr)
         return EXIT_CONFIG
+
+
+def database_unreachable_message(t: Translator, settings: Settings, reason: str) -> str:
+    address = make_url(settings.database_url).render_as_string(hide_password=True)
+    return t(
+        "Cannot open the database {address} ({reason}); check SAPA_DATABASE_URL and that the "
+        "database server is running, then run `sapa migrate`."
+    ).format(address=address, reason=reason)
 
 
 def nik_key_mismatch_message(t: Translator) -> str:
@@ -180,6 +212,10 @@ async def migrate(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         await migrations.upgrade(engine)
+    except DBAPIError as error:
+        raise DatabaseUnreachable(str(error.orig).splitlines()[0]) from error
+    except OSError as error:
+        raise DatabaseUnreachable(str(error)) from error
     finally:
         await engine.dispose()
 
@@ -306,41 +342,58 @@ async def run_demo(settings: Settings, t: Translator, households: int) -> int:
         await store.close()
 
 
-def run(settings: Settings, t: Translator) -> int:
+def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    """`sapa run`: long polling, or a webhook with `--webhook URL`; stops on SIGTERM or Ctrl-C."""
     if settings.telegram_bot_token is None:
         print(missing_token_message(t), file=sys.stderr)
         return EXIT_CONFIG
+    webhook_url = args.webhook or settings.webhook_url
+    webhook = Webhook.from_settings(settings, webhook_url) if webhook_url else None
+    host = args.host or settings.listen_host
+    port = args.port or settings.listen_port
+    if webhook is not None and port is None:
+        port = DEFAULT_WEBHOOK_PORT
+    listener = Listener(host, port) if port is not None else None
     try:
-        store = asyncio.run(_open_checked(settings))
-    except DatabaseNotMigrated:
-        print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
+        return asyncio.run(_serve(settings, t, webhook, listener))
+    except InvalidToken:
+        print(
+            t(
+                "Telegram refused the token in TELEGRAM_BOT_TOKEN; copy it again from @BotFather "
+                "(or check SAPA_BOT_API_URL if you use your own Bot API server)."
+            ),
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
+    except OSError as error:
+        if listener is None:
+            raise
+        print(
+            t("Cannot listen on {host}:{port} ({reason}); set SAPA_LISTEN_PORT to a free port.")
+            .format(host=listener.host, port=listener.port, reason=error.strerror or error),
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_CONFIG
+
+
+async def _serve(
+    settings: Settings, t: Translator, webhook: Webhook | None, listener: Listener | None
+) -> int:
+    store = await Store.open(settings.database_url)
     services = Services(
         settings=settings, store=store, translations=Translations(settings.default_language)
     )
     application = build_application(services, jobs=True)
-
-    async def close_store(_: object) -> None:
-        await store.close()
-
-    application.post_shutdown = close_store
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
     log.info("bot_starting database=%s", settings.database_url.split("://")[0])
     try:
-        application.run_polling(allowed_updates=["message", "callback_query"])
-    except InvalidToken:
-        print(
-            t("Telegram refused the token in TELEGRAM_BOT_TOKEN. Copy it again from @BotFather."),
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
+        await serve(application, services, stop, webhook=webhook, listener=listener)
+    finally:
+        await store.close()
     return EXIT_OK
-
-
-async def _open_checked(settings: Settings) -> Store:
-    store = await Store.open(settings.database_url)
-    # The engine's pool belongs to this event loop; the bot reconnects inside its own.
-    await store.engine.dispose()
-    return store
 
 
 def missing_token_message(t: Translator) -> str:

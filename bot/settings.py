@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     )
     database_url: str = "sqlite+aiosqlite:///sapa.db"
     bot_api_url: str = "https://api.telegram.org/bot"
+    # Webhook mode (`sapa run --webhook URL`, or SAPA_WEBHOOK_URL) and its secret token; without
+    # one, a random secret is made at each start (fine for one process; two replicas need the
+    # same). The HTTP server (webhook and /healthz) listens on SAPA_LISTEN_HOST:SAPA_LISTEN_PORT
+    # (port 8080 in webhook mode unless set); in polling mode it runs only when a port is set.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int | None = Field(default=None, ge=1, le=65535)
     # The bot's @username, to print whole t.me links (`sapa link-code`); optional.
     bot_username: str | None = None
     timezone: str = "Asia/Jakarta"
@@ -96,7 +104,9 @@ class Settings(BaseSettings):
     queue_slot_minutes: int = Field(default=30, ge=5, le=240)
     queue_slot_capacity: int = Field(default=100, ge=1)
 
-    @field_validator("telegram_bot_token", "nik_key", mode="before")
+    @field_validator(
+        "telegram_bot_token", "nik_key", "webhook_secret", "webhook_url", mode="before"
+    )
     @classmethod
     def _empty_is_missing(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -108,6 +118,22 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
             raise ValueError("does not look like a token from @BotFather (digits, a colon, a key)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the public https:// address Telegram will post to")
         return value
 
     @field_validator("database_url")

@@ -216,6 +216,11 @@ async def cancel(update: Update, context: SapaContext) -> int:
     return END
 
 
+async def note_update(_update: Update, context: SapaContext) -> None:
+    services = context.services
+    services.heartbeat.saw_update(services.clock())
+
+
 async def stale_button(update: Update, context: SapaContext) -> int:
     """A button from an earlier message, or button data we never made."""
     await take_button(update)

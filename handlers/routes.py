@@ -187,6 +187,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
 
 
 def register(application: SapaApplication) -> None:
+    # Before everything else, in its own group: note that Telegram reached us (for /healthz).
+    application.add_handler(TypeHandler(Update, common.note_update), group=-1)
     application.add_handler(CommandHandler("undang", staff.invite_command))
     application.add_handler(CommandHandler("sesi", staff.session_command))
     application.add_handler(CommandHandler("rekap", recap.recap_command))

@@ -34,9 +34,9 @@ async def run_planner(context: SapaContext) -> None:
     report = await plan(
         services.store, services.clock(), PlanPolicy.from_settings(services.settings)
     )
-    if report.queued or report.households_without_slot:
-        log.info("planner_run queued=%s slots_assigned=%s without_slot=%s",
-                 report.queued, report.slots_assigned, report.households_without_slot)  # fmt: skip
+    # One line every run, also when nothing was queued: the log shows the planner is alive.
+    log.info("planner_run queued=%s slots_assigned=%s without_slot=%s",
+             report.queued, report.slots_assigned, report.households_without_slot)  # fmt: skip
 
 
 async def run_dispatcher(context: SapaContext) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, event
@@ -25,9 +26,20 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_MODE = "sapa_begin_mode"
 
 
+class DatabaseUnreachable(Exception):
+    """The database server (or the SQLite file) cannot be opened; the message says why."""
+
+
 def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
-    """An async engine for a `sqlite+aiosqlite` or `postgresql+asyncpg` URL."""
+    """An async engine for a `sqlite+aiosqlite` or `postgresql+asyncpg` URL.
+
+    An SQLite file in a folder that does not exist is refused here, with a clear reason, rather
+    than at the first connection.
+    """
     parsed = make_url(url)
+    folder = sqlite_folder(url)
+    if folder is not None and not folder.is_dir():
+        raise DatabaseUnreachable(f"the folder {folder} does not exist")
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **engine_options
@@ -35,6 +47,16 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **engine_options)
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder an SQLite database file lives in (None for other databases or in-memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).parent
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

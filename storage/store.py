@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.attendance import AttendanceRepository, VerificationRepository
 from storage.audit import AuditRepository
 from storage.complaints import ComplaintRepository
-from storage.database import create_engine, read_transaction, write_transaction
+from storage.database import (
+    DatabaseUnreachable,
+    create_engine,
+    read_transaction,
+    write_transaction,
+)
 from storage.geography import GeographyRepository
 from storage.households import HouseholdRepository
 from storage.invites import InviteRepository
@@ -58,19 +64,30 @@ class Repositories:
         self.recap = RecapRepository(connection)
 
 
+__all__ = ["DatabaseUnreachable", "Repositories", "Store"]
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     @classmethod
     async def open(cls, url: str, *, check_schema: bool = True) -> Store:
-        """Connect; refuse a database that `sapa migrate` has not brought up to date."""
+        """Connect; refuse a database that `sapa migrate` has not brought up to date.
+
+        Raises DatabaseUnreachable when the server or file cannot be opened, and
+        DatabaseNotMigrated when the schema is missing or old.
+        """
         store = cls(create_engine(url))
         if check_schema:
             try:
                 await check_current(store.engine)
-            except BaseException:
+            except BaseException as error:
                 await store.close()
+                if isinstance(error, DBAPIError):
+                    raise DatabaseUnreachable(str(error.orig).splitlines()[0]) from error
+                if isinstance(error, OSError):
+                    raise DatabaseUnreachable(str(error) or type(error).__name__) from error
                 raise
         return store
 

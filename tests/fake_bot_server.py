@@ -5,6 +5,9 @@ It answers what the bot uses with the JSON shapes the real Bot API uses (`getMe`
 `editMessageReplyMarkup`, `answerCallbackQuery`, `setMyCommands`, `setWebhook`,
 `deleteWebhook`), and gives the test a side door: inject a user's message or button press, read
 what the bot sent, make the next call of a method fail (400, 403, 429 with retry_after).
+
+Like Telegram, once `setWebhook` was called it stops answering `getUpdates` and POSTs each new
+update to the webhook URL instead, with the secret token header the bot asked for.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 BOT = {"id": 700000002, "is_bot": True, "first_name": "Sapa RTS", "username": "sapa_e2e_bot",
        "can_join_groups": False, "can_read_all_group_messages": False,
@@ -42,24 +45,30 @@ class FakeBotServer:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_message: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
+    _closing: bool = False
     port: int = 0
+    webhook: dict[str, Any] | None = None
+    webhook_answers: list[int] = field(default_factory=list)
+    _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
+        self._closing = True
+        self._new_update.set()  # ends the long polls still waiting, so the server stops at once
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -98,11 +107,14 @@ class FakeBotServer:
         return [str(s.params.get("text", s.params.get("caption", ""))) for s in self.sent
                 if int(s.params.get("chat_id", 0)) == chat_id]  # fmt: skip
 
-    async def wait_for(self, chat_id: int, fragment: str, timeout: float = 20) -> str:
-        """The first message to this chat containing `fragment`, waiting for it to arrive."""
+    async def wait_for(
+        self, chat_id: int, fragment: str, timeout: float = 20, *, after: int = 0
+    ) -> str:
+        """The first message to this chat containing `fragment` (among those from the `after`th
+        on), waiting for it to arrive."""
         deadline = time.monotonic() + timeout
         while True:
-            for text in self.texts_to(chat_id):
+            for text in self.texts_to(chat_id)[after:]:
                 if fragment in text:
                     return text
             remaining = deadline - time.monotonic()
@@ -112,9 +124,40 @@ class FakeBotServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_message.wait(), remaining)
 
+    async def wait_call(self, method: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while method not in self.calls:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{method} was never called; calls: {self.calls}")
+            await asyncio.sleep(0.05)
+
+    async def post_update(self, update: dict[str, Any], secret: str | None) -> int:
+        """POST an update to the webhook as Telegram does (with this secret header, if any)."""
+        assert self.webhook is not None, "no webhook was set"
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with (
+            ClientSession() as session,
+            session.post(self.webhook["url"], json=update, headers=headers) as response,
+        ):
+            return response.status
+
     def _push(self, content: dict[str, Any]) -> None:
-        self.updates.append({"update_id": next(self._ids), **content})
-        self._new_update.set()
+        update = {"update_id": next(self._ids), **content}
+        if self.webhook is None:
+            self.updates.append(update)
+            self._new_update.set()
+            return
+        self._deliver_soon(update)
+
+    def _deliver_soon(self, update: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver(update))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        assert self.webhook is not None
+        status = await self.post_update(update, self.webhook.get("secret_token"))
+        self.webhook_answers.append(status)
 
     # The Bot API ------------------------------------------------------------------------------
 
@@ -127,10 +170,21 @@ class FakeBotServer:
         if method in self.failures:
             status, description, extra = self.failures.pop(method)
             return self._error(status, description, extra)
+        if method == "getUpdates" and self.webhook is not None:
+            return self._error(409, "Conflict: can't use getUpdates method while webhook is active")
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))
         if method == "getMe":
             return self._ok(BOT)
+        if method == "setWebhook":
+            self.webhook = params
+            waiting, self.updates = self.updates, []
+            for update in waiting:  # what came in before is delivered now, as Telegram does
+                self._deliver_soon(update)
+            return self._ok(True)
+        if method == "deleteWebhook":
+            self.webhook = None
+            return self._ok(True)
         if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             message_id = int(params.get("message_id") or next(self._ids))
             self.sent.append(Sent(method, params, message_id))
@@ -146,7 +200,7 @@ class FakeBotServer:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
-        if not self.updates:
+        if not self.updates and not self._closing:
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), float(params.get("timeout") or 0))

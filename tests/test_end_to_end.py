@@ -1,71 +1,111 @@
-"""`sapa run` as a real process, talking HTTP to a fake Bot API: a household links, reports a
-visit and files a complaint; the database holds it; SIGTERM stops it cleanly; the logs hold no
-token, no message text and no NIK."""
+"""`sapa run` as a real process, talking HTTP to a fake Bot API.
+
+- polling, on SQLite and on PostgreSQL: a household links, reports a visit and files a complaint;
+  the database holds it; SIGTERM stops it cleanly; the logs hold no token, message text or NIK;
+- webhook: updates without the secret token are refused (403), the others answered; /healthz;
+- kill -9 in mid-conversation, then a restart: the old button gets a polite answer, nothing half
+  saved, and the household can start again;
+- starting: a refused token, an unreachable Bot API (retried until it answers), a database that
+  cannot be opened or is not migrated, each with one clear sentence.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
+import re
 import signal
-import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from aiohttp import ClientSession
+from sqlalchemy import func, select
 
-from bot.i18n import Translations
-from storage.database import create_engine
-from storage.migrate import upgrade
-from storage.schema import attendance_report, complaint
+from storage.schema import attendance_report, complaint, person
 from storage.store import Store
+from tests.bot_process import (
+    TOKEN,
+    BotProcess,
+    bot_environment,
+    free_port,
+    postgres_database,
+    prepare_database,
+)
 from tests.fake_bot_server import FakeBotServer
-from tests.helpers import import_valid_files
 
-SAPA = Path(sys.executable).parent / "sapa"
-TOKEN = "123456789:E2EtokenE2EtokenE2EtokenE2Etoken"
 MOTHER = 4_100_001
 COMPLAINT_TEXT = "Antrean di kantor pos panjang sekali, kami menunggu enam jam."
+SECRETS_NEVER_LOGGED = (TOKEN, TOKEN.split(":")[1], COMPLAINT_TEXT, "850001", "3601290305850001")
+WEBHOOK_SECRET = "e2e-webhook-secret-0123456789"
 
 
-async def prepare_database(path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    store = await Store.open(url)
-    await import_valid_files(store, Translations("id").for_language("id"))
-    await store.close()
-    return url
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database with the example registry, on SQLite or on a new PostgreSQL db."""
+    if request.param == "sqlite":
+        yield await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+        return
+    async with postgres_database() as url:
+        yield await prepare_database(url)
 
 
-async def test_a_household_through_the_running_bot(tmp_path: Path) -> None:
-    url = await prepare_database(tmp_path / "sapa.db")
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotServer]:
     server = FakeBotServer(TOKEN)
     await server.start()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SAPA_")}
-    environment.update(TELEGRAM_BOT_TOKEN=TOKEN, SAPA_BOT_API_URL=server.base_url,
-                       SAPA_DATABASE_URL=url, SAPA_QUIET_HOURS="00:00-00:00")  # fmt: skip
-    process = await asyncio.create_subprocess_exec(
-        str(SAPA), "run", cwd=tmp_path, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        server.user_text(MOTHER, "/start")
-        await server.wait_for(MOTHER, "nomor peserta")
-        server.user_text(MOTHER, "RTS-2026-0001")
-        await server.wait_for(MOTHER, "6 angka terakhir NIK")
-        server.user_text(MOTHER, "850001")
-        await server.wait_for(MOTHER, "Selesai! Telegram ini sekarang terhubung")
+    yield server
+    await server.stop()
 
-        server.user_text(MOTHER, "Lapor hadir posyandu")
-        await server.wait_for(MOTHER, "Siapa yang ke posyandu?")
-        server.user_presses(MOTHER, "Aditya Sukmana (balita)")
-        await server.wait_for(MOTHER, "Kapan Aditya Sukmana ke posyandu?")
-        server.user_presses(MOTHER, "Kemarin")
-        await server.wait_for(MOTHER, "Apakah ada foto")
-        server.user_presses(MOTHER, "Lewati")
-        await server.wait_for(MOTHER, "Mohon periksa laporan Anda")
-        server.user_presses(MOTHER, "✅ Simpan")
-        await server.wait_for(MOTHER, "Laporan Anda sudah disimpan")
+
+async def count(url: str, table: Any) -> int:
+    store = await Store.open(url)
+    try:
+        async with store.read() as repo:
+            return int(
+                (
+                    await repo.connection.execute(select(func.count()).select_from(table))
+                ).scalar_one()
+            )
+    finally:
+        await store.close()
+
+
+async def link_mother(server: FakeBotServer) -> None:
+    server.user_text(MOTHER, "/start")
+    await server.wait_for(MOTHER, "nomor peserta")
+    server.user_text(MOTHER, "RTS-2026-0001")
+    await server.wait_for(MOTHER, "6 angka terakhir NIK")
+    server.user_text(MOTHER, "850001")
+    await server.wait_for(MOTHER, "Selesai! Telegram ini sekarang terhubung")
+
+
+async def start_visit_report(server: FakeBotServer) -> None:
+    """From the menu to the photo question of an attendance report."""
+    server.user_text(MOTHER, "Lapor hadir posyandu")
+    await server.wait_for(MOTHER, "Siapa yang ke posyandu?")
+    server.user_presses(MOTHER, "Aditya Sukmana (balita)")
+    await server.wait_for(MOTHER, "Kapan Aditya Sukmana ke posyandu?")
+    server.user_presses(MOTHER, "Kemarin")
+    await server.wait_for(MOTHER, "Apakah ada foto")
+
+
+async def finish_visit_report(server: FakeBotServer) -> None:
+    server.user_presses(MOTHER, "Lewati")
+    await server.wait_for(MOTHER, "Mohon periksa laporan Anda")
+    server.user_presses(MOTHER, "✅ Simpan")
+    await server.wait_for(MOTHER, "Laporan Anda sudah disimpan")
+
+
+async def test_a_household_through_the_running_bot(
+    tmp_path: Path, database_url: str, server: FakeBotServer
+) -> None:
+    bot = await BotProcess.start(tmp_path, bot_environment(server.base_url, database_url))
+    try:
+        await link_mother(server)
+        await start_visit_report(server)
+        await finish_visit_report(server)
 
         server.user_text(MOTHER, "/keluhan")
         await server.wait_for(MOTHER, "Keluhan Anda tentang apa?")
@@ -80,20 +120,231 @@ async def test_a_household_through_the_running_bot(tmp_path: Path) -> None:
         assert "KLH-" in ticket
         assert "setMyCommands" in server.calls and "deleteWebhook" in server.calls
     finally:
-        process.send_signal(signal.SIGTERM)
-        _stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=15)
-        await server.stop()
-    assert process.returncode == 0, stderr.decode()
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.log
+    assert "bot_stopped mode=polling" in bot.log
 
-    store = await Store.open(url)
+    assert await count(database_url, attendance_report) == 1
+    store = await Store.open(database_url)
     async with store.read() as repo:
-        reports = (await repo.connection.execute(select(attendance_report))).all()
-        complaints = (await repo.connection.execute(select(complaint))).all()
+        [saved] = (await repo.connection.execute(select(complaint.c.text))).scalars().all()
     await store.close()
-    assert len(reports) == 1 and len(complaints) == 1
-    assert complaints[0].text == COMPLAINT_TEXT
+    assert saved == COMPLAINT_TEXT
 
-    logs = stderr.decode()
-    assert "bot_starting" in logs
-    for secret in (TOKEN, TOKEN.split(":")[1], COMPLAINT_TEXT, "850001", "3601290305850001"):
-        assert secret not in logs, secret
+    assert "bot_starting" in bot.log
+    for secret in SECRETS_NEVER_LOGGED:
+        assert secret not in bot.log, secret
+    for line in bot.lines:  # structured: one line per event, with its level and name
+        assert LOG_LINE.match(line), line
+
+
+LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} level=(DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+    r"logger=\S+ event=[a-z][a-z0-9_]*( [a-z_]+=\S.*)?\n$"
+)
+
+
+async def test_webhook_mode_checks_the_secret_and_serves_healthz(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/e2e-hook"
+    environment = bot_environment(server.base_url, url, SAPA_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    bot = await BotProcess.start(tmp_path, environment, "--webhook", hook, "--port", str(port))
+    try:
+        await bot.wait_log("bot_started mode=webhook")
+        assert server.webhook is not None
+        assert server.webhook["url"] == hook
+        assert server.webhook["secret_token"] == WEBHOOK_SECRET
+        assert server.webhook["allowed_updates"] == ["message", "callback_query"]
+        assert "getUpdates" not in server.calls
+
+        forged = {"update_id": 900001, "message": {
+            "message_id": 1, "date": 1, "text": "/start",
+            "chat": {"id": 4_200_002, "type": "private"},
+            "from": {"id": 4_200_002, "is_bot": False, "first_name": "Mallory"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        }}  # fmt: skip
+        assert await server.post_update(forged, secret=None) == 403
+        assert await server.post_update(forged, secret="wrong-secret-wrong-secret") == 403
+
+        await link_mother(server)
+        await start_visit_report(server)
+        await finish_visit_report(server)
+        assert set(server.webhook_answers) == {200}
+        assert server.texts_to(4_200_002) == []  # the forged updates were never handled
+
+        async with (
+            ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            assert response.status == 200
+            health = json.loads(await response.text())
+        assert health["status"] == "ok" and health["database"] == "reachable"
+        assert health["last_update_at"] is not None
+        assert isinstance(health["outbox_backlog"], int)
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.log
+    assert "deleteWebhook" not in server.calls  # a stopping replica leaves the webhook alone
+    assert "webhook_refused reason=secret_token" in bot.log
+    assert await count(url, attendance_report) == 1
+    for secret in (*SECRETS_NEVER_LOGGED, WEBHOOK_SECRET):
+        assert secret not in bot.log, secret
+
+
+async def test_kill_9_in_mid_conversation_then_restart(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    environment = bot_environment(server.base_url, url)
+    bot = await BotProcess.start(tmp_path, environment)
+    await link_mother(server)
+    await start_visit_report(server)
+    await bot.stop(signal.SIGKILL)
+    assert await count(url, attendance_report) == 0  # nothing half saved
+
+    seen = len(server.texts_to(MOTHER))
+    bot = await BotProcess.start(tmp_path, environment)
+    try:
+        server.user_presses(MOTHER, "Lewati")  # the photo question's button, from before the kill
+        await server.wait_for(MOTHER, "Tombol itu sudah tidak berlaku", after=seen)
+        # The link survived (it is in the database); the report can be made again from the menu.
+        await start_visit_report_again(server)
+        await finish_visit_report(server)
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.log
+    assert await count(url, attendance_report) == 1
+    assert await count(url, person) >= 1
+    assert (
+        server.texts_to(MOTHER).count(
+            "Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0001."
+        )
+        <= 1
+    )
+
+
+async def start_visit_report_again(server: FakeBotServer) -> None:
+    seen = len(server.texts_to(MOTHER))
+    server.user_text(MOTHER, "Lapor hadir posyandu")
+    await server.wait_for(MOTHER, "Siapa yang ke posyandu?", after=seen)
+    server.user_presses(MOTHER, "Aditya Sukmana (balita)")
+    await server.wait_for(MOTHER, "Kapan Aditya Sukmana ke posyandu?", after=seen)
+    server.user_presses(MOTHER, "Kemarin")
+    await server.wait_for(MOTHER, "Apakah ada foto", after=seen)
+
+
+async def test_an_unreachable_bot_api_is_retried_until_it_answers(tmp_path: Path) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    port = free_port()
+    server = FakeBotServer(TOKEN)
+    bot = await BotProcess.start(tmp_path, bot_environment(f"http://127.0.0.1:{port}/bot", url))
+    try:
+        line = await bot.wait_log("bot_api_unreachable")
+        assert "call=get_me attempt=1 retry_in_seconds=1" in line
+        assert bot.process.returncode is None  # waiting, not crashed
+        await server.start(port)
+        await bot.wait_log("bot_started mode=polling")
+        server.user_text(MOTHER, "/start")
+        await server.wait_for(MOTHER, "nomor peserta")
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+        await server.stop()
+    assert code == 0, bot.log
+
+
+async def test_a_refused_token_stops_with_one_sentence(tmp_path: Path) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    server = FakeBotServer("987654321:AnotherTokenAnotherTokenAnotherTok")  # ours is not it: 401
+    await server.start()
+    try:
+        bot = await BotProcess.start(tmp_path, bot_environment(server.base_url, url))
+        code = await bot.exit_code()
+    finally:
+        await server.stop()
+    assert code == 2
+    assert "Telegram menolak token di TELEGRAM_BOT_TOKEN" in bot.log
+    assert "Traceback" not in bot.log
+
+
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        ("sqlite+aiosqlite:///{tmp}/empty.db", "Basis data belum siap. Jalankan `sapa migrate`"),
+        (
+            "postgresql+asyncpg://postgres@127.0.0.1:1/test",
+            "Basis data postgresql+asyncpg://postgres@127.0.0.1:1/test tidak dapat dibuka",
+        ),
+        ("sqlite+aiosqlite:///{tmp}/no/such/folder/sapa.db", "periksa SAPA_DATABASE_URL"),
+    ],
+)
+async def test_a_database_that_cannot_be_used_is_named(
+    tmp_path: Path, database: str, expected: str
+) -> None:
+    url = database.format(tmp=tmp_path)
+    bot = await BotProcess.start(tmp_path, bot_environment("http://127.0.0.1:9/bot", url))
+    assert await bot.exit_code() == 2
+    assert expected in bot.log
+    assert "Traceback" not in bot.log
+    assert "sapa migrate" in bot.log
+
+
+async def test_two_processes_on_postgresql_send_each_message_once(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    """Two replicas (webhook mode, as two replicas must run) share one database: their
+    dispatchers claim rows, their planners take a lock, so nothing goes out twice."""
+    async with postgres_database() as url:
+        await prepare_database(url)
+        await queue_messages(url, 80)
+        environment = bot_environment(server.base_url, url, SAPA_WEBHOOK_SECRET=WEBHOOK_SECRET)
+        bots = []
+        for _ in range(2):
+            port = str(free_port())
+            hook = f"http://127.0.0.1:{port}/hook"
+            bots.append(
+                await BotProcess.start(tmp_path, environment, "--webhook", hook, "--port", port)
+            )
+        try:
+            for n in range(80):
+                await server.wait_for(95_000 + n, "KLH-", timeout=60)
+            for bot in bots:
+                await bot.wait_log("planner_run", timeout=30)
+        finally:
+            codes = [await bot.stop(signal.SIGTERM) for bot in bots]
+        assert codes == [0, 0], [bot.log for bot in bots]
+        chats = [
+            int(s.params["chat_id"]) for s in server.sent if "KLH-" in str(s.params.get("text"))
+        ]
+        assert sorted(chats) == [95_000 + n for n in range(80)]  # each exactly once
+        senders = [bot.log.count("dispatch_run") for bot in bots]
+        assert all(senders), senders  # both took part
+        for bot in bots:
+            assert "level=ERROR" not in bot.log, bot.log
+
+
+async def queue_messages(url: str, how_many: int) -> None:
+    from bot.clock import utc_now
+    from bot.models import Recipient, Role
+
+    now = utc_now()
+    store = await Store.open(url)
+    try:
+        async with store.write() as repo:
+            for n in range(how_many):
+                someone = await repo.people.add(95_000 + n, Role.HOUSEHOLD, now)
+                await repo.notifications.queue(
+                    Recipient(person_id=someone.id), "complaint.status",
+                    {"ticket": f"KLH-{n}", "status": "closed"}, due_at=now,
+                    dedup_key=f"e2e-{n}", now=now,
+                )  # fmt: skip
+    finally:
+        await store.close()
+
+
+def test_the_sapa_command_is_installed() -> None:
+    from tests.bot_process import SAPA
+
+    assert SAPA.exists() and os.access(SAPA, os.X_OK)

@@ -1,0 +1,91 @@
+"""The bot's HTTP side: the webhook Telegram posts updates to, and `GET /healthz`.
+
+Why starlette and uvicorn rather than PTB's own webhook server: PTB's server (tornado) serves
+the webhook path and nothing else, so `/healthz` would need a second server on a second port.
+A small ASGI app serves both on one port, and it is plain code a newcomer can read; PTB keeps
+doing what it is good at (turning JSON into `Update`s and running the handlers).
+
+The webhook checks Telegram's secret token header on every request (403 without it), parses
+the update and puts it on the Application's update queue; the handlers run as in polling mode.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.health import check_health
+
+if TYPE_CHECKING:
+    from bot.app import SapaApplication, Services
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# An update is a few kilobytes; anything much larger is not from Telegram.
+MAX_UPDATE_BYTES = 1_000_000
+
+
+def build_web_app(
+    application: SapaApplication,
+    services: Services,
+    *,
+    webhook_path: str | None = None,
+    secret: str | None = None,
+) -> Starlette:
+    """`/healthz`, and the webhook at `webhook_path` when given (then `secret` is required)."""
+
+    async def healthz(_request: Request) -> Response:
+        report = await check_health(services.store, services.heartbeat, services.clock())
+        return JSONResponse(report.as_json(), status_code=report.status_code)
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if webhook_path is not None:
+        if not secret:
+            raise ValueError("a webhook needs a secret token")
+        routes.append(Route(webhook_path, _webhook_endpoint(application, secret), methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def _webhook_endpoint(
+    application: SapaApplication, secret: str
+) -> Callable[[Request], Awaitable[Response]]:
+    expected = secret.encode()
+
+    async def receive_update(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            log.warning("webhook_refused reason=secret_token client=%s", _client(request))
+            return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
+        try:
+            update = Update.de_json(_json_object(body), application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("webhook_refused reason=malformed_update")
+            return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
+        await application.update_queue.put(update)
+        return Response(status_code=200)
+
+    return receive_update
+
+
+def _json_object(body: bytes) -> dict[str, object]:
+    data = json.loads(body)
+    if not isinstance(data, dict) or "update_id" not in data:
+        raise ValueError("not an update")
+    return data
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
