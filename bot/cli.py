@@ -40,8 +40,9 @@ from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
 from jobs.dispatch import DeliveryPolicy, Dispatcher
 from storage import migrate as migrations
+from storage.copy import TargetNotEmpty, copy_database
 from storage.database import create_engine
-from storage.migrate import DatabaseNotMigrated
+from storage.migrate import DatabaseNotMigrated, check_current
 from storage.secrets import NikKeyMismatch
 from storage.store import DatabaseUnreachable, Store
 
@@ -112,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "backup", help="copy the SQLite database safely while the bot runs (online backup)"
     )
     backup_parser.add_argument("file", type=Path)
+    copy_parser = commands.add_parser(
+        "copy-database",
+        help="copy every row into another database (an empty one, migrated with `sapa migrate`); "
+        "how a deployment moves from SQLite to PostgreSQL",
+    )
+    copy_parser.add_argument("target_url", metavar="TARGET_URL")
     escalate_parser = commands.add_parser(
         "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
     )
@@ -148,15 +155,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(t("The database is not ready. Run `sapa migrate` first."), file=sys.stderr)
         return EXIT_CONFIG
     except DatabaseUnreachable as error:
-        print(database_unreachable_message(t, settings, str(error)), file=sys.stderr)
+        print(database_unreachable_message(t, settings.database_url, str(error)), file=sys.stderr)
         return EXIT_CONFIG
     except NikKeyMismatch:
         print(nik_key_mismatch_message(t), file=sys.stderr)
         return EXIT_CONFIG
 
 
-def database_unreachable_message(t: Translator, settings: Settings, reason: str) -> str:
-    address = make_url(settings.database_url).render_as_string(hide_password=True)
+def database_unreachable_message(t: Translator, url: str, reason: str) -> str:
+    address = make_url(url).render_as_string(hide_password=True)
     return t(
         "Cannot open the database {address} ({reason}); check SAPA_DATABASE_URL and that the "
         "database server is running, then run `sapa migrate`."
@@ -179,6 +186,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
         return await run_demo(settings, t, args.households)
     if args.command == "backup":
         return backup(settings, t, args.file)
+    if args.command == "copy-database":
+        return await run_copy_database(settings, t, args.target_url)
     store = await Store.open(settings.database_url)
     try:
         if args.command == "import":
@@ -696,4 +705,44 @@ def backup(settings: Settings, t: Translator, target: Path) -> int:
         copy.close()
         source.close()
     print(t("Backup written to {path}.").format(path=target))
+    return EXIT_OK
+
+
+async def run_copy_database(settings: Settings, t: Translator, target_url: str) -> int:
+    """`sapa copy-database URL`: every row of SAPA_DATABASE_URL into the (empty) target."""
+    source = await Store.open(settings.database_url)  # its problems are reported by main()
+    target = create_engine(target_url)
+    address = make_url(target_url).render_as_string(hide_password=True)
+    try:
+        try:
+            await check_current(target)
+        except DatabaseNotMigrated:
+            print(
+                t("The target database is not ready. Run `SAPA_DATABASE_URL={url} sapa migrate` "
+                  "first.").format(url=address),
+                file=sys.stderr,
+            )  # fmt: skip
+            return EXIT_CONFIG
+        except (OSError, DBAPIError) as error:
+            reason = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
+            print(database_unreachable_message(t, target_url, reason), file=sys.stderr)
+            return EXIT_CONFIG
+        report = await copy_database(
+            source.engine, target, progress=lambda table, rows: print(f"{table:<28} {rows:>10,}")
+        )
+    except TargetNotEmpty as error:
+        print(
+            t("The target database already holds data (in {tables}); copy only into an empty "
+              "database.").format(tables=error),
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_PROBLEMS
+    finally:
+        await source.close()
+        await target.dispose()
+    print(
+        t("Copied {rows} rows to {url}. Now set SAPA_DATABASE_URL to it and start the bot.").format(
+            rows=report.total, url=address
+        )
+    )
     return EXIT_OK

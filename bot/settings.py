@@ -105,7 +105,12 @@ class Settings(BaseSettings):
     queue_slot_capacity: int = Field(default=100, ge=1)
 
     @field_validator(
-        "telegram_bot_token", "nik_key", "webhook_secret", "webhook_url", mode="before"
+        "telegram_bot_token",
+        "nik_key",
+        "webhook_secret",
+        "webhook_url",
+        "listen_port",
+        mode="before",
     )
     @classmethod
     def _empty_is_missing(cls, value: object) -> object:

@@ -266,3 +266,23 @@ def test_backup_copies_a_live_database(workdir: Path) -> None:
     postgres = sapa("backup", "x.db", cwd=workdir,
                     env={"SAPA_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/none"})  # fmt: skip
     assert postgres.returncode == 2 and "pg_dump" in postgres.stderr
+
+
+def test_copy_database_into_an_empty_migrated_database_only(workdir: Path) -> None:
+    import sqlite3
+
+    import_examples(workdir)
+    target = f"sqlite+aiosqlite:///{workdir / 'target.db'}"
+    unready = sapa("copy-database", target, cwd=workdir)
+    assert unready.returncode == 2
+    assert f"Jalankan `SAPA_DATABASE_URL={target} sapa migrate`" in unready.stderr
+    assert sapa("migrate", cwd=workdir, env={"SAPA_DATABASE_URL": target}).returncode == 0
+    copied = sapa("copy-database", target, cwd=workdir)
+    assert copied.returncode == 0, copied.stderr
+    assert "household" in copied.stdout and copied.stdout.strip().endswith("jalankan bot.")
+    with sqlite3.connect(workdir / "target.db") as copy:
+        assert copy.execute("select count(*) from household").fetchone() == (6,)
+    again = sapa("copy-database", target, cwd=workdir)
+    assert again.returncode == 1 and "sudah berisi data" in again.stderr
+    nowhere = sapa("copy-database", "postgresql+asyncpg://postgres@127.0.0.1:1/none", cwd=workdir)
+    assert nowhere.returncode == 2 and "tidak dapat dibuka" in nowhere.stderr

@@ -10,7 +10,8 @@ import pytest
 from bot.settings import QuietHours, SettingsError, load_settings
 
 VARIABLES = ("TELEGRAM_BOT_TOKEN", "SAPA_DATABASE_URL", "SAPA_BOT_API_URL", "SAPA_TIMEZONE",
-             "SAPA_DEFAULT_LANGUAGE", "SAPA_QUIET_HOURS", "SAPA_LOG_LEVEL", "SAPA_NIK_KEY")  # fmt: skip
+             "SAPA_DEFAULT_LANGUAGE", "SAPA_QUIET_HOURS", "SAPA_LOG_LEVEL", "SAPA_NIK_KEY",
+             "SAPA_WEBHOOK_URL", "SAPA_WEBHOOK_SECRET", "SAPA_LISTEN_HOST", "SAPA_LISTEN_PORT")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +58,10 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("SAPA_LOG_LEVEL", "LOUD", "SAPA_LOG_LEVEL is invalid"),
         ("SAPA_BOT_API_URL", "api.telegram.org", "SAPA_BOT_API_URL is invalid: must be an http"),
         ("TELEGRAM_BOT_TOKEN", "not-a-token", "TELEGRAM_BOT_TOKEN is invalid: does not look like a token"),
+        ("SAPA_WEBHOOK_SECRET", "short", "SAPA_WEBHOOK_SECRET is invalid: must be 16 to 256 characters"),
+        ("SAPA_WEBHOOK_SECRET", "spaces are not allowed here", "SAPA_WEBHOOK_SECRET is invalid"),
+        ("SAPA_WEBHOOK_URL", "bot.example.org/hook", "SAPA_WEBHOOK_URL is invalid: must be the public https://"),
+        ("SAPA_LISTEN_PORT", "80800", "SAPA_LISTEN_PORT is invalid"),
     ],
 )  # fmt: skip
 def test_invalid_values_name_the_variable(
@@ -81,6 +86,17 @@ def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> N
 def test_empty_token_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "  ")
     assert load_settings().telegram_bot_token is None
+
+
+def test_the_example_env_file_loads_as_it_is(tmp_path: Path) -> None:
+    """`cp .env.example .env` with only the token filled in must work (empty means unset)."""
+    example = (Path(__file__).parent.parent / ".env.example").read_text()
+    token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
+    (tmp_path / ".env").write_text(example.replace("TELEGRAM_BOT_TOKEN=\n", f"TELEGRAM_BOT_TOKEN={token}\n"))
+    settings = load_settings()
+    assert settings.telegram_bot_token is not None
+    assert (settings.webhook_url, settings.webhook_secret, settings.listen_port) == (None, None, None)
+    assert settings.listen_host == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
