@@ -92,10 +92,16 @@ def test_the_example_env_file_loads_as_it_is(tmp_path: Path) -> None:
     """`cp .env.example .env` with only the token filled in must work (empty means unset)."""
     example = (Path(__file__).parent.parent / ".env.example").read_text()
     token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
-    (tmp_path / ".env").write_text(example.replace("TELEGRAM_BOT_TOKEN=\n", f"TELEGRAM_BOT_TOKEN={token}\n"))
+    (tmp_path / ".env").write_text(
+        example.replace("TELEGRAM_BOT_TOKEN=\n", f"TELEGRAM_BOT_TOKEN={token}\n")
+    )
     settings = load_settings()
     assert settings.telegram_bot_token is not None
-    assert (settings.webhook_url, settings.webhook_secret, settings.listen_port) == (None, None, None)
+    assert (settings.webhook_url, settings.webhook_secret, settings.listen_port) == (
+        None,
+        None,
+        None,
+    )
     assert settings.listen_host == "127.0.0.1"
 
 
