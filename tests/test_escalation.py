@@ -3,6 +3,7 @@ clock; idempotent and complete (history, alert with buttons, one sentence to the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from bot.escalation import sweep
 from bot.i18n import Translations, Translator
 from bot.models import ComplaintCategory, EscalationLevel, Role
 from bot.notices import render_notice
+from storage.database import create_engine
 from storage.schema import complaint, complaint_event, notification
 from storage.store import Store
 from tests.conftest import NOW
@@ -113,3 +115,29 @@ async def test_resolved_complaints_are_not_escalated(store: Store, t_id: Transla
                         now=wib(2026, 8, 18))  # fmt: skip
     assert await sweep(store, wib(2026, 9, 30), POLICY) == 0
     assert (await state(store, complaint_id))[0] == EscalationLevel.COMPANION.value
+
+
+async def test_two_processes_sweeping_at_once_escalate_once(
+    store: Store, t_id: Translator, database_url: tuple[str, dict[str, object]]
+) -> None:
+    """Two bot processes (two engines, two connection pools) run the sweep at the same moment:
+    the job lock (PostgreSQL) or the single writer (SQLite) lets one do the work."""
+    complaint_id = await file_one(store, t_id, wib(2026, 8, 14))
+    url, options = database_url
+    other = Store(create_engine(url, **options))  # type: ignore[arg-type]
+    try:
+        moved = await asyncio.gather(
+            sweep(store, wib(2026, 8, 20), POLICY), sweep(other, wib(2026, 8, 20), POLICY)
+        )
+    finally:
+        await other.close()
+    assert sorted(moved) == [0, 1]
+    async with store.read() as repo:
+        kinds = (await repo.connection.execute(
+            select(complaint_event.c.kind).where(complaint_event.c.complaint_id == complaint_id)
+        )).scalars().all()  # fmt: skip
+        alerts = (await repo.connection.execute(
+            select(notification.c.dedup_key).where(notification.c.dedup_key.like("complaint:escalated:%"))
+        )).scalars().all()  # fmt: skip
+    assert sorted(kinds) == ["escalated", "filed"]
+    assert alerts == [f"complaint:escalated:{complaint_id}:coordinator"]
