@@ -40,6 +40,7 @@ class FakeBotServer:
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last call's, by method
     failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
@@ -167,6 +168,7 @@ class FakeBotServer:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(method)
+        self.params[method] = params
         if method in self.failures:
             status, description, extra = self.failures.pop(method)
             return self._error(status, description, extra)

@@ -101,7 +101,9 @@ async def finish_visit_report(server: FakeBotServer) -> None:
 async def test_a_household_through_the_running_bot(
     tmp_path: Path, database_url: str, server: FakeBotServer
 ) -> None:
-    bot = await BotProcess.start(tmp_path, bot_environment(server.base_url, database_url))
+    port = free_port()  # with a port, polling mode serves /healthz too
+    environment = bot_environment(server.base_url, database_url)
+    bot = await BotProcess.start(tmp_path, environment, "--port", str(port))
     try:
         await link_mother(server)
         await start_visit_report(server)
@@ -119,6 +121,9 @@ async def test_a_household_through_the_running_bot(
         ticket = await server.wait_for(MOTHER, "kode tiket")
         assert "KLH-" in ticket
         assert "setMyCommands" in server.calls and "deleteWebhook" in server.calls
+        assert server.params["getUpdates"]["allowed_updates"] == ["message", "callback_query"]
+        health = await get_health(port)
+        assert health["database"] == "reachable" and health["last_update_at"] is not None
     finally:
         code = await bot.stop(signal.SIGTERM)
     assert code == 0, bot.log
@@ -175,23 +180,27 @@ async def test_webhook_mode_checks_the_secret_and_serves_healthz(
         assert set(server.webhook_answers) == {200}
         assert server.texts_to(4_200_002) == []  # the forged updates were never handled
 
-        async with (
-            ClientSession() as session,
-            session.get(f"http://127.0.0.1:{port}/healthz") as response,
-        ):
-            assert response.status == 200
-            health = json.loads(await response.text())
+        health = await get_health(port)
         assert health["status"] == "ok" and health["database"] == "reachable"
         assert health["last_update_at"] is not None
         assert isinstance(health["outbox_backlog"], int)
     finally:
-        code = await bot.stop(signal.SIGTERM)
+        code = await bot.stop(signal.SIGINT)  # Ctrl-C in a terminal
     assert code == 0, bot.log
     assert "deleteWebhook" not in server.calls  # a stopping replica leaves the webhook alone
     assert "webhook_refused reason=secret_token" in bot.log
     assert await count(url, attendance_report) == 1
     for secret in (*SECRETS_NEVER_LOGGED, WEBHOOK_SECRET):
         assert secret not in bot.log, secret
+
+
+async def get_health(port: int) -> dict[str, Any]:
+    async with (
+        ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        assert response.status == 200
+        return dict(json.loads(await response.text()))
 
 
 async def test_kill_9_in_mid_conversation_then_restart(
