@@ -42,6 +42,7 @@ class FakeBotServer:
     calls: list[str] = field(default_factory=list)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last call's, by method
     failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
+    blocked_chats: set[int] = field(default_factory=set)  # users who blocked the bot: 403
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_message: asyncio.Event = field(default_factory=asyncio.Event)
@@ -187,6 +188,8 @@ class FakeBotServer:
         if method == "deleteWebhook":
             self.webhook = None
             return self._ok(True)
+        if int(params.get("chat_id") or 0) in self.blocked_chats:
+            return self._error(403, "Forbidden: bot was blocked by the user")
         if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             message_id = int(params.get("message_id") or next(self._ids))
             self.sent.append(Sent(method, params, message_id))

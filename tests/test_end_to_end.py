@@ -334,6 +334,33 @@ async def test_two_processes_on_postgresql_send_each_message_once(
             assert "level=ERROR" not in bot.log, bot.log
 
 
+async def test_the_outbox_over_http_waits_out_429_and_stops_at_403(
+    tmp_path: Path, server: FakeBotServer
+) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    await queue_messages(url, 3)  # to 95000, 95001, 95002
+    server.blocked_chats.add(95_001)
+    server.failures["sendMessage"] = (429, "Too Many Requests: retry after 1", {"retry_after": 1})
+    bot = await BotProcess.start(tmp_path, bot_environment(server.base_url, url))
+    try:
+        await server.wait_for(95_000, "KLH-0")
+        await server.wait_for(95_002, "KLH-2")
+        await bot.wait_log("outbox_recipient_unreachable")
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.log
+    assert "outbox_rate_limited retry_after=1" in bot.log
+    assert [len(server.texts_to(chat)) for chat in (95_000, 95_001, 95_002)] == [1, 0, 1]
+    store = await Store.open(url)
+    async with store.read() as repo:
+        reachable = dict(tuple(row) for row in (await repo.connection.execute(
+            select(person.c.telegram_user_id, person.c.reachable)
+            .where(person.c.telegram_user_id >= 95_000)
+        )).all())  # fmt: skip
+    await store.close()
+    assert reachable == {95_000: True, 95_001: False, 95_002: True}
+
+
 async def queue_messages(url: str, how_many: int) -> None:
     from bot.clock import utc_now
     from bot.models import Recipient, Role
