@@ -35,7 +35,7 @@ from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
 from bot.models import STAFF_ROLES, Role
 from bot.registry.importer import ImportKind, ImportReport, import_file
-from bot.runner import DEFAULT_WEBHOOK_PORT, Listener, Webhook, serve
+from bot.runner import DEFAULT_WEBHOOK_PORT, CannotListen, Listener, Webhook, serve
 from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
 from jobs.dispatch import DeliveryPolicy, Dispatcher
@@ -364,7 +364,7 @@ def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
         port = DEFAULT_WEBHOOK_PORT
     listener = Listener(host, port) if port is not None else None
     try:
-        return asyncio.run(_serve(settings, t, webhook, listener))
+        return asyncio.run(_serve(settings, webhook, listener))
     except InvalidToken:
         print(
             t(
@@ -374,20 +374,16 @@ def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    except OSError as error:
-        if listener is None:
-            raise
+    except CannotListen as error:
         print(
             t("Cannot listen on {host}:{port} ({reason}); set SAPA_LISTEN_PORT to a free port.")
-            .format(host=listener.host, port=listener.port, reason=error.strerror or error),
+            .format(host=error.listener.host, port=error.listener.port, reason=error.reason),
             file=sys.stderr,
         )  # fmt: skip
         return EXIT_CONFIG
 
 
-async def _serve(
-    settings: Settings, t: Translator, webhook: Webhook | None, listener: Listener | None
-) -> int:
+async def _serve(settings: Settings, webhook: Webhook | None, listener: Listener | None) -> int:
     store = await Store.open(settings.database_url)
     services = Services(
         settings=settings, store=store, translations=Translations(settings.default_language)

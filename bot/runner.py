@@ -69,7 +69,17 @@ class Listener:
     def bind(self) -> socket.socket:
         """Bind now, so a port in use is reported before Telegram is contacted."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        return socket.create_server((self.host, self.port), family=family)
+        try:
+            return socket.create_server((self.host, self.port), family=family)
+        except OSError as error:
+            raise CannotListen(self, error.strerror or str(error)) from error
+
+
+class CannotListen(Exception):
+    def __init__(self, listener: Listener, reason: str) -> None:
+        super().__init__(f"{listener.host}:{listener.port}: {reason}")
+        self.listener = listener
+        self.reason = reason
 
 
 async def serve(

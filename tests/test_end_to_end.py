@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -298,6 +299,19 @@ async def test_a_database_that_cannot_be_used_is_named(
     assert expected in bot.log
     assert "Traceback" not in bot.log
     assert "sapa migrate" in bot.log
+
+
+async def test_a_port_in_use_is_named(tmp_path: Path) -> None:
+    url = await prepare_database(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        bot = await BotProcess.start(
+            tmp_path, bot_environment("http://127.0.0.1:9/bot", url),
+            "--webhook", "https://sapa.example/hook", "--port", str(port),
+        )  # fmt: skip
+        assert await bot.exit_code() == 2
+    assert f"Tidak dapat mendengarkan di 127.0.0.1:{port}" in bot.log
+    assert "SAPA_LISTEN_PORT" in bot.log and "Traceback" not in bot.log
 
 
 async def test_two_processes_on_postgresql_send_each_message_once(
