@@ -22,8 +22,10 @@ One run:
    month: one warm-up call, then `--repeat` timed calls each. Every repository call they make is
    timed too, so the table shows which query costs what.
 
-The target is build_recap under 200 ms for a kecamatan. This is a benchmark, not a test: it
-asserts nothing about time; the JSON says whether the target was met in this run.
+The target is 200 ms for each of: build_recap for a kecamatan, build_recap for the district,
+and attendance_history for a kecamatan (its chart is sent with /rekap); attendance_history for
+the district is measured too, without a target. This is a benchmark, not a test: it asserts
+nothing about time; the JSON says whether the target was met in this run.
 
 Results go to stdout as tables and to bench/out/recap.json (with `--explain`, the query plans of
 every statement are printed too; they are always in the JSON).
@@ -85,6 +87,12 @@ DEFAULT_REPORTS = 1_000_000
 DEFAULT_COMPLAINTS = 20_000
 DEFAULT_REPEAT = 5
 TARGET_MS = 200.0
+# (call, kecamatan or district) measured against TARGET_MS.
+TARGET_CALLS = (
+    ("build_recap", "kecamatan"),
+    ("build_recap", "district"),
+    ("attendance_history", "kecamatan"),
+)
 CHUNK = 20_000
 MONTHS = 12
 ZONE = ZoneInfo("Asia/Jakarta")
@@ -95,7 +103,7 @@ BASELINE_SQL = "SELECT count(*) FROM attendance_report"
 RECAP_QUERIES = (
     "places",
     "followed_members",
-    "reports_by_desa",
+    "reports_by_posyandu_day",
     "complaints_by_category_status",
     "resolution_hours",
     "escalations",
@@ -794,6 +802,7 @@ async def run_measurements(
         clock.recording = True
         for scope_id in (kecamatan_id, None):
             await build_recap(store, scope_id, month, now=now, zone=ZONE)
+            await attendance_history(store, scope_id, month, ZONE)
         clock.recording = False
     plans = await explain(store, clock.statements)
     return baseline, (kecamatan_id, kecamatan_name, households), measurements, plans
@@ -961,9 +970,12 @@ async def main(argv: list[str] | None = None) -> None:
     if arguments.explain:
         for key, plan in plans.items():
             print(f"\n{key}\n  " + "\n  ".join(plan))
-    kecamatan_recap = next(
-        m for m in measurements if m.call == "build_recap" and m.scope != "district"
-    )
+    targeted = [
+        m
+        for m in measurements
+        if (m.call, "district" if m.scope == "district" else "kecamatan") in TARGET_CALLS
+    ]
+    target_calls = [f"{call} ({scope})" for call, scope in TARGET_CALLS]
     result = {
         "benchmark": "recap",
         "started": started.isoformat(timespec="seconds"),
@@ -988,7 +1000,8 @@ async def main(argv: list[str] | None = None) -> None:
         "baseline": {"sql": BASELINE_SQL, "runs_ms": baseline, "median_ms": baseline_ms},
         "busiest_kecamatan": {"id": busiest[0], "name": busiest[1], "households": busiest[2]},
         "target_ms": TARGET_MS,
-        "target_met": kecamatan_recap.median_ms < TARGET_MS,
+        "target_calls": target_calls,
+        "target_met": all(m.median_ms < TARGET_MS for m in targeted),
         "measurements": [
             {
                 "call": m.call,
@@ -1005,7 +1018,7 @@ async def main(argv: list[str] | None = None) -> None:
         "peak_rss_mib": peak_rss_mib(),
     }
     print(
-        f"\ntarget (build_recap for a kecamatan < {TARGET_MS:.0f} ms): "
+        f"\ntarget ({', '.join(target_calls)} each < {TARGET_MS:.0f} ms): "
         f"{'met' if result['target_met'] else 'NOT met'}"
     )
     arguments.output.parent.mkdir(parents=True, exist_ok=True)

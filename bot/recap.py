@@ -1,17 +1,20 @@
 """The recap that measures the programme, for a kecamatan (coordinator) or the district (TPJK):
-attendance per desa, complaints, companion activity, unreachable households; one month."""
+attendance per desa, complaints, companion activity, unreachable households; one month, and the
+attendance of the months before it for the chart."""
 
 from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter, defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.schedule import ScheduleRuleError, parse_schedule_rule
+from bot.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
 from bot.sessions import sessions_between
-from storage.recap import CompanionRow, ComplaintRow
+from storage.recap import CompanionRow, ComplaintRow, FollowedWindow
 from storage.store import Repositories, Store
 
 PUERPERIUM_DAYS = 42
@@ -74,46 +77,72 @@ def add_months(month: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-async def attendance_by_desa(
-    repo: Repositories, kecamatan_id: int | None, month: date, zone: ZoneInfo
-) -> list[DesaAttendance]:
-    first, last, _start, _end = month_bounds(month, zone)
-    places = await repo.recap.places(kecamatan_id)
-    changes = await repo.planning.session_changes()
+def month_last_day(month: date) -> date:
+    return add_months(month, 1) - timedelta(days=1)
+
+
+def followed_window(month: date) -> FollowedWindow:
+    """Whom the posyandu follow in the month: pregnant women, and mothers for the 42 days after
+    the birth; children under five at the end of the month."""
+    last = month_last_day(month)
     try:
         born_after = last.replace(year=last.year - 5)
-    except ValueError:
+    except ValueError:  # 29 February
         born_after = last.replace(year=last.year - 5, day=28)
+    return FollowedWindow(month - timedelta(days=PUERPERIUM_DAYS), born_after, last)
+
+
+async def attendance_by_month(
+    repo: Repositories, kecamatan_id: int | None, months: list[date]
+) -> list[list[DesaAttendance]]:
+    """Attendance per desa in each of consecutive `months` (first days, oldest first), with one
+    pass over the members and one over the reports, however many months."""
+    if not months:
+        return []
+    places = await repo.recap.places(kecamatan_id)
+    changes = await repo.planning.session_changes()
     followed = await repo.recap.followed_members(
-        kecamatan_id, first - timedelta(days=PUERPERIUM_DAYS), born_after, last
+        kecamatan_id, [followed_window(month) for month in months]
     )
-    reports = await repo.recap.reports_by_desa(kecamatan_id, first, last)
-    expected: dict[int, int] = {}
+    reports = await repo.recap.reports_by_posyandu_day(
+        kecamatan_id, months[0], month_last_day(months[-1])
+    )
     names: dict[int, tuple[str, str]] = {}
+    rules: dict[int, ScheduleRule] = {}
     for place in places:
         names[place.desa_id] = (place.kecamatan, place.desa)
-        try:
-            rule = parse_schedule_rule(place.schedule)
-        except ScheduleRuleError:
-            continue
-        held = len(sessions_between(rule, changes.get(place.posyandu_id, {}), first, last))
-        expected[place.desa_id] = expected.get(place.desa_id, 0) + held * followed.get(
-            place.posyandu_id, 0
-        )
-    rows = []
-    for desa_id, (kecamatan, desa) in names.items():
-        counts = reports.get(desa_id, {})
-        rows.append(
-            DesaAttendance(
-                kecamatan,
-                desa,
-                expected.get(desa_id, 0),
-                sum(counts.values()),
-                counts.get("verified", 0) + counts.get("cross_checked", 0),
-                counts.get("cross_checked", 0),
+        with suppress(ScheduleRuleError):  # an unreadable rule: no sessions, nobody expected
+            rules[place.posyandu_id] = parse_schedule_rule(place.schedule)
+    desa_of = {place.posyandu_id: place.desa_id for place in places}
+    reported: dict[tuple[date, int], Counter[str]] = defaultdict(Counter)  # (month, desa)
+    for (posyandu_id, day), by_status in reports.items():
+        reported[(month_of(day), desa_of[posyandu_id])].update(by_status)
+    history = []
+    for index, month in enumerate(months):
+        expected: dict[int, int] = defaultdict(int)
+        for place in places:
+            rule = rules.get(place.posyandu_id)
+            if rule is None:
+                continue
+            changed = changes.get(place.posyandu_id, {})
+            held = len(sessions_between(rule, changed, month, month_last_day(month)))
+            members = followed.get(place.posyandu_id, [0] * len(months))
+            expected[place.desa_id] += held * members[index]
+        rows = []
+        for desa_id, (kecamatan, desa) in names.items():
+            by_status = reported[(month, desa_id)]
+            rows.append(
+                DesaAttendance(
+                    kecamatan,
+                    desa,
+                    expected[desa_id],
+                    sum(by_status.values()),
+                    by_status["verified"] + by_status["cross_checked"],
+                    by_status["cross_checked"],
+                )
             )
-        )
-    return sorted(rows, key=lambda r: (r.kecamatan, r.desa))
+        history.append(sorted(rows, key=lambda r: (r.kecamatan, r.desa)))
+    return history
 
 
 async def build_recap(
@@ -131,7 +160,7 @@ async def build_recap(
         scope = ""
         if kecamatan_id is not None:
             scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
-        attendance = await attendance_by_desa(repo, kecamatan_id, month, zone)
+        [attendance] = await attendance_by_month(repo, kecamatan_id, [month])
         complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
         hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
@@ -157,9 +186,7 @@ async def attendance_history(
     store: Store, kecamatan_id: int | None, month: date, zone: ZoneInfo, months: int = 6
 ) -> list[tuple[date, list[DesaAttendance]]]:
     """Attendance per desa for the last `months` months, oldest first (for the chart)."""
-    history = []
+    shown = [add_months(month, -back) for back in range(months - 1, -1, -1)]
     async with store.read() as repo:
-        for back in range(months - 1, -1, -1):
-            shown = add_months(month, -back)
-            history.append((shown, await attendance_by_desa(repo, kecamatan_id, shown, zone)))
-    return history
+        history = await attendance_by_month(repo, kecamatan_id, shown)
+    return list(zip(shown, history, strict=True))

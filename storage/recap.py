@@ -1,17 +1,28 @@
-"""Aggregates for the coordinators' recap: one SQL query per figure, over a kecamatan or the
-whole district, for one month. Indexes that keep these fast at 100,000 households and 1,000,000
-reports are added in migration 0005."""
+"""Aggregates for the coordinators' recap, over a kecamatan or the whole district.
+
+One SQL query per figure, shaped for 100,000 households and 1,000,000 reports on both databases
+(bench/recap.py; the indexes they use are added in migration 0005):
+- the big counts (members followed, reports) take their scope as `IN (the scope's desa)`, also
+  for the whole district, and group in the order of the index they walk: SQLite walks the index
+  desa by desa and counts without sorting;
+- the few rows of a month (complaints, escalations, overdue complaints, blocked accounts) look
+  up their household one by one, instead of joining every household of the kecamatan (which
+  PostgreSQL does by hashing them all);
+- over the whole district complaints need no scope at all: every household has a desa (foreign
+  keys).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import ComplaintStatus, EscalationLevel, Role
+from bot.models import ComplaintStatus, EscalationLevel, MemberKind, Role
 from storage.schema import (
     attendance_report,
     complaint,
@@ -36,6 +47,16 @@ class PlaceRow:
 
 
 @dataclass(frozen=True)
+class FollowedWindow:
+    """Whom a posyandu follows in one month: pregnant women due on or after
+    `pregnant_due_after` (or with no due date), children born after `born_after` up to `day`."""
+
+    pregnant_due_after: date
+    born_after: date
+    day: date
+
+
+@dataclass(frozen=True)
 class CompanionRow:
     staff_id: int
     code: str
@@ -44,6 +65,43 @@ class CompanionRow:
     verifications: int
     complaints_handled: int
     overdue: int
+
+
+def _desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
+    """The desa of the scope, for `IN`: SQLite then walks the household index desa by desa."""
+    query = select(desa.c.id)
+    if kecamatan_id is not None:
+        query = query.where(desa.c.kecamatan_id == kecamatan_id)
+    return query
+
+
+def _posyandu_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
+    return select(posyandu.c.id).where(posyandu.c.desa_id.in_(_desa_ids(kecamatan_id)))
+
+
+def _kecamatan_of(household_id: ColumnElement[int]) -> ColumnElement[int]:
+    """The kecamatan of one row's household, looked up by primary key (for rows that are few:
+    PostgreSQL would otherwise hash every household of the district to join them)."""
+    return (
+        select(desa.c.kecamatan_id)
+        .join(household, household.c.desa_id == desa.c.id)
+        .where(household.c.id == household_id)
+        .scalar_subquery()
+    )
+
+
+def _followed(window: FollowedWindow) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            member.c.kind == MemberKind.CHILD.value,
+            member.c.birth_date > window.born_after,
+            member.c.birth_date <= window.day,
+        ),
+        and_(
+            member.c.kind == MemberKind.PREGNANT.value,
+            or_(member.c.due_date.is_(None), member.c.due_date >= window.pregnant_due_after),
+        ),
+    )
 
 
 class RecapRepository:
@@ -62,49 +120,60 @@ class RecapRepository:
         return [PlaceRow(*row) for row in await self._connection.execute(query)]
 
     async def followed_members(
-        self, kecamatan_id: int | None, pregnant_due_after: date, born_after: date, day: date
-    ) -> dict[int, int]:
-        """Members the posyandu follows around `day`, counted by their household's posyandu."""
-        followed = or_(
-            and_(
-                member.c.kind == "pregnant",
-                or_(member.c.due_date.is_(None), member.c.due_date >= pregnant_due_after),
-            ),
-            and_(
-                member.c.kind == "child",
-                member.c.birth_date > born_after,
-                member.c.birth_date <= day,
-            ),
-        )
+        self, kecamatan_id: int | None, windows: Sequence[FollowedWindow]
+    ) -> dict[int, list[int]]:
+        """Members the posyandu follows in each window, counted by their household's posyandu:
+        one pass over the members of active households, however many windows."""
+        counts: list[ColumnElement[int]]
+        if len(windows) == 1:
+            counts, members = [func.count()], _followed(windows[0])
+        else:  # each window counts its own; the WHERE only leaves out whom none could take
+            counts = [func.count().filter(_followed(window)) for window in windows]
+            members = member.c.kind != MemberKind.OTHER.value
         query = (
-            select(household.c.posyandu_id, func.count())
-            .select_from(member)
-            .join(household, household.c.id == member.c.household_id)
-            .join(desa, desa.c.id == household.c.desa_id)
-            .where(household.c.active.is_(True), followed)
-            .group_by(household.c.posyandu_id)
+            select(household.c.posyandu_id, *counts)
+            .select_from(household)
+            .join(member, member.c.household_id == household.c.id)
+            .where(
+                household.c.active.is_(True),
+                household.c.desa_id.in_(_desa_ids(kecamatan_id)),
+                members,
+            )
+            # In the order of the household index (desa, active, posyandu): no sort in SQLite.
+            .group_by(household.c.desa_id, household.c.posyandu_id)
         )
-        if kecamatan_id is not None:
-            query = query.where(desa.c.kecamatan_id == kecamatan_id)
-        return {p: n for p, n in await self._connection.execute(query)}
+        found: dict[int, list[int]] = {}
+        for posyandu_id, *in_windows in await self._connection.execute(query):
+            before = found.get(posyandu_id, [0] * len(windows))
+            found[posyandu_id] = [a + b for a, b in zip(before, in_windows, strict=True)]
+        return found
 
-    async def reports_by_desa(
+    async def reports_by_posyandu_day(
         self, kecamatan_id: int | None, first: date, last: date
-    ) -> dict[int, dict[str, int]]:
-        """Attendance reports of the month by desa (of the posyandu) and status."""
+    ) -> dict[tuple[int, date], dict[str, int]]:
+        """Attendance reports of sessions from `first` to `last`, by posyandu, session day and
+        status."""
         query = (
-            select(posyandu.c.desa_id, attendance_report.c.status, func.count())
-            .select_from(attendance_report)
-            .join(posyandu, posyandu.c.id == attendance_report.c.posyandu_id)
-            .join(desa, desa.c.id == posyandu.c.desa_id)
-            .where(attendance_report.c.session_date.between(first, last))
-            .group_by(posyandu.c.desa_id, attendance_report.c.status)
+            select(
+                attendance_report.c.posyandu_id,
+                attendance_report.c.session_date,
+                attendance_report.c.status,
+                func.count(),
+            )
+            .where(
+                attendance_report.c.session_date.between(first, last),
+                attendance_report.c.posyandu_id.in_(_posyandu_ids(kecamatan_id)),
+            )
+            # The order of the (posyandu_id, session_date, status) index: no sort in SQLite.
+            .group_by(
+                attendance_report.c.posyandu_id,
+                attendance_report.c.session_date,
+                attendance_report.c.status,
+            )
         )
-        if kecamatan_id is not None:
-            query = query.where(desa.c.kecamatan_id == kecamatan_id)
-        found: dict[int, dict[str, int]] = defaultdict(dict)
-        for desa_id, status, count in await self._connection.execute(query):
-            found[desa_id][status] = count
+        found: dict[tuple[int, date], dict[str, int]] = defaultdict(dict)
+        for posyandu_id, day, status, count in await self._connection.execute(query):
+            found[(posyandu_id, day)][status] = count
         return found
 
     async def complaints_by_category_status(
@@ -112,27 +181,22 @@ class RecapRepository:
     ) -> dict[tuple[str, str], int]:
         query = (
             select(complaint.c.category, complaint.c.status, func.count())
-            .join(household, household.c.id == complaint.c.household_id)
-            .join(desa, desa.c.id == household.c.desa_id)
             .where(complaint.c.created_at >= start, complaint.c.created_at < end)
             .group_by(complaint.c.category, complaint.c.status)
         )
         if kecamatan_id is not None:
-            query = query.where(desa.c.kecamatan_id == kecamatan_id)
+            query = query.where(_kecamatan_of(complaint.c.household_id) == kecamatan_id)
         return {(c, s): n for c, s, n in await self._connection.execute(query)}
 
     async def resolution_hours(
         self, kecamatan_id: int | None, start: datetime, end: datetime
     ) -> list[float]:
         """Hours from filing to resolution, for complaints resolved in the month."""
-        query = (
-            select(complaint.c.created_at, complaint.c.resolved_at)
-            .join(household, household.c.id == complaint.c.household_id)
-            .join(desa, desa.c.id == household.c.desa_id)
-            .where(complaint.c.resolved_at >= start, complaint.c.resolved_at < end)
+        query = select(complaint.c.created_at, complaint.c.resolved_at).where(
+            complaint.c.resolved_at >= start, complaint.c.resolved_at < end
         )
         if kecamatan_id is not None:
-            query = query.where(desa.c.kecamatan_id == kecamatan_id)
+            query = query.where(_kecamatan_of(complaint.c.household_id) == kecamatan_id)
         rows = await self._connection.execute(query)
         return [(resolved - created).total_seconds() / 3600 for created, resolved in rows]
 
@@ -141,9 +205,6 @@ class RecapRepository:
         query = (
             select(func.count())
             .select_from(complaint_event)
-            .join(complaint, complaint.c.id == complaint_event.c.complaint_id)
-            .join(household, household.c.id == complaint.c.household_id)
-            .join(desa, desa.c.id == household.c.desa_id)
             .where(
                 complaint_event.c.kind == "escalated",
                 complaint_event.c.at >= start,
@@ -151,7 +212,9 @@ class RecapRepository:
             )
         )
         if kecamatan_id is not None:
-            query = query.where(desa.c.kecamatan_id == kecamatan_id)
+            query = query.join(complaint, complaint.c.id == complaint_event.c.complaint_id).where(
+                _kecamatan_of(complaint.c.household_id) == kecamatan_id
+            )
         return int((await self._connection.execute(query)).scalar_one())
 
     async def companions(
@@ -199,19 +262,26 @@ class RecapRepository:
                 .group_by(complaint_event.c.actor_person_id)
             )
             handled = {p: n for p, n in await self._connection.execute(query)}
-        overdue_query = (
-            select(household.c.companion_id, func.count())
-            .select_from(complaint)
-            .join(household, household.c.id == complaint.c.household_id)
+        # Each overdue complaint's companion, looked up by primary key: PostgreSQL would hash
+        # every household of the companions (tens of thousands) to join them.
+        companion_of = (
+            select(household.c.companion_id)
+            .where(household.c.id == complaint.c.household_id)
+            .scalar_subquery()
+        )
+        overdue_complaints = (
+            select(companion_of.label("companion_id"))
             .where(
                 complaint.c.level == EscalationLevel.COMPANION.value,
                 complaint.c.status.in_(
                     [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
                 ),
                 complaint.c.deadline_at < now,
-                household.c.companion_id.in_([r.id for r in rows]),
             )
-            .group_by(household.c.companion_id)
+            .subquery()
+        )
+        overdue_query = select(overdue_complaints.c.companion_id, func.count()).group_by(
+            overdue_complaints.c.companion_id
         )
         overdue = {s: n for s, n in await self._connection.execute(overdue_query)} if rows else {}
         return [
@@ -234,17 +304,16 @@ class RecapRepository:
 
     async def unreachable_households(self, kecamatan_id: int | None) -> int:
         """Households whose linked Telegram accounts have all blocked the bot."""
-        reachable = func.sum(case((person.c.reachable.is_(True), 1), else_=0))
-        households = (
-            select(person.c.household_id)
-            .join(household, household.c.id == person.c.household_id)
-            .join(desa, desa.c.id == household.c.desa_id)
-            .group_by(person.c.household_id)
-            .having(reachable == 0)
+        other = person.alias("other")
+        reachable_too = (
+            select(other.c.id)
+            .where(other.c.household_id == person.c.household_id, other.c.reachable.is_(True))
+            .exists()
         )
+        blocked = select(person.c.household_id).where(person.c.reachable.is_(False), ~reachable_too)
+        query = select(func.count()).select_from(household).where(household.c.id.in_(blocked))
         if kecamatan_id is not None:
-            households = households.where(desa.c.kecamatan_id == kecamatan_id)
-        query = select(func.count()).select_from(households.subquery())
+            query = query.where(household.c.desa_id.in_(_desa_ids(kecamatan_id)))
         return int((await self._connection.execute(query)).scalar_one())
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
 import matplotlib.image
 from openpyxl import load_workbook
 
-from bot.recap import build_recap, parse_month
+from bot.i18n import Translator
+from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
+from bot.recap import DesaAttendance, Recap, attendance_history, build_recap, parse_month
+from bot.registry.importer import ImportKind, import_file
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
+from tests.helpers import import_valid_files, write_csv
 from tests.outbox import WIB
 from tests.test_complaint_handling import enrolled, file_payout_complaint
 from tests.test_verification import report_visit
@@ -119,3 +123,145 @@ def test_sapa_export_writes_xlsx_and_csv(tmp_path: Path) -> None:
     assert "Mekarjaya,Mekarjaya,2,0,0,0,0.0" in attendance
     unknown = sapa("export", "--kecamatan", "Atlantis", cwd=tmp_path)
     assert unknown.returncode == 1 and "Atlantis" in unknown.stderr
+
+
+# --- the recap at its edges: one pass over the months, scopes by the household's kecamatan ---
+
+
+async def kecamatan_id(store: Store, name: str) -> int:
+    async with store.read() as repo:
+        return (await repo.geography.kecamatan_ids())[name.lower()]
+
+
+def expected_in(history: list[tuple[date, list[DesaAttendance]]], desa: str) -> list[int]:
+    return [next(r for r in rows if r.desa == desa).expected for _month, rows in history]
+
+
+async def test_history_counts_each_month_on_its_own(store: Store, t_id: Translator) -> None:
+    await import_valid_files(store, t_id)
+    pandeglang = await kecamatan_id(store, "Pandeglang")
+    mekarjaya = await kecamatan_id(store, "Mekarjaya")
+    # Rizky (Karaton, one session a month) was born on 21 November 2022: five in November 2027.
+    history = await attendance_history(store, pandeglang, date(2027, 12, 1), WIB)
+    assert [month for month, _rows in history] == [date(2027, m, 1) for m in range(7, 13)]
+    assert expected_in(history, "Karaton") == [1, 1, 1, 1, 0, 0]
+    # Months with no report at all: nothing reported, no rate where nobody was expected.
+    karaton = [next(r for r in rows if r.desa == "Karaton") for _month, rows in history]
+    assert [r.reported for r in karaton] == [0] * 6
+    assert [r.rate for r in karaton] == [0.0, 0.0, 0.0, 0.0, None, None]
+    # Anggrek meets on the last Monday. Neneng is due on 20 March 2027: followed up to 42 days
+    # after, so in May (from 1 May, 42 days back is 20 March) but not in June; Aditya throughout.
+    async with store.write() as repo:
+        anggrek = await repo.geography.get_posyandu("P-MKJ-01")
+        assert anggrek is not None
+        # May's session (31 May) held on 1 June instead; July's (26 July) cancelled.
+        await repo.planning.change_session(
+            anggrek.id, date(2027, 5, 31), date(2027, 6, 1), "t", NOW
+        )
+        await repo.planning.change_session(anggrek.id, date(2027, 7, 26), None, "t", NOW)
+    history = await attendance_history(store, mekarjaya, date(2027, 7, 1), WIB, months=4)
+    assert expected_in(history, "Mekarjaya") == [2, 0, 2, 0]  # April to July
+    # Every month of the chart is that month's recap.
+    for month, rows in history:
+        assert (await build_recap(store, mekarjaya, month, now=NOW, zone=WIB)).attendance == rows
+    assert await attendance_history(store, mekarjaya, date(2027, 7, 1), WIB, months=0) == []
+
+
+async def test_a_household_counts_where_it_lives_now_its_reports_where_they_were_made(
+    store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    await import_valid_files(store, t_id)
+    pandeglang = await kecamatan_id(store, "Pandeglang")
+    mekarjaya = await kecamatan_id(store, "Mekarjaya")
+    november = date(2026, 11, 1)
+    async with store.write() as repo:
+        household = await repo.households.get_by_program_number("RTS-2026-0005")
+        karaton = await repo.geography.get_posyandu("P-PDG-02")
+        assert household is not None and karaton is not None
+        [rizky] = await repo.households.members(household.id)
+        account = await repo.people.add(7801, Role.HOUSEHOLD, NOW, household_id=household.id)
+        # Rizky at Karaton's November session (the second Tuesday).
+        await repo.attendance.add_reported(
+            rizky.id, karaton.id, date(2026, 11, 10), None, account.id, NOW
+        )
+
+    def row(recap: Recap, desa: str) -> tuple[int, int]:
+        found = next(r for r in recap.attendance if r.desa == desa)
+        return found.expected, found.reported
+
+    before = await build_recap(store, pandeglang, november, now=NOW, zone=WIB)
+    assert row(before, "Karaton") == (1, 1)
+    # The household moves to Sukamulya (Mekarjaya), to the Dahlia posyandu.
+    moved = write_csv(tmp_path, "households.csv", """
+        program_number,head_name,nik,kecamatan,desa,posyandu_code,companion_code
+        RTS-2026-0005,Yuyun Hermawan,3601016402920005,Mekarjaya,Sukamulya,P-MKJ-02,PD-MKJ-2
+    """)  # fmt: skip
+    report = await import_file(store, ImportKind.HOUSEHOLDS, moved, t_id, now=NOW, progress=False)
+    assert report.ok
+    after = await build_recap(store, pandeglang, november, now=NOW, zone=WIB)
+    assert row(after, "Karaton") == (0, 1)
+    sukamulya = row(await build_recap(store, mekarjaya, november, now=NOW, zone=WIB), "Sukamulya")
+    assert sukamulya == (2, 0)  # Bunga, and Rizky now
+    district = await build_recap(store, None, november, now=NOW, zone=WIB)
+    assert (row(district, "Karaton"), row(district, "Sukamulya")) == ((0, 1), (2, 0))
+    # A household no longer in the programme is not expected any more.
+    async with store.write() as repo:
+        await repo.households.set_active(household.id, False, NOW)
+    [(_month, rows)] = await attendance_history(store, mekarjaya, november, WIB, months=1)
+    assert next(r for r in rows if r.desa == "Sukamulya").expected == 1  # Bunga only
+
+
+async def test_complaints_and_accounts_count_in_their_households_kecamatan(
+    store: Store, t_id: Translator
+) -> None:
+    await import_valid_files(store, t_id)
+    pandeglang = await kecamatan_id(store, "Pandeglang")
+    mekarjaya = await kecamatan_id(store, "Mekarjaya")
+    november = date(2026, 11, 1)
+    day = datetime(2026, 11, 3, 3, tzinfo=UTC)
+    async with store.write() as repo:
+        ids = await repo.households.ids_by_program_number()
+        accounts = {}
+        for number, telegram_id, reachable in (
+            ("RTS-2026-0001", 7901, False),  # one of two accounts blocked: still reachable
+            ("RTS-2026-0001", 7902, True),
+            ("RTS-2026-0002", 7903, False),  # Mekarjaya, unreachable
+            ("RTS-2026-0004", 7904, False),  # Pandeglang, unreachable
+            ("RTS-2026-0005", 7905, True),
+        ):
+            account = await repo.people.add(
+                telegram_id, Role.HOUSEHOLD, NOW, household_id=ids[number]
+            )
+            await repo.people.set_reachable(account.id, reachable)
+            accounts[number] = account.id
+
+        async def complaint(number: str, category: ComplaintCategory, filed: datetime) -> int:
+            added = await repo.complaints.add(
+                ticket_code=f"KLH-T-{number}", household_id=ids[number],
+                filed_by=accounts[number], category=category, text="-", photo_file_id=None,
+                level=EscalationLevel.COMPANION, deadline_at=filed + timedelta(days=3), now=filed,
+            )  # fmt: skip
+            return added.id
+
+        paid = await complaint("RTS-2026-0001", ComplaintCategory.PAYOUT, day)
+        await repo.complaints.add_event(paid, "escalated", day + timedelta(days=1))
+        await repo.complaints.set_status(paid, ComplaintStatus.RESOLVED, day + timedelta(days=2))
+        await complaint("RTS-2026-0002", ComplaintCategory.OTHER, day + timedelta(days=17))
+        await complaint("RTS-2026-0004", ComplaintCategory.DATA, day + timedelta(days=7))
+
+    def figures(recap: Recap) -> tuple[object, ...]:
+        overdue = {c.code: c.overdue for c in recap.companions}
+        return (recap.complaints, recap.median_hours_to_resolve, recap.sla_breaches,
+                recap.unreachable_households, overdue)  # fmt: skip
+
+    recaps = [
+        await build_recap(store, scope, november, now=NOW, zone=WIB)
+        for scope in (mekarjaya, pandeglang, None)
+    ]
+    assert [figures(recap) for recap in recaps] == [
+        ({("payout", "resolved"): 1, ("other", "open"): 1}, 48.0, 1, 1,
+         {"PD-MKJ-1": 0, "PD-MKJ-2": 1}),
+        ({("data", "open"): 1}, None, 0, 1, {"PD-PDG-1": 1}),
+        ({("payout", "resolved"): 1, ("other", "open"): 1, ("data", "open"): 1}, 48.0, 1, 2,
+         {"PD-MKJ-1": 0, "PD-MKJ-2": 1, "PD-PDG-1": 1}),
+    ]  # fmt: skip
