@@ -267,7 +267,8 @@ notification = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("claimed_at", UtcDateTime, nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
-    Index("ix_notification_status_due", "status", "due_at"),
+    # The dispatcher's claim reads each status's due rows in (due_at, id) order from here.
+    Index("ix_notification_status_due_id", "status", "due_at", "id"),
     Index("ix_notification_person", "person_id"),
     CheckConstraint(
         "status in ('pending','sending','sent','failed','cancelled')", name="notification_status"

@@ -17,11 +17,13 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 @dataclass
 class ManualClock:
-    """Wall-clock time (UTC) and a monotonic counter; `sleep` advances both, instantly."""
+    """Wall-clock time (UTC) and a monotonic counter; `sleep` advances both, instantly, and by
+    `oversleep` more than asked (as the event loop's sleeps overshoot)."""
 
     now: datetime = NOW
     seconds: float = 0.0
     slept: list[float] = field(default_factory=list)
+    oversleep: float = 0.0
 
     def __call__(self) -> datetime:
         return self.now
@@ -31,7 +33,7 @@ class ManualClock:
 
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.advance(seconds)
+        self.advance(seconds + self.oversleep)
 
     def advance(self, seconds: float) -> None:
         self.seconds += seconds

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +13,8 @@ from sqlalchemy import select
 from bot.app import SapaApplication
 from bot.i18n import Translations
 from bot.models import Recipient, Role
-from jobs.dispatch import split_text
+from jobs.dispatch import Pacer, split_text
+from storage.notifications import sent_marks
 from storage.schema import notification, person
 from storage.store import Store
 from tests.conftest import NOW
@@ -182,7 +185,7 @@ async def test_403_marks_the_person_unreachable_until_they_return(
     assert (await dispatcher.run_once()).sent == 1  # the row queued meanwhile ("c")
 
 
-async def test_a_crash_between_sending_and_marking_loses_nothing_and_repeats_at_most_two(
+async def test_a_crash_between_sending_and_marking_loses_nothing_and_repeats_only_one(
     store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
     clock: ManualClock,
 ) -> None:  # fmt: skip
@@ -194,8 +197,8 @@ async def test_a_crash_between_sending_and_marking_loses_nothing_and_repeats_at_
 
     def crash_after_second_send(call: object) -> None:
         if len(api.sent()) == 2:
-            # kill -9 right after Telegram accepted the second message: the dispatcher and the
-            # write of the first message's "sent" mark die with the process.
+            # kill -9 right after Telegram accepted the second message: the dispatcher and
+            # anything it was writing die with the process.
             crashing.cancel()
             if dispatcher._marking is not None:
                 dispatcher._marking.cancel()
@@ -205,19 +208,42 @@ async def test_a_crash_between_sending_and_marking_loses_nothing_and_repeats_at_
         await crashing
     api.after_call = None
     saved = await rows(store)
+    assert saved["m0"]["status"] == "sent"  # marked before the second message left
+    assert saved["m1"]["status"] == "sending"  # sent, not marked: the one in flight
     assert saved["m2"]["status"] == "sending"  # claimed, never sent
-    assert saved["m1"]["status"] == "sending"  # sent, not marked
 
     # A restarted dispatcher takes the claimed rows again once their lease has expired.
     restarted = make_dispatcher(store, application.bot, translations, clock)
     assert (await restarted.run_once()).sent == 0  # lease still running
     clock.advance(5 * 60 + 1)
-    await restarted.run_once()
+    assert (await restarted.run_once()).sent == 2
     texts = [p["text"] for p in api.sent()]
     counts = [texts.count(f"Keluhan Anda KLH-{n} sekarang: sedang ditangani.") for n in range(3)]
-    assert counts[2] == 1  # nothing lost, nothing doubled that was not in flight
-    assert 1 <= counts[0] <= 2 and counts[1] == 2  # at most the two in flight are repeated
+    assert counts == [1, 2, 1]  # nothing lost; only the message in flight was repeated
     assert {r["status"] for r in (await rows(store)).values()} == {"sent"}
+
+
+async def test_each_mark_is_committed_before_the_next_message_leaves(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    application, api = bot_app
+    for n in range(5):
+        await queue(store, await add_person(store, 7001 + n), f"m{n}", ticket=f"KLH-{n}")
+    dispatcher = make_dispatcher(store, application.bot, translations, clock)
+    unmarked_at_each_send: list[int] = []
+    original = api.do_request
+
+    async def do_request(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if "sendMessage" in str(args[0] if args else kwargs.get("url", "")):
+            saved = await rows(store)
+            sent = len(api.sent())
+            unmarked_at_each_send.append(sent - sum(r["status"] == "sent" for r in saved.values()))
+        return await original(*args, **kwargs)
+
+    api.do_request = do_request  # type: ignore[method-assign]
+    assert (await dispatcher.run_once()).sent == 5
+    assert unmarked_at_each_send == [0, 0, 0, 0, 0]
 
 
 async def test_staff_rows_wait_until_the_staff_member_links_telegram(
@@ -259,6 +285,86 @@ async def test_expired_reminders_are_dropped_not_sent_late(
     assert api.sent() == []
     saved = (await rows(store))["old"]
     assert (saved["status"], saved["last_error"]) == ("cancelled", "expired")
+
+
+async def send_paced(pacer: Pacer, clock: ManualClock, chats: list[int]) -> list[float]:
+    """Each message takes 2 ms to send; returns when each send started."""
+    starts = []
+    for chat in chats:
+        async with pacer.turn(chat):
+            starts.append(clock.monotonic())
+            clock.advance(0.002)
+    return starts
+
+
+def most_within_one_second(moments: list[float]) -> int:
+    return max(bisect_left(moments, moment + 1.0) - i for i, moment in enumerate(moments))
+
+
+async def test_pacer_makes_up_for_sleeps_that_overshoot(clock: ManualClock) -> None:
+    clock.oversleep = 0.004  # 40% of a slot, more than the event loop ever overshoots
+    pacer = Pacer(100, clock.sleep, clock.monotonic)
+    starts = await send_paced(pacer, clock, list(range(1000)))
+    assert 9.9 < starts[-1] - starts[0] < 10.1  # 100 a second, not 66 (15 s)
+    assert most_within_one_second(starts) <= 100
+
+
+async def test_pacer_catches_up_a_few_slots_and_keeps_to_the_limit_in_every_second(
+    clock: ManualClock,
+) -> None:
+    pacer = Pacer(10, clock.sleep, clock.monotonic, catch_up=3)
+    starts = await send_paced(pacer, clock, list(range(20)))
+    clock.advance(0.9)  # a stall: nine slots missed
+    starts += await send_paced(pacer, clock, list(range(20, 40)))
+    bunched = [s for s in starts if starts[20] <= s < starts[20] + 0.01]
+    assert len(bunched) == 4  # the slot due now and three missed ones, no more
+    assert most_within_one_second(starts) <= 10
+
+    eager = Pacer(10, clock.sleep, clock.monotonic, catch_up=100)  # catch-up barely limited
+    clock.advance(60)
+    starts = await send_paced(eager, clock, list(range(50)))
+    assert most_within_one_second(starts) <= 10  # the one-second limit holds regardless
+
+
+async def test_pacer_counts_a_chat_second_from_the_end_of_the_last_send(clock: ManualClock) -> None:
+    pacer = Pacer(100, clock.sleep, clock.monotonic)
+    starts = await send_paced(pacer, clock, [7001, 7002, 7001])
+    assert starts[2] - starts[0] == pytest.approx(1.002)  # 1 s after the first send's answer
+
+
+async def test_sent_marks_are_committed_when_mark_sent_returns(store: Store) -> None:
+    person_id = await add_person(store, 7001)
+    await queue(store, person_id, "a")
+    async with store.write() as repo:
+        (claimed,) = await repo.notifications.claim_due(NOW, 10, NOW - timedelta(minutes=5))
+    async with sent_marks(store.engine) as marks:
+        await marks.mark_sent(claimed.id, NOW + timedelta(seconds=1))
+        saved = (await rows(store))["a"]  # read on another connection, the marks' still open
+    assert (saved["status"], saved["sent_at"], saved["claimed_at"]) == (
+        "sent", NOW + timedelta(seconds=1), None,
+    )  # fmt: skip
+
+
+async def test_claims_whose_lease_expired_come_first_in_due_order(store: Store) -> None:
+    person_id = await add_person(store, 7001)
+    await queue(store, person_id, "early", ticket="early", due=NOW - timedelta(hours=2))
+    await queue(store, person_id, "stuck", ticket="stuck", due=NOW - timedelta(hours=1))
+    await queue(store, person_id, "late", ticket="late", due=NOW - timedelta(minutes=30))
+    await queue(store, person_id, "future", ticket="future", due=NOW + timedelta(minutes=1))
+    async with store.write() as repo:  # a dispatcher claims "stuck" and dies
+        await repo.connection.execute(
+            notification.update()
+            .where(notification.c.dedup_key == "stuck")
+            .values(status="sending", claimed_at=NOW - timedelta(minutes=10))
+        )
+    async with store.write() as repo:
+        claimed = await repo.notifications.claim_due(NOW, 10, NOW - timedelta(minutes=5))
+        assert [m.params["ticket"] for m in claimed] == ["early", "stuck", "late"]
+        assert await repo.notifications.claim_due(NOW, 10, NOW - timedelta(minutes=5)) == []
+    async with store.write() as repo:  # two at a time: still the oldest due first
+        await repo.notifications.release([m.id for m in claimed])
+        first_two = await repo.notifications.claim_due(NOW, 2, NOW - timedelta(minutes=5))
+    assert [m.params["ticket"] for m in first_two] == ["early", "stuck"]
 
 
 def test_long_messages_are_split_on_line_boundaries() -> None:
