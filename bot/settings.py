@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
     outbox_max_attempts: int = Field(default=5, ge=1, le=50)
     outbox_retry_seconds: float = Field(default=30, ge=0)
+    # How long a dispatcher's claim on a row lasts: after a crash (kill -9, power cut) the
+    # message that was in flight is sent again once this has passed.
+    outbox_lease_seconds: float = Field(default=300, ge=2, le=86_400)
     # Payout queue slots: the round's time window is cut into slots of this many minutes, each
     # for at most this many households.
     queue_slot_minutes: int = Field(default=30, ge=5, le=240)

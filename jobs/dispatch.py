@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096
 PER_CHAT_INTERVAL = 1.0
 BATCH = 50
-LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,7 @@ class DeliveryPolicy:
     messages_per_second: float = 25
     max_attempts: int = 5
     retry_seconds: float = 30
+    lease: timedelta = timedelta(minutes=5)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
@@ -62,7 +62,14 @@ class DeliveryPolicy:
             messages_per_second=settings.outbox_messages_per_second,
             max_attempts=settings.outbox_max_attempts,
             retry_seconds=settings.outbox_retry_seconds,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
+
+    @property
+    def batch(self) -> int:
+        """Rows claimed at once: no more than can be sent in half the lease, so a live
+        dispatcher's claims never expire under it (another replica would send them again)."""
+        return max(1, min(BATCH, int(self.lease.total_seconds() / 2 * self.messages_per_second)))
 
     def is_quiet(self, now: datetime) -> bool:
         return self.quiet_hours.contains(now.astimezone(self.zone).time())
@@ -171,7 +178,7 @@ class Dispatcher:
     Crash safety: a row is marked sent only after Telegram accepted it, and that mark is
     committed before the next message is handed to Telegram. So at any moment at most one row
     has been sent (or is being sent) without its mark, the message in flight (with all its parts,
-    if it is long): after a kill -9 its claim expires (LEASE) and it is sent again, the only
+    if it is long): after a kill -9 its claim expires (the lease) and it is sent again, the only
     repeat. Rows claimed but not sent yet are sent once, later. The mark is written while the
     pacer waits for the next slot, so when the budget leaves time between two messages the mark
     costs none of it; it is a single statement on a connection of its own (`SentMarks`).
@@ -220,7 +227,9 @@ class Dispatcher:
         await self._settle()
         now = self.clock()
         async with self.store.write() as repo:
-            return await repo.notifications.claim_due(now, BATCH, now - LEASE, self.only_person_id)
+            return await repo.notifications.claim_due(
+                now, self.policy.batch, now - self.policy.lease, self.only_person_id
+            )
 
     async def _send_batch(
         self,

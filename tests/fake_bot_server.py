@@ -43,6 +43,10 @@ class FakeBotServer:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last call's, by method
     failures: dict[str, tuple[int, str, dict[str, Any]]] = field(default_factory=dict)
     blocked_chats: set[int] = field(default_factory=set)  # users who blocked the bot: 403
+    # Chats whose messages are accepted (recorded) but answered only when the server stops: the
+    # bot is left waiting, as when it dies between Telegram's accepting and its own marking.
+    held_chats: set[int] = field(default_factory=set)
+    _release_held: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_message: asyncio.Event = field(default_factory=asyncio.Event)
@@ -71,6 +75,7 @@ class FakeBotServer:
     async def stop(self) -> None:
         self._closing = True
         self._new_update.set()  # ends the long polls still waiting, so the server stops at once
+        self._release_held.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -199,6 +204,8 @@ class FakeBotServer:
                        "from": BOT}  # fmt: skip
             if "text" in params:
                 message["text"] = params["text"]
+            if int(params.get("chat_id") or 0) in self.held_chats:
+                await self._release_held.wait()
             return self._ok(message)
         return self._ok(True)
 

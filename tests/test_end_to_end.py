@@ -5,6 +5,7 @@
 - webhook: updates without the secret token are refused (403), the others answered; /healthz;
 - kill -9 in mid-conversation, then a restart: the old button gets a polite answer, nothing half
   saved, and the household can start again;
+- kill -9 in mid-dispatch, then a restart: nothing lost, only the message in flight repeated;
 - starting: a refused token, an unreachable Bot API (retried until it answers), a database that
   cannot be opened or is not migrated, each with one clear sentence.
 """
@@ -24,7 +25,7 @@ import pytest
 from aiohttp import ClientSession
 from sqlalchemy import func, select
 
-from storage.schema import attendance_report, complaint, person
+from storage.schema import attendance_report, complaint, notification, person
 from storage.store import Store
 from tests.bot_process import (
     TOKEN,
@@ -373,6 +374,54 @@ async def test_the_outbox_over_http_waits_out_429_and_stops_at_403(
         )).all())  # fmt: skip
     await store.close()
     assert reachable == {95_000: True, 95_001: False, 95_002: True}
+
+
+async def test_kill_9_during_dispatch_loses_nothing_and_repeats_only_the_message_in_flight(
+    tmp_path: Path, server: FakeBotServer, database_url: str
+) -> None:
+    """Telegram accepts the 21st message but the bot dies before it hears so: after the restart
+    every message has arrived, the 21st twice, every other exactly once."""
+    await queue_messages(database_url, 40)  # to 95000 ... 95039
+    server.held_chats.add(95_020)
+    environment = bot_environment(
+        server.base_url, database_url,
+        SAPA_OUTBOX_MESSAGES_PER_SECOND="20", SAPA_OUTBOX_LEASE_SECONDS="3",
+    )  # fmt: skip
+    bot = await BotProcess.start(tmp_path, environment)
+    await server.wait_for(95_020, "KLH-20", timeout=30)
+    await bot.stop(signal.SIGKILL)
+    statuses = await outbox_statuses(database_url)
+    assert statuses[:20] == ["sent"] * 20  # each marked before the next message left
+    assert statuses[20] == "sending"  # accepted by Telegram, never marked: the one in flight
+    assert "sent" not in statuses[21:]
+
+    server.held_chats.clear()
+    bot = await BotProcess.start(tmp_path, environment)
+    try:
+        for n in range(21, 40):
+            await server.wait_for(95_000 + n, f"KLH-{n}", timeout=30)
+        await server.wait_for(95_020, "KLH-20", timeout=30, after=1)  # once its lease ran out
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.log
+    received = [len(server.texts_to(95_000 + n)) for n in range(40)]
+    assert received == [1] * 20 + [2] + [1] * 19
+    assert await outbox_statuses(database_url) == ["sent"] * 40
+
+
+async def outbox_statuses(url: str) -> list[str]:
+    """The status of each message `queue_messages` queued, in order (the planner's aside)."""
+    store = await Store.open(url)
+    try:
+        async with store.read() as repo:
+            rows = await repo.connection.execute(
+                select(notification.c.status)
+                .where(notification.c.dedup_key.like("e2e-%"))
+                .order_by(notification.c.id)
+            )
+            return [str(status) for (status,) in rows]
+    finally:
+        await store.close()
 
 
 async def queue_messages(url: str, how_many: int) -> None:

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from bot.app import SapaApplication
 from bot.i18n import Translations
 from bot.models import Recipient, Role
-from jobs.dispatch import Pacer, split_text
+from bot.settings import QuietHours
+from jobs.dispatch import DeliveryPolicy, Pacer, split_text
 from storage.notifications import sent_marks
 from storage.schema import notification, person
 from storage.store import Store
 from tests.conftest import NOW
 from tests.fake_bot_api import FakeBotApi
-from tests.outbox import ManualClock, make_dispatcher
+from tests.outbox import WIB, ManualClock, make_dispatcher
 
 
 async def add_person(store: Store, telegram_id: int, language: str = "id") -> int:
@@ -394,3 +395,13 @@ async def test_long_outbox_message_arrives_in_parts(
     async with store.read() as repo:
         found = (await repo.connection.execute(select(person.c.reachable))).scalar()
     assert found is True
+
+
+def test_a_dispatcher_claims_no_more_than_it_can_send_in_half_its_lease() -> None:
+    policy = DeliveryPolicy(WIB, QuietHours.parse("21:00-06:00"))
+    assert policy.batch == 50  # 5 minutes at 25 a second: the batch limit
+    short = DeliveryPolicy(
+        WIB, policy.quiet_hours, messages_per_second=20, lease=timedelta(seconds=3)
+    )
+    assert short.batch == 30  # 1.5 s at 20 a second: the claims never expire while it sends
+    assert DeliveryPolicy(WIB, policy.quiet_hours, 0.1, lease=timedelta(seconds=2)).batch == 1
