@@ -17,6 +17,7 @@ dropped instead of arriving late.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from storage.locks import hold_job_lock
 from storage.notifications import QueuedMessage
 from storage.planning import LinkedPerson, PosyanduSchedule
 from storage.store import Repositories, Store
+
+log = logging.getLogger(__name__)
 
 EVE_AT = time(16, 0)
 MORNING_AT = time(6, 30)
@@ -281,6 +284,12 @@ async def _payout_reminders(
                 "capacity": len(slots) * policy.slot_capacity,
                 "unplaced": unplaced_count,
             }
+            # For whoever runs the bot, in the log at every run until the round fits.
+            log.warning(
+                "payout_slots_short round=%s kecamatan_id=%s households=%s capacity=%s "
+                "unplaced=%s", payout.round_code, payout.kecamatan_id, len(households),
+                warn["capacity"], unplaced_count,
+            )  # fmt: skip
             staff_ids = await repo.planning.staff_with_role(Role.COORDINATOR, payout.kecamatan_id)
             staff_ids += await repo.planning.staff_with_role(Role.OPERATOR, payout.kecamatan_id)
             for staff_id in staff_ids:

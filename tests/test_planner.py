@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,11 +12,12 @@ from sqlalchemy import func, select
 
 from bot.i18n import Translator
 from bot.models import Role
+from bot.registry.importer import ImportKind, import_file
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store
 from tests.conftest import NOW
-from tests.helpers import import_valid_files
+from tests.helpers import import_valid_files, write_csv
 
 WIB = ZoneInfo("Asia/Jakarta")
 POLICY = PlanPolicy(WIB)
@@ -113,9 +115,19 @@ async def test_a_report_means_no_missed_question_and_cancels_a_queued_one(
 
 
 async def test_payout_slots_stay_within_capacity_and_a_short_window_is_reported(
-    store: Store, t_id: Translator
+    store: Store, t_id: Translator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     people = await link_everyone(store, t_id)
+    operators = write_csv(
+        tmp_path,
+        "people.csv",
+        """
+        code;name;role;kecamatan;posyandu
+        OP-MKJ;Rina Operator;operator;Mekarjaya;
+        OP-PDG;Yayan Operator;operator;Pandeglang;
+    """,
+    )
+    await import_file(store, ImportKind.PEOPLE, operators, t_id, now=NOW, progress=False)
     # Mekarjaya's round: 16 December, 08.00-13.00 (10 slots of 30 minutes). Three households.
     h3 = wib(date(2026, 12, 13), time(10, 0))
     report = await plan(store, h3, PlanPolicy(WIB, slot_minutes=150, slot_capacity=1))
@@ -123,11 +135,19 @@ async def test_payout_slots_stay_within_capacity_and_a_short_window_is_reported(
     # Mekarjaya's window holds two slots of 150 minutes, Pandeglang's (08.00-14.00) three.
     assert [count for _slot, count in await _slot_counts(store)] == [1, 1, 1, 1, 1]  # never more
     assert report.households_without_slot == 1  # the third Mekarjaya household
-    [warning] = [r for r in rows.values() if r["template_key"] == "payout.slots_short"]
+    warnings = [r for r in rows.values() if r["template_key"] == "payout.slots_short"]
     async with store.read() as repo:
-        coordinator = await repo.staff.get_by_code("KO-MKJ")
-    assert coordinator is not None and warning["staff_id"] == coordinator.id
-    assert warning["params"]["unplaced"] == 1  # type: ignore[index]
+        told = {await repo.staff.get_by_code(code) for code in ("KO-MKJ", "OP-MKJ")}
+    # Mekarjaya's coordinator and operator, not Pandeglang's operator (its round fits).
+    assert {w["staff_id"] for w in warnings} == {s.id for s in told if s is not None}
+    assert len(warnings) == 2
+    assert all(w["params"]["unplaced"] == 1 for w in warnings)  # type: ignore[index]
+    [logged] = [r.getMessage() for r in caplog.records if "payout_slots_short" in r.getMessage()]
+    assert (
+        "round=2026-T4" in logged
+        and "unplaced=1" in logged
+        and logged.endswith("capacity=2 unplaced=1")
+    )
     reminders = [r for r in rows.values()
                  if str(r["template_key"]).startswith(("payout.reminder", "payout.tomorrow"))]  # fmt: skip
     assert {r["person_id"] for r in reminders} == set(people.values())
