@@ -53,7 +53,8 @@ TEMPLATES: dict[str, str] = {
         "Please bring the buku KIA / KMS card."
     ),
     POSYANDU_DAY: N_(
-        "Today is posyandu day at {posyandu}, for {members}. Don't forget the buku KIA / KMS card."
+        "Today, {date}, is posyandu day at {posyandu}, for {members}. "
+        "Don't forget the buku KIA / KMS card."
     ),
     POSYANDU_MISSED: N_(
         "Did you go to the posyandu yesterday ({posyandu}, {date})? Please tell us, so that "

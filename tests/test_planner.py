@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.i18n import Translator
 from bot.models import Role
+from bot.notices import render_notice
 from bot.registry.importer import ImportKind, import_file
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
@@ -81,6 +82,17 @@ async def test_first_run_plans_reminders_missed_questions_and_nothing_else(
     ])  # fmt: skip
     # Posyandu Flamboyan (day 15), Mawar (day 10) and Kenanga are beyond the 8-day horizon.
     assert set(by_template) == {"posyandu.missed", "posyandu.eve", "posyandu.day"}
+    # Both name the member, the posyandu and the date, and say what to bring.
+    texts = {
+        str(r["template_key"]): render_notice(str(r["template_key"]), r["params"], t_id).text  # type: ignore[arg-type]
+        for r in reminders if r["person_id"] == bunga
+    }  # fmt: skip
+    assert texts == {
+        "posyandu.eve": "Pengingat: besok, Selasa, 8 Desember 2026, jadwal posyandu di Posyandu "
+        "Dahlia, untuk Bunga Setiawan. Jangan lupa bawa buku KIA / kartu KMS.",
+        "posyandu.day": "Hari ini, Selasa, 8 Desember 2026, jadwal posyandu di Posyandu Dahlia, "
+        "untuk Bunga Setiawan. Jangan lupa bawa buku KIA / kartu KMS.",
+    }
 
 
 async def test_planning_ten_times_leaves_the_same_outbox(store: Store, t_id: Translator) -> None:
