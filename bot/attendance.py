@@ -4,6 +4,10 @@ A household reports that a member went to the posyandu on a day within the last 
 the future, never before the member was born), optionally with a photo of the KMS card or the buku
 KIA page as proof. The same member, day and posyandu is recorded once. The companion hears of the
 report through the outbox.
+
+When the health worker (bidan, kader) already confirmed that visit on their own word, the
+household's report does not wait for the companion: it joins the confirmation, and the attendance
+becomes cross-checked, whichever of the two came first.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class DateProblem(StrEnum):
 
 class ReportOutcome(StrEnum):
     SAVED = "saved"
+    CROSS_CHECKED = "cross_checked"  # the health worker had already confirmed this visit
     ALREADY_RECORDED = "already_recorded"
     NOT_ALLOWED = "not_allowed"  # member or posyandu outside the household's scope, bad date
 
@@ -136,16 +141,20 @@ async def report_attendance(
             or date_problem(draft.session_date, today, member) is not None
         ):
             return ReportOutcome.NOT_ALLOWED, None
-        report = await repo.attendance.add_reported(
-            member.id, posyandu.id, draft.session_date, draft.proof_file_id, person.id, now
-        )
+        visit = (member.id, posyandu.id, draft.session_date, draft.proof_file_id, person.id, now)
+        outcome = ReportOutcome.SAVED
+        report = await repo.attendance.add_reported(*visit)
+        if report is None:
+            outcome = ReportOutcome.CROSS_CHECKED
+            report = await repo.attendance.add_to_health_worker_confirmation(*visit)
         if report is None:
             return ReportOutcome.ALREADY_RECORDED, None
         # The "did you go yesterday?" question is moot now.
         await repo.notifications.cancel_pending(
             dedup_prefix=missed_question_prefix(household.id, draft.session_date)
         )
-        if household.companion_id is not None:
+        # A cross-checked visit needs no verification, so the companion is not asked for one.
+        if outcome is ReportOutcome.SAVED and household.companion_id is not None:
             await repo.notifications.queue(
                 Recipient(staff_id=household.companion_id),
                 ATTENDANCE_REPORTED,
@@ -159,9 +168,10 @@ async def report_attendance(
                 now=now,
             )
         await repo.audit.record(
-            now, f"person:{person.id}", "report_attendance", "attendance_report", str(report.id)
-        )
-    return ReportOutcome.SAVED, report
+            now, f"person:{person.id}", "report_attendance", "attendance_report", str(report.id),
+            {"status": report.status.value},
+        )  # fmt: skip
+    return outcome, report
 
 
 async def record_absence(

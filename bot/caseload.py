@@ -1,5 +1,9 @@
 """A companion's households, filtered: due at the posyandu this week, missed the last session,
-cannot be reached, or have an open complaint."""
+cannot be reached, or have an open complaint.
+
+A complaint about the companion goes to the coordinator, and the household is told it does not
+go to the companion: it never shows in the companion's own lists.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from bot.attendance import is_followed
 from bot.i18n import N_
-from bot.models import EscalationLevel
+from bot.models import ComplaintCategory, EscalationLevel
 from bot.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.sessions import last_session_before, sessions_between
 from storage.store import Repositories
@@ -34,7 +38,9 @@ async def household_list(
         return [label[h] for h in sorted(await repo.planning.unreachable_households(ids))]
     if kind == "open_complaints":
         waiting = await repo.complaints.waiting_for(ids, list(EscalationLevel))
-        open_ids = {c.household_id for c in waiting}
+        open_ids = {
+            c.household_id for c in waiting if c.category is not ComplaintCategory.COMPANION
+        }
         return [label[h] for h in ids if h in open_ids]
     schedules = await repo.planning.posyandu_schedules()
     changes = await repo.planning.session_changes()

@@ -336,6 +336,11 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
     end_flow(context.user_data or {})
     if outcome is ReportOutcome.SAVED:
         text = t("Thank you! Your report is saved and waits for your companion's verification.")
+    elif outcome is ReportOutcome.CROSS_CHECKED:
+        text = t(
+            "Thank you! Your report is saved. The posyandu had already confirmed this visit, "
+            "so it is recorded and there is nothing more to do."
+        )
     elif outcome is ReportOutcome.ALREADY_RECORDED:
         text = t("This visit was already recorded, so there is nothing more to do. Thank you!")
     else:

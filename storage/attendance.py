@@ -55,6 +55,42 @@ class AttendanceRepository:
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _report(row)
 
+    async def add_to_health_worker_confirmation(
+        self,
+        member_id: int,
+        posyandu_id: int,
+        session_date: date,
+        proof_file_id: str | None,
+        reported_by: int,
+        now: datetime,
+    ) -> AttendanceReport | None:
+        """The household reports a visit the health worker already confirmed on their own word:
+        the attendance becomes cross-checked, with the household as reporter (and its proof
+        photo, when it sent one). None when there is no such confirmation waiting for the
+        household, for example because the household had already reported this visit."""
+        values: dict[str, object] = {
+            "status": ReportStatus.CROSS_CHECKED.value,
+            "reported_by": reported_by,
+            "reported_at": now,
+        }
+        if proof_file_id is not None:
+            values["proof_file_id"] = proof_file_id
+        statement = (
+            update(attendance_report)
+            .where(
+                attendance_report.c.member_id == member_id,
+                attendance_report.c.posyandu_id == posyandu_id,
+                attendance_report.c.session_date == session_date,
+                attendance_report.c.status == ReportStatus.VERIFIED.value,
+                attendance_report.c.reported_by.is_(None),
+                attendance_report.c.confirmed_by_health_worker.is_not(None),
+            )
+            .values(**values)
+            .returning(attendance_report)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _report(row)
+
     async def confirm_by_health_worker(
         self, member_id: int, posyandu_id: int, session_date: date, person_id: int, now: datetime
     ) -> bool:

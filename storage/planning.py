@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
+    ComplaintCategory,
     ComplaintStatus,
     EscalationLevel,
     Member,
@@ -305,7 +306,8 @@ class PlanningRepository:
         return found
 
     async def complaints_waiting(self, household_ids: Sequence[int]) -> list[WaitingComplaint]:
-        """Open complaints at the companion's level, earliest deadline first."""
+        """Open complaints at the companion's level, earliest deadline first; never one about
+        the companion (those go to the coordinator)."""
         found: list[WaitingComplaint] = []
         for chunk in _chunks(sorted(set(household_ids))):
             query = (
@@ -313,6 +315,7 @@ class PlanningRepository:
                 .join(household, household.c.id == complaint.c.household_id)
                 .where(
                     complaint.c.level == EscalationLevel.COMPANION.value,
+                    complaint.c.category != ComplaintCategory.COMPANION.value,
                     complaint.c.status.in_(
                         [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
                     ),

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlalchemy import select
+
+from bot.digest import build_digest
+from storage.schema import complaint
 from storage.store import Store
 from tests.chat import Chat
+from tests.conftest import NOW
 from tests.test_complaint_handling import enrolled, file_payout_complaint
 
 
@@ -29,6 +36,38 @@ async def test_household_filters(mother: Chat, store: Store) -> None:
     await euis.send("/rumahtangga")
     [none] = await euis.press("Rumah tangga yang tidak bisa dihubungi bot")
     assert none.endswith("Tidak ada saat ini.")
+
+
+async def test_complaints_about_the_companion_stay_out_of_her_lists(
+    mother: Chat, store: Store
+) -> None:
+    await mother.send("/keluhan")
+    [about_her] = await mother.press("Pendamping")
+    assert about_her.endswith(
+        "Keluhan tentang pendamping Anda dikirim ke koordinator kecamatan, tidak ke pendamping itu."
+    )
+    await mother.send("Pendamping tidak pernah datang ke rumah kami.")
+    await mother.press("Lewati")
+    await mother.press("📨 Kirim")
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7906)  # the companion of RTS-2026-0001
+
+    await euis.send("/rumahtangga")
+    [complaints] = await euis.press("Dengan keluhan terbuka")
+    assert complaints == "<b>Dengan keluhan terbuka</b> (0)\nTidak ada saat ini."
+
+    await file_payout_complaint(mother)  # an ordinary complaint does show
+    await euis.send("/rumahtangga")
+    [complaints] = await euis.press("Dengan keluhan terbuka")
+    assert complaints == "<b>Dengan keluhan terbuka</b> (1)\nRTS-2026-0001 Ujang Sukmana"
+
+    async with store.read() as repo:
+        tickets = dict((await repo.connection.execute(
+            select(complaint.c.category, complaint.c.ticket_code))).all())  # fmt: skip
+        companion = await repo.staff.get_by_code("PD-MKJ-1")
+        assert companion is not None
+        digest = await build_digest(repo, companion.id, date(2026, 12, 1), NOW)
+    assert digest is not None
+    assert [ticket for ticket, *_rest in digest["complaints"]] == [tickets["payout"]]
 
 
 async def test_link_code_from_the_chat(mother: Chat, store: Store) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.models import Role
 from jobs.planner import PlanPolicy, plan
-from storage.schema import attendance_report, member, notification
+from storage.schema import attendance_report, member, notification, person
 from storage.store import Store
 from tests.chat import Chat
 from tests.outbox import WIB
@@ -49,6 +49,51 @@ async def test_confirming_cross_checks_and_creates(mother: Chat, store: Store) -
     assert rows["Neneng Sukmana"].status == "verified"
     assert rows["Neneng Sukmana"].reported_by is None  # on the bidan's word alone
     assert rows["Neneng Sukmana"].confirmed_by_health_worker is not None
+
+
+async def test_household_reporting_after_the_bidan_cross_checks(mother: Chat, store: Store) -> None:
+    bidan = await enrolled(store, mother, "BD-MKJ-1", 7606)  # Posyandu Anggrek, met 30 November
+    await bidan.send("/konfirmasi")
+    await bidan.press("▫️ Aditya Sukmana (RTS-2026-0001)")
+    edits = [c.params for c in bidan.api.calls if c.method == "editMessageReplyMarkup"]
+    save = edits[-1]["reply_markup"]["inline_keyboard"][2][0]
+    assert save["text"] == "Simpan (1)"
+    assert await bidan.press_data(save["callback_data"]) == [
+        "Tersimpan. 0 cocok dengan laporan rumah tangga sendiri (tercek silang); 1 dicatat "
+        "berdasarkan keterangan Anda."
+    ]
+
+    # The household reports the same visit afterwards, with its photo of the KMS card.
+    await mother.send("/hadir")
+    await mother.press("Aditya Sukmana (balita)")
+    await mother.press("Kemarin")  # 30 November
+    await mother.send_photo("AgACkms-after-bidan")
+    assert await mother.press("✅ Simpan") == [
+        "Terima kasih! Laporan Anda sudah disimpan. Kunjungan ini sudah dikonfirmasi oleh "
+        "petugas posyandu, jadi sudah tercatat dan tidak perlu apa-apa lagi."
+    ]
+    # Reporting it once more changes nothing and is answered politely.
+    await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)
+    assert mother.bot_messages()[-1]["text"] == (
+        "Kunjungan ini sudah tercatat, jadi tidak perlu dilaporkan lagi. Terima kasih!"
+    )
+
+    async with store.read() as repo:
+        [row] = (await repo.connection.execute(select(attendance_report))).all()
+        household_person = (await repo.connection.execute(
+            select(person.c.id).where(person.c.telegram_user_id == mother.user_id))).scalar()  # fmt: skip
+        bidan_person = (await repo.connection.execute(
+            select(person.c.id).where(person.c.telegram_user_id == bidan.user_id))).scalar()  # fmt: skip
+        asked = (await repo.connection.execute(select(notification.c.id).where(
+            notification.c.template_key == "attendance.reported"))).all()  # fmt: skip
+    assert row.status == "cross_checked"
+    assert row.session_date.isoformat() == "2026-11-30"
+    assert (row.reported_by, row.proof_file_id) == (household_person, "AgACkms-after-bidan")
+    assert row.confirmed_by_health_worker == row.verified_by == bidan_person
+    assert asked == []  # nothing for the companion to verify
+
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7607)
+    assert await euis.send("/verifikasi") == ["Tidak ada laporan yang menunggu verifikasi."]
 
 
 async def test_others_cannot_confirm(mother: Chat, store: Store) -> None:
