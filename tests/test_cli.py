@@ -225,21 +225,32 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
         "/start", "RTS-2026-0001", "850001",
         "/hadir", "2", "2", "1", "1",  # Aditya, yesterday, skip the photo, save
         "/keluhan", "1", "Dana bantuan tahap ini belum kami terima.", "1", "1",
+        "/keluhan", "1", "Antrean di kantor pos panjang sekali.", "1", "1",
     ])  # fmt: skip
 
     token = sapa("invite", "companion", "PD-MKJ-1", cwd=workdir).stdout.split("start=")[-1].strip()
     companion = console(workdir, "companion:PD-MKJ-1", [
         f"/start {token}", "/verifikasi", "1",  # verify the report
+        # The buttons typed are those of the last complaint listed, the queue's.
         "/keluhanmasuk", "2", "Sedang kami cek ke kantor pos, Bu.",  # reply to the household
+        "/keluhanmasuk", "3",  # and mark it resolved
     ])  # fmt: skip
     assert "🤖 Selamat datang, Euis Rohmah." in companion
     assert "🤖 Terverifikasi: Aditya Sukmana" in companion
     assert "🤖 Jawaban Anda sudah dikirim ke rumah tangga" in companion
-    # The household sees the answer the next time she opens the console.
-    mother = console(workdir, "household:RTS-2026-0001", ["/status"])
+    assert (
+        "ditandai selesai. Rumah tangga akan ditanya apakah masalahnya sudah selesai." in companion
+    )
+    # The household sees the answer and the question the next time she opens the console.
+    mother = console(workdir, "household:RTS-2026-0001", ["1", "/status"])  # 1: yes, solved
     assert "🤖 Jawaban untuk keluhan Anda KLH-" in mother
+    assert "Apakah masalahnya sudah selesai?" in mother
+    assert "🤖 Terima kasih! Keluhan sudah ditutup." in mother
+    assert [line for line in mother.splitlines() if line.startswith("🤖 Status:")] == [
+        "🤖 Status: selesai", "🤖 Status: diterima, menunggu",
+    ]  # fmt: skip
 
-    # Nobody resolved it: ten days later it goes up to the coordinator, with an alert.
+    # Nobody resolved the first: ten days later it goes up to the coordinator, with an alert.
     later = (date.today() + timedelta(days=10)).isoformat() + "T10:00"
     assert "1 keluhan naik satu tingkat." in sapa("escalate", "--at", later, cwd=workdir).stdout
     token = sapa("invite", "coordinator", "KO-MKJ", cwd=workdir).stdout.split("start=")[-1].strip()
