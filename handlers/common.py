@@ -20,6 +20,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.i18n import Translator
+from bot.message_parts import split_text
 from bot.models import Household, Person, Role
 from bot.settings import SUPPORTED_LANGUAGES
 from handlers.flow import Flow, current_flow, end_flow
@@ -67,9 +68,15 @@ async def translator_for(update: Update, context: SapaContext) -> Translator:
 
 
 async def reply(update: Update, text: str, markup: Markup | None = None) -> Message:
-    """Answer in the user's chat (HTML; escape anything the user or the database wrote)."""
+    """Answer in the user's chat (HTML; escape anything the user or the database wrote).
+
+    A text longer than Telegram takes (4096 characters) goes in several messages, cut at line
+    ends (`split_text`); the buttons come with the last one, which is returned."""
     assert update.effective_chat is not None
-    return await update.effective_chat.send_message(text, reply_markup=markup)
+    parts = split_text(text)
+    for part in parts[:-1]:
+        await update.effective_chat.send_message(part)
+    return await update.effective_chat.send_message(parts[-1], reply_markup=markup)
 
 
 async def take_button(update: Update) -> str | None:

@@ -11,7 +11,8 @@
   the next message leaves (written while the pacer waits for the next slot). After a crash a
   claimed row is taken again once its lease expires: only the one message in flight (sent, or
   being sent, and not marked) is repeated.
-- Messages over 4096 characters are sent in parts, split on line boundaries.
+- Messages over 4096 characters are sent in parts, split on line boundaries
+  (`bot.message_parts.split_text`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.clock import Clock
 from bot.i18n import Translations
+from bot.message_parts import split_text
 from bot.notices import render_notice
 from bot.settings import QuietHours, Settings
 from storage.notifications import OutgoingMessage, SentMarks, sent_marks
@@ -40,7 +42,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-MESSAGE_LIMIT = 4096
 PER_CHAT_INTERVAL = 1.0
 BATCH = 50
 
@@ -82,28 +83,6 @@ class DispatchStats:
     failed: int = 0
     blocked: int = 0
     rate_limited: int = 0
-
-
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Parts of at most `limit` characters, cut at line ends (a very long line is cut hard)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
 
 
 @dataclass

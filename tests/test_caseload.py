@@ -7,10 +7,12 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.digest import build_digest
+from bot.session_changes import ChangeOutcome, change_session
 from storage.schema import complaint
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
+from tests.outbox import WIB
 from tests.test_complaint_handling import enrolled, file_payout_complaint
 
 
@@ -36,6 +38,18 @@ async def test_household_filters(mother: Chat, store: Store) -> None:
     await euis.send("/rumahtangga")
     [none] = await euis.press("Rumah tangga yang tidak bisa dihubungi bot")
     assert none.endswith("Tidak ada saat ini.")
+    await euis.send("/rumahtangga")
+    [quiet_week] = await euis.press("Jadwal posyandu minggu ini")
+    assert quiet_week.endswith("Tidak ada saat ini.")  # Anggrek meets on 28/12, Flamboyan on 15/12
+
+    # Flamboyan's session moves into this week (Tuesday 1 to Sunday 6 December).
+    moved, _told = await change_session(
+        store, "P-MKJ-03", date(2026, 12, 15), date(2026, 12, 4), actor="test", now=NOW, zone=WIB
+    )
+    assert moved is ChangeOutcome.CHANGED
+    await euis.send("/rumahtangga")
+    [due] = await euis.press("Jadwal posyandu minggu ini")
+    assert due == "<b>Jadwal posyandu minggu ini</b> (1)\nRTS-2026-0003 Encep Maulana (04/12)"
 
 
 async def test_complaints_about_the_companion_stay_out_of_her_lists(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from bot.app import SapaApplication
 from bot.i18n import Translations
+from bot.message_parts import split_text
 from bot.models import Recipient, Role
 from bot.settings import QuietHours
-from jobs.dispatch import DeliveryPolicy, Pacer, split_text
+from jobs.dispatch import DeliveryPolicy, Pacer
 from storage.notifications import sent_marks
 from storage.schema import notification, person
 from storage.store import Store

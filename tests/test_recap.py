@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import matplotlib.image
 from openpyxl import load_workbook
 
+from bot.charts import LOWEST_SHOWN, attendance_lines, recap_chart
 from bot.i18n import Translator
+from bot.message_parts import MESSAGE_LIMIT
 from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
 from bot.recap import DesaAttendance, Recap, attendance_history, build_recap, parse_month
 from bot.registry.importer import ImportKind, import_file
@@ -265,3 +268,116 @@ async def test_complaints_and_accounts_count_in_their_households_kecamatan(
         ({("payout", "resolved"): 1, ("other", "open"): 1, ("data", "open"): 1}, 48.0, 1, 2,
          {"PD-MKJ-1": 0, "PD-MKJ-2": 1, "PD-PDG-1": 1}),
     ]  # fmt: skip
+
+
+# --- the recap of a whole district at its real size: the text in parts, a chart that stays readable ---
+
+# The kecamatan of Kabupaten Pandeglang besides the two of the examples: 35 in all.
+KECAMATAN = [
+    "Sumur", "Cimanggu", "Cibaliung", "Cibitung", "Cikeusik", "Cigeulis", "Panimbang", "Sobang",
+    "Munjul", "Angsana", "Sindangresmi", "Picung", "Bojong", "Saketi", "Cisata", "Pagelaran",
+    "Patia", "Sukaresmi", "Labuan", "Carita", "Jiput", "Cikedal", "Menes", "Pulosari",
+    "Mandalawangi", "Cimanuk", "Cipeucang", "Banjar", "Kaduhejo", "Majasari", "Cadasari",
+    "Karangtanjung", "Koroncong",
+]  # fmt: skip
+DESA_PER_KECAMATAN = 10
+
+
+async def import_the_whole_district(store: Store, t: Translator, folder: Path) -> list[str]:
+    """Ten desa with a posyandu in each of 33 more kecamatan, and two companions in each (one
+    whose name needs an HTML entity); returns the new desa names."""
+    posyandu = ["code,name,kecamatan,desa,schedule"]
+    people = ["code,name,role,kecamatan,posyandu"]
+    desa_names = []
+    for k, kecamatan in enumerate(KECAMATAN):
+        for d in range(1, DESA_PER_KECAMATAN + 1):
+            desa = f"{kecamatan} Desa {d}"
+            desa_names.append(desa)
+            posyandu.append(f"P-{k:02d}-{d:02d},Posyandu {desa},{kecamatan},{desa},tanggal 10")
+        people.append(f"PD-{k:02d}-1,Ma'ruf Hidayat {kecamatan},pendamping,{kecamatan},")
+        people.append(f"PD-{k:02d}-2,Siti Rahmawati {kecamatan},pendamping,{kecamatan},")
+    for kind, name, lines in ((ImportKind.POSYANDU, "posyandu.csv", posyandu),
+                              (ImportKind.PEOPLE, "people.csv", people)):  # fmt: skip
+        path = folder / name
+        path.write_text("\n".join(lines) + "\n", "utf-8")
+        report = await import_file(store, kind, path, t, now=NOW, progress=False)
+        assert report.ok
+    return desa_names
+
+
+def is_whole_html(part: str) -> bool:
+    """Every tag closed in the same part, and no entity cut at either end."""
+    opened = re.findall(r"<([a-z]+)[^>]*>", part)
+    closed = re.findall(r"</([a-z]+)>", part)
+    cut_entity = re.search(r"&#?\w*$", part) or re.match(r"^#?\w*;", part)
+    return sorted(opened) == sorted(closed) and cut_entity is None
+
+
+async def test_district_rekap_too_long_for_one_message_arrives_in_parts_then_the_chart(
+    mother: Chat, store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    await activity(mother, store)
+    desa_names = await import_the_whole_district(store, t_id, tmp_path)
+    agus = await enrolled(store, mother, "TPJK-1", 7720)  # the district team
+    sent_before = len(agus.api.calls)
+    parts = await agus.send("/rekap 2026-11")
+    assert len(parts) > 1 and all(len(part) <= MESSAGE_LIMIT for part in parts)
+    assert all(is_whole_html(part) for part in parts)
+    text = "\n".join(parts)
+    assert text.startswith("<b>Rekap seluruh kabupaten, November 2026</b>")
+    for desa in desa_names:
+        assert f"\n{desa}: 0 / 0 / 0 / 0\n" in text
+    assert "Mekarjaya: 2 / 2 / 1 / 0 (50%)" in text
+    assert "PD-32-1 Ma&#x27;ruf Hidayat Koroncong: belum pernah / 0 / 0 / 0" in text
+    assert text.rstrip().endswith("Rumah tangga yang tidak bisa dihubungi bot: 0")
+    # Then the chart, in the same size as a kecamatan's.
+    methods = [call.method for call in agus.api.calls[sent_before:]]
+    assert methods == ["sendMessage"] * len(parts) + ["sendPhoto"]
+    photo = agus.api.calls[-1]
+    image = matplotlib.image.imread(BytesIO(photo.files["photo"]), format="png")
+    assert image.shape[:2] == (1200, 900)
+
+
+def desa_month(kecamatan: str, desa: str, expected: int, verified: int) -> DesaAttendance:
+    return DesaAttendance(kecamatan, desa, expected, verified, verified, 0)
+
+
+def test_the_district_chart_draws_the_lowest_kecamatan_and_the_whole_district(
+    t_id: Translator,
+) -> None:
+    # 35 kecamatan of 10 desa, each desa with 20 visits expected a month; 18 verified in most
+    # kecamatan, fewer in six. Munjul was lowest in the months before, but its latest rate counts.
+    months = [date(2026, m, 1) for m in range(6, 12)]
+    names = ["Mekarjaya", "Pandeglang", *KECAMATAN]
+    low = {"Sobang": 5, "Cikeusik": 8, "Picung": 10, "Carita": 12, "Banjar": 14, "Menes": 16}
+
+    def verified(kecamatan: str, month: date) -> int:
+        if kecamatan == "Munjul":
+            return 20 if month == months[-1] else 0
+        return low.get(kecamatan, 18)
+
+    history = [
+        (month, [desa_month(kecamatan, f"{kecamatan} {d}", 20, verified(kecamatan, month))
+                 for kecamatan in names for d in range(DESA_PER_KECAMATAN)])
+        for month in months
+    ]  # fmt: skip
+    lines = attendance_lines(history, by_kecamatan=True)
+    assert (lines.total, lines.only_the_lowest) == (35, True)
+    assert len(lines.places) == LOWEST_SHOWN == 5  # and the dashed line of all: six lines
+    assert [s.place for s in lines.places] == ["Sobang", "Cikeusik", "Picung", "Carita", "Banjar"]
+    assert lines.places[0].rates == [0.25] * 6  # ten desa added up: 50 of 200 visits
+    assert lines.overall is not None and lines.overall.place == ""
+    assert lines.overall.latest == (18 * 28 + 5 + 8 + 10 + 12 + 14 + 16 + 20) / (20 * 35)
+    # A desa left out of a month (no sessions, nobody expected) leaves a gap, not a zero.
+    history[0][1].clear()
+    assert attendance_lines(history, by_kecamatan=True).places[0].rates[0] is None
+    # A kecamatan's chart: its few desa, all of them, by name of desa.
+    mekarjaya = [(month, [r for r in rows if r.kecamatan == "Mekarjaya"][:3])
+                 for month, rows in history[1:]]  # fmt: skip
+    few = attendance_lines(mekarjaya, by_kecamatan=False)
+    assert [s.place for s in few.places] == ["Mekarjaya 0", "Mekarjaya 1", "Mekarjaya 2"]
+    assert not few.only_the_lowest
+    # The picture stays the phone-sized one.
+    recap = Recap(months[-1], "", history[-1][1], {("payout", "open"): 2}, None, 0, [], 0, [])
+    image = matplotlib.image.imread(BytesIO(recap_chart(recap, history, t_id)), format="png")
+    assert image.shape[:2] == (1200, 900) and image.std() > 0.05

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import SapaApplication
-from bot.i18n import Translations
+from bot.i18n import Translations, Translator
 from bot.models import Recipient, Role
 from bot.notices import render_notice
+from bot.registry.importer import ImportKind, import_file
 from storage.schema import absence, attendance_report, notification
 from storage.store import Store
 from tests.chat import Chat
@@ -117,6 +119,40 @@ async def test_digest_list_buttons_are_for_the_companion_only(
     assert full.startswith("<b>Tidak hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang Sukmana")
     [refused] = await mother.press_data(missed_button, {"message_id": 1, "text": ""})
     assert refused == "Tombol ini untuk pendamping."
+
+
+async def test_a_long_digest_list_arrives_in_parts(
+    chat: Chat, store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    from bot.message_parts import MESSAGE_LIMIT
+    from tests.test_recap import is_whole_html
+
+    # 150 more households for Euis at Posyandu Anggrek, each with a child: none came on the
+    # 30th of November, so all of them are in her "missed" list (too long for one message).
+    households = ["program_number,head_name,nik,kecamatan,desa,posyandu_code,companion_code"]
+    members = ["program_number,name,kind,birth_date,due_date"]
+    for n in range(150):
+        number = f"RTS-2026-{n + 100:04d}"
+        households.append(f"{number},Ma'ruf Hidayatullah {n},36012903058{n + 10000:05d},"
+                          "Mekarjaya,Mekarjaya,P-MKJ-01,PD-MKJ-1")  # fmt: skip
+        members.append(f"{number},Anak {n},balita,2024-01-01,")
+    for kind, name, lines in ((ImportKind.HOUSEHOLDS, "households.csv", households),
+                              (ImportKind.MEMBERS, "members.csv", members)):  # fmt: skip
+        (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
+        report = await import_file(store, kind, tmp_path / name, t_id, now=NOW, progress=False)
+        assert report.ok
+    async with store.write() as repo:
+        companion = await repo.staff.get_by_code("PD-MKJ-1")
+        assert companion is not None
+        await repo.people.add(7301, Role.COMPANION, NOW, staff_id=companion.id)
+    euis = Chat(chat.application, chat.api, 7301, seen=len(chat.api.calls))
+    parts = await euis.press_data("dg:2026-12-01:missed", {"message_id": 1, "text": ""})
+    assert len(parts) >= 2 and all(len(part) <= MESSAGE_LIMIT for part in parts)
+    assert all(is_whole_html(part) for part in parts)
+    assert parts[0].startswith("<b>Tidak hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang")
+    shown = "\n".join(parts).split("\n")
+    for n in range(150):
+        assert f"RTS-2026-{n + 100:04d} Ma&#x27;ruf Hidayatullah {n}" in shown
 
 
 async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(
