@@ -94,6 +94,10 @@ class FakeBotApi(BaseRequest):
             body = {"ok": False, "error_code": 403,
                     "description": "Forbidden: bot was blocked by the user"}  # fmt: skip
             return 403, json.dumps(body).encode()
+        refused = _refused_as_telegram_would(api_method, params)
+        if refused is not None:
+            body = {"ok": False, "error_code": 400, "description": f"Bad Request: {refused}"}
+            return 400, json.dumps(body).encode()
         if api_method in self.failures:
             status, description, extra = self.failures.pop(api_method)
             body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
@@ -118,3 +122,23 @@ class FakeBotApi(BaseRequest):
                 message["text"] = params["text"]
             return message
         return True
+
+
+def _refused_as_telegram_would(method: str, params: dict[str, Any]) -> str | None:
+    """Telegram's limits on what the bot sends, so no test passes with a message it refuses:
+    4096 characters of text, 1024 of caption, 64 bytes of button data."""
+    if len(str(params.get("text", ""))) > 4096:
+        return "message is too long"
+    if len(str(params.get("caption", ""))) > 1024:
+        return "message caption is too long"
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    elif hasattr(markup, "to_dict"):
+        markup = markup.to_dict()
+    if isinstance(markup, dict):
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if len(str(button.get("callback_data", "")).encode()) > 64:
+                    return "BUTTON_DATA_INVALID"
+    return None
