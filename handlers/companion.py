@@ -9,7 +9,7 @@ from telegram import Update
 
 from bot.digest import LIST_TITLES, build_digest, list_lines
 from bot.models import Role
-from handlers.common import reply, stale_button, visit
+from handlers.common import refuse, reply, stale_button, visit
 
 if TYPE_CHECKING:
     from bot.app import SapaContext
@@ -29,7 +29,7 @@ async def digest_list(update: Update, context: SapaContext) -> None:
     t = visitor.t
     await update.callback_query.answer()
     if person is None or person.role is not Role.COMPANION or person.staff_id is None:
-        await reply(update, t("This button is for companions."))
+        await refuse(update, t, "digest_list")
         return
     services = context.services
     now = services.clock()

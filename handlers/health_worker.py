@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.cross_check import confirm, session_to_confirm
+from bot.models import Role
 from handlers.common import END, cancelled, refuse, reply, visit
 from handlers.flow import Flow, button, button_of_flow, current_flow, end_flow, start_flow
 
@@ -51,7 +52,7 @@ async def open_list(update: Update, context: SapaContext) -> str | int:
     t, person = visitor.t, visitor.person
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
-    if person is None:
+    if person is None or person.role is not Role.HEALTH_WORKER:
         await refuse(update, t, "confirm_attendance")
         return END
     async with services.store.read() as repo:
@@ -108,7 +109,9 @@ async def pressed(update: Update, context: SapaContext) -> str | int | None:
         member_id = int(pressed_button.argument) if pressed_button.argument.isdigit() else -1
         chosen = set(flow.draft["chosen"])
         if member_id not in {e.member.id for e in session.expected}:
+            # forged data: someone outside this session; the list stays as it was
             await query.answer()
+            await refuse(update, t, "confirm_attendance")
             return None
         chosen ^= {member_id}
         flow.draft["chosen"] = sorted(chosen)

@@ -97,13 +97,9 @@ async def test_household_reporting_after_the_bidan_cross_checks(mother: Chat, st
 
 
 async def test_others_cannot_confirm(mother: Chat, store: Store) -> None:
-    assert await mother.send("/konfirmasi") == [
-        "Tidak ada sesi posyandu Anda yang perlu dikonfirmasi dalam 7 hari terakhir."
-    ]
+    assert await mother.send("/konfirmasi") == ["Maaf, Anda tidak diizinkan melakukan itu."]
     euis = await enrolled(store, mother, "PD-MKJ-1", 7602)
-    assert await euis.send("/konfirmasi") == [
-        "Tidak ada sesi posyandu Anda yang perlu dikonfirmasi dalam 7 hari terakhir."
-    ]
+    assert await euis.send("/konfirmasi") == ["Maaf, Anda tidak diizinkan melakukan itu."]
     bidan = await enrolled(store, mother, "BD-MKJ-1", 7603)
     await bidan.send("/konfirmasi")
     nonce = bidan.bot_messages()[-1]["reply_markup"]["inline_keyboard"][0][0][
@@ -112,9 +108,11 @@ async def test_others_cannot_confirm(mother: Chat, store: Store) -> None:
     async with store.read() as repo:
         stranger = (await repo.connection.execute(
             select(member.c.id).where(member.c.name == "Bunga Setiawan"))).scalar()  # fmt: skip
-    # A member of another posyandu's household, forged into the button data: ignored, and the
+    # A member of another posyandu's household, forged into the button data: refused, and the
     # list is not changed.
-    assert await bidan.press_data(f"hw:{nonce}:toggle:{stranger}") == []
+    assert await bidan.press_data(f"hw:{nonce}:toggle:{stranger}") == [
+        "Maaf, Anda tidak diizinkan melakukan itu."
+    ]
     assert not [c for c in bidan.api.calls if c.method == "editMessageReplyMarkup"]
 
 

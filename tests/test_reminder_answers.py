@@ -118,7 +118,7 @@ async def test_digest_list_buttons_are_for_the_companion_only(
     [full] = await companion_chat.press_data(missed_button, {"message_id": 1, "text": ""})
     assert full.startswith("<b>Tidak hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang Sukmana")
     [refused] = await mother.press_data(missed_button, {"message_id": 1, "text": ""})
-    assert refused == "Tombol ini untuk pendamping."
+    assert refused == "Maaf, Anda tidak diizinkan melakukan itu."
 
 
 async def test_a_long_digest_list_arrives_in_parts(
