@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from bot.app import SapaContext
 
 _FILTER = re.compile(r"^rt:([a-z_]{1,20})$")
-LIST_LIMIT = 60
 
 
 async def households_command(update: Update, context: SapaContext) -> None:
@@ -52,9 +51,7 @@ async def filter_pressed(update: Update, context: SapaContext) -> None:
     async with services.store.read() as repo:
         lines = await household_list(repo, person.staff_id, match[1], today, now)
     title = f"<b>{t(FILTERS[match[1]])}</b> ({len(lines)})"
-    shown = [escape(line) for line in lines[:LIST_LIMIT]]
-    if len(lines) > LIST_LIMIT:
-        shown.append(t("… and {count} more").format(count=len(lines) - LIST_LIMIT))
+    shown = [escape(line) for line in lines]  # all of them: a long list goes in several messages
     await reply(update, "\n".join([title, *shown]) if lines else title + "\n" + t("Nothing now."))
 
 

@@ -35,3 +35,20 @@ async def run_import(store: Store, t: Translator, kind: ImportKind, name: str) -
 
 async def import_valid_files(store: Store, t: Translator) -> list[ImportReport]:
     return [await run_import(store, t, kind, name) for kind, name, _ in VALID_FILES]
+
+
+async def add_households_for_euis(store: Store, t: Translator, folder: Path, count: int) -> None:
+    """`count` more households for companion Euis (PD-MKJ-1) at Posyandu Anggrek, RTS-2026-0100
+    on, each with a child born in 2024; the heads are called Ma'ruf (an apostrophe to escape)."""
+    households = ["program_number,head_name,nik,kecamatan,desa,posyandu_code,companion_code"]
+    members = ["program_number,name,kind,birth_date,due_date"]
+    for n in range(count):
+        number = f"RTS-2026-{n + 100:04d}"
+        households.append(f"{number},Ma'ruf Hidayatullah {n},36012903058{n + 10000:05d},"
+                          "Mekarjaya,Mekarjaya,P-MKJ-01,PD-MKJ-1")  # fmt: skip
+        members.append(f"{number},Anak {n},balita,2024-01-01,")
+    for kind, name, lines in ((ImportKind.HOUSEHOLDS, "households.csv", households),
+                              (ImportKind.MEMBERS, "members.csv", members)):  # fmt: skip
+        (folder / name).write_text("\n".join(lines) + "\n", "utf-8")
+        report = await import_file(store, kind, folder / name, t, now=NOW, progress=False)
+        assert report.ok

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.digest import build_digest
+from bot.i18n import Translator
+from bot.message_parts import MESSAGE_LIMIT
 from bot.session_changes import ChangeOutcome, change_session
 from storage.schema import complaint
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
+from tests.helpers import add_households_for_euis
 from tests.outbox import WIB
 from tests.test_complaint_handling import enrolled, file_payout_complaint
 
@@ -107,3 +111,19 @@ async def test_staff_help_lists_their_commands(mother: Chat, store: Store) -> No
     bidan = await enrolled(store, mother, "BD-MKJ-1", 7905)
     [help_text] = await bidan.send("/bantuan")
     assert "/konfirmasi" in help_text and "/rekap" not in help_text
+
+
+async def test_a_long_household_list_is_shown_whole_in_parts(
+    chat: Chat, store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    await add_households_for_euis(store, t_id, tmp_path, 300)
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7901)
+    await euis.send("/rumahtangga")
+    parts = await euis.press("Semua rumah tangga saya")
+    assert len(parts) >= 3 and all(len(part) <= MESSAGE_LIMIT for part in parts)
+    assert parts[0].startswith("<b>Semua rumah tangga saya</b> (302)\nRTS-2026-0001 Ujang Sukmana")
+    shown = "\n".join(parts).split("\n")
+    assert [line for line in shown if line.startswith("RTS-")][-1] == (
+        "RTS-2026-0399 Ma&#x27;ruf Hidayatullah 299"
+    )
+    assert len([line for line in shown if line.startswith("RTS-")]) == 302

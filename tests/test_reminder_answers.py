@@ -14,7 +14,6 @@ from bot.app import SapaApplication
 from bot.i18n import Translations, Translator
 from bot.models import Recipient, Role
 from bot.notices import render_notice
-from bot.registry.importer import ImportKind, import_file
 from storage.schema import absence, attendance_report, notification
 from storage.store import Store
 from tests.chat import Chat
@@ -125,22 +124,12 @@ async def test_a_long_digest_list_arrives_in_parts(
     chat: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
     from bot.message_parts import MESSAGE_LIMIT
+    from tests.helpers import add_households_for_euis
     from tests.test_recap import is_whole_html
 
     # 150 more households for Euis at Posyandu Anggrek, each with a child: none came on the
     # 30th of November, so all of them are in her "missed" list (too long for one message).
-    households = ["program_number,head_name,nik,kecamatan,desa,posyandu_code,companion_code"]
-    members = ["program_number,name,kind,birth_date,due_date"]
-    for n in range(150):
-        number = f"RTS-2026-{n + 100:04d}"
-        households.append(f"{number},Ma'ruf Hidayatullah {n},36012903058{n + 10000:05d},"
-                          "Mekarjaya,Mekarjaya,P-MKJ-01,PD-MKJ-1")  # fmt: skip
-        members.append(f"{number},Anak {n},balita,2024-01-01,")
-    for kind, name, lines in ((ImportKind.HOUSEHOLDS, "households.csv", households),
-                              (ImportKind.MEMBERS, "members.csv", members)):  # fmt: skip
-        (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
-        report = await import_file(store, kind, tmp_path / name, t_id, now=NOW, progress=False)
-        assert report.ok
+    await add_households_for_euis(store, t_id, tmp_path, 150)
     async with store.write() as repo:
         companion = await repo.staff.get_by_code("PD-MKJ-1")
         assert companion is not None
