@@ -665,9 +665,7 @@ async def run_escalate(store: Store, settings: Settings, t: Translator, at: str 
             return EXIT_CONFIG
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=settings.zone)
-    policy = ComplaintPolicy(
-        settings.zone, settings.companion_working_days, settings.coordinator_working_days
-    )
+    policy = ComplaintPolicy.from_settings(settings)
     moved = await sweep(store, moment, policy, send_at=utc_now())
     print(t("{count} complaint(s) went up a level.").format(count=moved))
     return EXIT_OK

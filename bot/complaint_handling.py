@@ -25,7 +25,6 @@ from bot.models import (
     Role,
 )
 from bot.notices import COMPLAINT_CONFIRM, COMPLAINT_REOPENED, COMPLAINT_REPLY, COMPLAINT_STATUS
-from bot.workdays import working_deadline
 from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
 
@@ -204,7 +203,7 @@ async def confirm_solved(
                 status=ComplaintStatus.CLOSED,
             )
             return HandlingOutcome.DONE, complaint
-        deadline = working_deadline(now, days_at(complaint.level, policy), policy.zone)
+        deadline = policy.deadline(now, days_at(complaint.level, policy))
         await repo.complaints.reopen(complaint.id, deadline, now)
         await repo.complaints.add_event(
             complaint.id,

@@ -23,6 +23,7 @@ from bot.models import (
     Role,
 )
 from bot.notices import COMPLAINT_FILED, COMPLAINT_STATUS
+from bot.settings import Settings
 from bot.workdays import working_deadline
 from storage.store import Repositories, Store
 
@@ -42,6 +43,23 @@ class ComplaintPolicy:
     zone: ZoneInfo
     companion_days: int = 3
     coordinator_days: int = 5
+    # Government offices are closed on cuti bersama: by default they are not working days.
+    skip_cuti_bersama: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ComplaintPolicy:
+        return cls(
+            settings.zone,
+            settings.companion_working_days,
+            settings.coordinator_working_days,
+            settings.sla_skip_cuti_bersama,
+        )
+
+    def deadline(self, start: datetime, working_days: int) -> datetime:
+        """`working_days` working days after `start`, at the same local time."""
+        return working_deadline(
+            start, working_days, self.zone, skip_cuti_bersama=self.skip_cuti_bersama
+        )
 
 
 def text_problem(text: str) -> TextProblem | None:
@@ -90,7 +108,7 @@ async def file_complaint(
 ) -> Complaint:
     level = first_level(category, household)
     days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
-    deadline = working_deadline(now, days, policy.zone)
+    deadline = policy.deadline(now, days)
     async with store.write() as repo:
         month = f"{now.astimezone(policy.zone):%y%m}"
         number = await repo.sequences.next_value(f"complaint:{month}")

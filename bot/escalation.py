@@ -17,7 +17,6 @@ from datetime import datetime
 from bot.complaints import ComplaintPolicy, owner_of
 from bot.models import EscalationLevel, Recipient
 from bot.notices import COMPLAINT_ESCALATED, COMPLAINT_LEVEL_UP
-from bot.workdays import working_deadline
 from storage.locks import hold_job_lock
 from storage.notifications import QueuedMessage
 from storage.store import Store
@@ -49,7 +48,7 @@ async def sweep(
             household = await repo.households.get(complaint.household_id)
             if level is None or household is None:
                 continue
-            deadline = working_deadline(now, days_at(level, policy), policy.zone)
+            deadline = policy.deadline(now, days_at(level, policy))
             await repo.complaints.escalate(complaint.id, level, deadline, now)
             await repo.complaints.add_event(
                 complaint.id, "escalated", now, level=level, status=complaint.status

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Working days each level has to resolve a complaint before it goes up a level.
     companion_working_days: int = Field(default=3, ge=1, le=30)
     coordinator_working_days: int = Field(default=5, ge=1, le=30)
+    # Cuti bersama (the government's joint leave days around Lebaran, Christmas...) are not
+    # working days: the offices of the coordinators and Dinas Sosial are closed.
+    sla_skip_cuti_bersama: bool = True
     # The outbox: messages per second for the whole bot (Telegram allows about 30), attempts
     # before a message is given up, and the first wait before a retry (it doubles each time).
     outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)

@@ -46,10 +46,7 @@ LIST_LIMIT = 10
 
 
 def _policy(context: SapaContext) -> ComplaintPolicy:
-    settings = context.services.settings
-    return ComplaintPolicy(
-        settings.zone, settings.companion_working_days, settings.coordinator_working_days
-    )
+    return ComplaintPolicy.from_settings(context.services.settings)
 
 
 async def _refused(update: Update, visitor: Visitor, outcome: HandlingOutcome) -> int:

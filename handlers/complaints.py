@@ -170,11 +170,7 @@ async def confirm_pressed(update: Update, context: SapaContext) -> str | int | N
         return None
     services = context.services
     settings = services.settings
-    policy = ComplaintPolicy(
-        zone=settings.zone,
-        companion_days=settings.companion_working_days,
-        coordinator_days=settings.coordinator_working_days,
-    )
+    policy = ComplaintPolicy.from_settings(settings)
     complaint = await file_complaint(
         services.store, visitor.person, visitor.household,
         ComplaintCategory(flow.draft["category"]), flow.draft["text"],

@@ -52,8 +52,7 @@ async def run_dispatcher(context: SapaContext) -> None:
 async def run_escalation(context: SapaContext) -> None:
     services = context.services
     settings = services.settings
-    policy = ComplaintPolicy(settings.zone, settings.companion_working_days,
-                             settings.coordinator_working_days)  # fmt: skip
+    policy = ComplaintPolicy.from_settings(settings)
     moved = await sweep(services.store, services.clock(), policy)
     if moved:
         log.info("escalation_run escalated=%s", moved)

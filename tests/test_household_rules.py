@@ -35,7 +35,7 @@ def member(kind: MemberKind, birth: date | None = None, due: date | None = None)
         (date(2026, 12, 1), 3, date(2026, 12, 4)),  # Tuesday -> Friday
         (date(2026, 12, 4), 3, date(2026, 12, 9)),  # Friday -> over the weekend -> Wednesday
         (date(2026, 8, 14), 3, date(2026, 8, 20)),  # over Independence Day (Monday 17 August)
-        (date(2026, 3, 18), 3, date(2026, 3, 24)),  # Nyepi 19 March, Idul Fitri 21-22 March
+        (date(2026, 3, 18), 3, date(2026, 3, 27)),  # Nyepi, Lebaran, cuti bersama
         (date(2026, 12, 24), 1, date(2026, 12, 28)),  # Christmas Friday, then the weekend
         (date(2026, 12, 5), 1, date(2026, 12, 7)),  # filed on a Saturday
     ],

@@ -11,7 +11,8 @@ from bot.settings import QuietHours, SettingsError, load_settings
 
 VARIABLES = ("TELEGRAM_BOT_TOKEN", "SAPA_DATABASE_URL", "SAPA_BOT_API_URL", "SAPA_TIMEZONE",
              "SAPA_DEFAULT_LANGUAGE", "SAPA_QUIET_HOURS", "SAPA_LOG_LEVEL", "SAPA_NIK_KEY",
-             "SAPA_WEBHOOK_URL", "SAPA_WEBHOOK_SECRET", "SAPA_LISTEN_HOST", "SAPA_LISTEN_PORT")  # fmt: skip
+             "SAPA_WEBHOOK_URL", "SAPA_WEBHOOK_SECRET", "SAPA_LISTEN_HOST", "SAPA_LISTEN_PORT",
+             "SAPA_SLA_SKIP_CUTI_BERSAMA")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def test_defaults() -> None:
     assert settings.default_language == "id"
     assert settings.quiet_hours == QuietHours(time(21), time(6))
     assert settings.bot_api_url == "https://api.telegram.org/bot"
+    assert settings.sla_skip_cuti_bersama is True
 
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -62,6 +64,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("SAPA_WEBHOOK_SECRET", "spaces are not allowed here", "SAPA_WEBHOOK_SECRET is invalid"),
         ("SAPA_WEBHOOK_URL", "bot.example.org/hook", "SAPA_WEBHOOK_URL is invalid: must be the public https://"),
         ("SAPA_LISTEN_PORT", "80800", "SAPA_LISTEN_PORT is invalid"),
+        ("SAPA_SLA_SKIP_CUTI_BERSAMA", "mungkin", "SAPA_SLA_SKIP_CUTI_BERSAMA is invalid"),
     ],
 )  # fmt: skip
 def test_invalid_values_name_the_variable(
@@ -103,6 +106,15 @@ def test_the_example_env_file_loads_as_it_is(tmp_path: Path) -> None:
         None,
     )
     assert settings.listen_host == "127.0.0.1"
+    assert settings.sla_skip_cuti_bersama is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [("false", False), ("0", False), ("true", True)])
+def test_cuti_bersama_can_count_as_working_days(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("SAPA_SLA_SKIP_CUTI_BERSAMA", value)
+    assert load_settings().sla_skip_cuti_bersama is expected
 
 
 @pytest.mark.parametrize(
