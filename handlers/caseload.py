@@ -24,7 +24,7 @@ async def households_command(update: Update, context: SapaContext) -> None:
     visitor = await visit(update, context)
     t = visitor.t
     if visitor.person is None or visitor.person.role is not Role.COMPANION:
-        await refuse(update, t, "caseload")
+        await refuse(update, t, "caseload", visitor.person)
         return
     buttons = [
         [InlineKeyboardButton(t(label), callback_data=f"rt:{key}")]
@@ -43,7 +43,7 @@ async def filter_pressed(update: Update, context: SapaContext) -> None:
     visitor = await visit(update, context)
     t, person = visitor.t, visitor.person
     if person is None or person.role is not Role.COMPANION or person.staff_id is None:
-        await refuse(update, t, "caseload")
+        await refuse(update, t, "caseload", person)
         return
     services = context.services
     now = services.clock()
@@ -60,7 +60,7 @@ async def link_code_command(update: Update, context: SapaContext) -> None:
     visitor = await visit(update, context)
     t, person = visitor.t, visitor.person
     if person is None or person.role is not Role.COMPANION or person.staff_id is None:
-        await refuse(update, t, "caseload")
+        await refuse(update, t, "caseload", person)
         return
     if not context.args:
         await reply(
@@ -73,7 +73,8 @@ async def link_code_command(update: Update, context: SapaContext) -> None:
     async with services.store.read() as repo:
         household = await repo.households.get_by_program_number(number)
     if household is None or household.companion_id != person.staff_id:
-        await refuse(update, t, "caseload")
+        target = {"household": household.id} if household is not None else {}
+        await refuse(update, t, "caseload", person, **target)
         return
     code = await issue_link_code(
         services.store,

@@ -302,8 +302,17 @@ async def flow_and_visitor_of_staff(
     return flow, visitor
 
 
-async def refuse(update: Update, t: Translator, action: str) -> None:
-    """An action outside the user's role or scope: a polite answer, and a log line (no texts)."""
+async def refuse(
+    update: Update, t: Translator, action: str, person: Person | None, **target: int
+) -> None:
+    """An action outside the user's role or scope: a polite answer, and a log line with who
+    asked and what for (ids only, never texts)."""
     user = update.effective_user.id if update.effective_user else None
-    log.warning("authorization_refused action=%s telegram_user=%s", action, user)
+    role = person.role.value if person is not None else "unregistered"
+    person_id = person.id if person is not None else None
+    ids = "".join(f" {name}={value}" for name, value in sorted(target.items()))
+    log.warning(
+        "authorization_refused action=%s role=%s person=%s telegram_user=%s%s",
+        action, role, person_id, user, ids,
+    )  # fmt: skip
     await reply(update, t("Sorry, you are not allowed to do that."))

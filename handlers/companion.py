@@ -29,7 +29,7 @@ async def digest_list(update: Update, context: SapaContext) -> None:
     t = visitor.t
     await update.callback_query.answer()
     if person is None or person.role is not Role.COMPANION or person.staff_id is None:
-        await refuse(update, t, "digest_list")
+        await refuse(update, t, "digest_list", person)
         return
     services = context.services
     now = services.clock()

@@ -54,7 +54,7 @@ async def _refused(update: Update, visitor: Visitor, outcome: HandlingOutcome) -
     if outcome is HandlingOutcome.NOT_OPEN:
         await reply(update, t("This complaint is already resolved or closed."))
     else:
-        await refuse(update, t, "complaint")
+        await refuse(update, t, "complaint", visitor.person)
     return END
 
 

@@ -53,7 +53,7 @@ async def open_list(update: Update, context: SapaContext) -> str | int:
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
     if person is None or person.role is not Role.HEALTH_WORKER:
-        await refuse(update, t, "confirm_attendance")
+        await refuse(update, t, "confirm_attendance", person)
         return END
     async with services.store.read() as repo:
         session = await session_to_confirm(repo, person, today)
@@ -111,7 +111,7 @@ async def pressed(update: Update, context: SapaContext) -> str | int | None:
         if member_id not in {e.member.id for e in session.expected}:
             # forged data: someone outside this session; the list stays as it was
             await query.answer()
-            await refuse(update, t, "confirm_attendance")
+            await refuse(update, t, "confirm_attendance", person, member=member_id)
             return None
         chosen ^= {member_id}
         flow.draft["chosen"] = sorted(chosen)
@@ -130,7 +130,7 @@ async def pressed(update: Update, context: SapaContext) -> str | int | None:
     result = await confirm(services.store, person, chosen, today=today, now=services.clock())
     end_flow(context.user_data or {})
     if result is None:
-        await refuse(update, t, "confirm_attendance")
+        await refuse(update, t, "confirm_attendance", person)
         return END
     crossed, created = result
     await reply(

@@ -33,13 +33,13 @@ async def _scope(
         or person.staff_id is None
         or person.role not in (Role.COORDINATOR, Role.ADMIN)
     ):
-        await refuse(update, t, "recap")
+        await refuse(update, t, "recap", person)
         return None
     if person.role is Role.COORDINATOR:
         async with context.services.store.read() as repo:
             staff = await repo.staff.get(person.staff_id)
         if staff is None or staff.kecamatan_id is None:
-            await refuse(update, t, "recap")
+            await refuse(update, t, "recap", person)
             return None
         kecamatan_id = staff.kecamatan_id
     services = context.services

@@ -194,4 +194,4 @@ def _full_date(text: str) -> date | None:
 
 
 async def _refuse(update: Update, visitor: Visitor, action: str) -> None:
-    await refuse(update, visitor.t, action)
+    await refuse(update, visitor.t, action, visitor.person)

@@ -33,7 +33,7 @@ _BUTTON = re.compile(r"^vr:(\d{1,9}):(ok|no)$")
 
 
 async def _not_allowed(update: Update, visitor: Visitor) -> int:
-    await refuse(update, visitor.t, "verify")
+    await refuse(update, visitor.t, "verify", visitor.person)
     return END
 
 

@@ -56,6 +56,8 @@ ACTORS = {
     "operator_out": "OP-PDG",  # added by `scene`
     "admin": "TPJK-1",  # the district team: everything is in its scope
 }
+ACTOR_ROLES = {actor: actor.removesuffix("_in").removesuffix("_out").removesuffix("_neighbour")
+               for actor in ACTORS}  # fmt: skip
 OUT_OF_SCOPE = {"companion_neighbour", "companion_out", "health_worker_out", "coordinator_out",
                 "operator_out"}  # fmt: skip
 # What actors outside RTS-2026-0001's scope must never be shown: its number, its family name,
@@ -249,7 +251,8 @@ async def test_out_of_role_or_scope_is_refused(
         logged = caplog.text
         assert "authorization_refused" in logged and "action=" in logged, (actor, logged)
         person = await _person_id(store, chat)
-        assert f"telegram_user={chat.user_id}" in logged or f"person={person}" in logged, logged
+        assert f"telegram_user={chat.user_id}" in logged and f"person={person}" in logged, logged
+        assert f"role={ACTOR_ROLES[actor]}" in logged, logged
         typed = [s for s in row.steps if not s.startswith(("/", "press:"))]
         assert not [s for s in (*NEVER_LOGGED, *typed) if s in logged], logged
 
