@@ -216,6 +216,8 @@ async def waiting_command(update: Update, context: SapaContext) -> int:
         await reply(update, t("No complaints are waiting for you."))
         return END
     await reply(update, t("Complaints waiting for you: {count}").format(count=len(waiting)))
+    # The companion's own complaints: "take" only says she is on it; a coordinator takes over.
+    take_label = t("Mark in progress") if person.role is Role.COMPANION else t("Take over")
     for complaint in waiting[:LIST_LIMIT]:
         deadline = t.long_date(complaint.deadline_at.astimezone(zone).date())
         number = escape(numbers.get(complaint.household_id, ""))
@@ -231,7 +233,7 @@ async def waiting_command(update: Update, context: SapaContext) -> int:
         )
         buttons = InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(t("Take over"), callback_data=f"cp:{complaint.id}:take")],
+                [InlineKeyboardButton(take_label, callback_data=f"cp:{complaint.id}:take")],
                 [
                     InlineKeyboardButton(
                         t("Reply to the household"), callback_data=f"cp:{complaint.id}:reply"

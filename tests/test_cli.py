@@ -239,6 +239,9 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
     assert "🤖 Terverifikasi: Aditya Sukmana" in companion
     assert "🤖 Jawaban Anda sudah dikirim ke rumah tangga" in companion
     assert (
+        "[1] Tandai sedang ditangani   [2] Balas ke rumah tangga   [3] Tandai selesai" in companion
+    )
+    assert (
         "ditandai selesai. Rumah tangga akan ditanya apakah masalahnya sudah selesai." in companion
     )
     # The household sees the answer and the question the next time she opens the console.
