@@ -8,7 +8,7 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from storage.recap import CompanionRow, ComplaintRow, FollowedWindow
 from storage.store import Repositories, Store
 
 PUERPERIUM_DAYS = 42
+CHART_MONTHS = 6  # the chart sent with /rekap: attendance over this many months
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Recap:
     companions: list[CompanionRow]
     unreachable_households: int
     complaint_rows: list[ComplaintRow]
+    # Attendance of this month and the ones before it (for the chart), oldest first.
+    history: list[tuple[date, list[DesaAttendance]]] = field(default_factory=list)
 
 
 _MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})[/-](\d{4}))$")
@@ -153,14 +156,17 @@ async def build_recap(
     now: datetime,
     zone: ZoneInfo,
     with_complaint_rows: bool = False,
+    history_months: int = 1,
 ) -> Recap:
-    """The month's figures; `with_complaint_rows` adds the complaint list the export needs."""
+    """The month's figures; `with_complaint_rows` adds the complaint list the export needs,
+    `history_months` the attendance of the months before for the chart (in the same pass)."""
     _first, _last, start, end = month_bounds(month, zone)
+    shown = [add_months(month, -back) for back in range(max(history_months, 1) - 1, -1, -1)]
     async with store.read() as repo:
         scope = ""
         if kecamatan_id is not None:
             scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
-        [attendance] = await attendance_by_month(repo, kecamatan_id, [month])
+        by_month = await attendance_by_month(repo, kecamatan_id, shown)
         complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
         hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
@@ -172,13 +178,14 @@ async def build_recap(
     return Recap(
         month,
         scope,
-        attendance,
+        by_month[-1],
         complaints,
         statistics.median(hours) if hours else None,
         breaches,
         companions,
         unreachable,
         rows,
+        list(zip(shown, by_month, strict=True)) if history_months > 1 else [],
     )
 
 

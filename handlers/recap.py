@@ -13,7 +13,7 @@ from bot.charts import recap_chart
 from bot.export import workbook_bytes
 from bot.labels import CATEGORY_LABELS, STATUS_LABELS
 from bot.models import Role
-from bot.recap import Recap, attendance_history, build_recap, month_of, parse_month
+from bot.recap import CHART_MONTHS, Recap, build_recap, month_of, parse_month
 from handlers.common import refuse, reply, visit
 
 if TYPE_CHECKING:
@@ -108,12 +108,14 @@ async def recap_command(update: Update, context: SapaContext) -> None:
     kecamatan_id, month, t = scope
     services = context.services
     zone = services.settings.zone
-    recap = await build_recap(services.store, kecamatan_id, month, now=services.clock(), zone=zone)
-    history = await attendance_history(services.store, kecamatan_id, month, zone)
+    recap = await build_recap(
+        services.store, kecamatan_id, month, now=services.clock(), zone=zone,
+        history_months=CHART_MONTHS,
+    )  # fmt: skip
     await reply(update, recap_text(recap, t))
     assert update.effective_chat is not None
     await update.effective_chat.send_photo(
-        recap_chart(recap, history, t),
+        recap_chart(recap, recap.history, t),
         caption=t("Attendance over six months, and complaints."),
         filename=f"sapa-rekap-{month:%Y-%m}.png",
     )

@@ -168,6 +168,11 @@ async def test_history_counts_each_month_on_its_own(store: Store, t_id: Translat
     for month, rows in history:
         assert (await build_recap(store, mekarjaya, month, now=NOW, zone=WIB)).attendance == rows
     assert await attendance_history(store, mekarjaya, date(2027, 7, 1), WIB, months=0) == []
+    # /rekap reads the chart's months with the recap, in the same pass.
+    july = await build_recap(
+        store, mekarjaya, date(2027, 7, 1), now=NOW, zone=WIB, history_months=4
+    )
+    assert july.history == history and july.attendance == history[-1][1]
 
 
 async def test_a_household_counts_where_it_lives_now_its_reports_where_they_were_made(
