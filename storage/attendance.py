@@ -95,38 +95,48 @@ class AttendanceRepository:
         self, member_id: int, posyandu_id: int, session_date: date, person_id: int, now: datetime
     ) -> bool:
         """The health worker saw this member at the session: True when it cross-checks a report
-        the household made; False when it creates a verified attendance of its own."""
-        existing = (
-            await self._connection.execute(
-                select(attendance_report.c.id).where(
-                    attendance_report.c.member_id == member_id,
-                    attendance_report.c.posyandu_id == posyandu_id,
-                    attendance_report.c.session_date == session_date,
-                )
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
-            await self._connection.execute(
-                update(attendance_report)
-                .where(attendance_report.c.id == existing)
-                .values(
-                    status=ReportStatus.CROSS_CHECKED.value, confirmed_by_health_worker=person_id
-                )
-            )
-            return True
-        await self._connection.execute(
-            attendance_report.insert().values(
-                member_id=member_id,
-                posyandu_id=posyandu_id,
-                session_date=session_date,
-                status=ReportStatus.VERIFIED.value,
-                reported_at=now,
-                verified_by=person_id,
-                verified_at=now,
-                confirmed_by_health_worker=person_id,
-            )
+        the household made; False when it creates a verified attendance of its own (or finds the
+        one it created before, which stays as it is).
+
+        Insert first, update on conflict: a household report saved at the same moment by another
+        transaction is cross-checked, not lost to a unique-key error."""
+        key = (
+            attendance_report.c.member_id == member_id,
+            attendance_report.c.posyandu_id == posyandu_id,
+            attendance_report.c.session_date == session_date,
         )
-        return False
+        created = (
+            await self._connection.execute(
+                upsert(self._connection, attendance_report)
+                .values(
+                    member_id=member_id,
+                    posyandu_id=posyandu_id,
+                    session_date=session_date,
+                    status=ReportStatus.VERIFIED.value,
+                    reported_at=now,
+                    verified_by=person_id,
+                    verified_at=now,
+                    confirmed_by_health_worker=person_id,
+                )
+                .on_conflict_do_nothing(
+                    index_elements=[
+                        attendance_report.c.member_id,
+                        attendance_report.c.session_date,
+                        attendance_report.c.posyandu_id,
+                    ]
+                )
+                .returning(attendance_report.c.id)
+            )
+        ).first()
+        if created is not None:
+            return False
+        crossed = await self._connection.execute(
+            update(attendance_report)
+            .where(*key, attendance_report.c.reported_by.is_not(None))
+            .values(status=ReportStatus.CROSS_CHECKED.value, confirmed_by_health_worker=person_id)
+            .returning(attendance_report.c.id)
+        )
+        return crossed.first() is not None
 
     async def for_members(self, member_ids: list[int]) -> list[AttendanceReport]:
         query = (

@@ -130,3 +130,42 @@ async def test_the_planner_asks_health_workers_after_the_session(
         prompts = (await repo.connection.execute(select(notification).where(
             notification.c.template_key == "posyandu.confirm_prompt"))).all()  # fmt: skip
     assert [(p.staff_id, p.due_at) for p in prompts] == [(bidan.id, session_day.astimezone(UTC))]
+
+
+async def test_a_second_confirmation_changes_nothing_and_a_report_in_between_is_kept(
+    mother: Chat, store: Store
+) -> None:
+    """Confirming twice does not make the bidan's own attendance 'cross-checked'; a household
+    report saved just before her confirmation (a race) is cross-checked, not an error."""
+    from datetime import date
+
+    from tests.conftest import NOW
+
+    async with store.write() as repo:
+        anggrek = await repo.geography.get_posyandu("P-MKJ-01")
+        bidan = await repo.people.add(7950, Role.HEALTH_WORKER, NOW)
+        found = await repo.connection.execute(select(member.c.id, member.c.name))
+        ids = {name: member_id for member_id, name in found}
+        mother_person = await repo.people.by_telegram_id(mother.user_id)
+    assert anggrek is not None and mother_person is not None
+    aditya, neneng = ids["Aditya Sukmana"], ids["Neneng Sukmana"]
+    day = date(2026, 11, 30)
+    for _ in range(2):
+        async with store.write() as repo:
+            assert not await repo.attendance.confirm_by_health_worker(
+                aditya, anggrek.id, day, bidan.id, NOW
+            )
+    async with store.write() as repo:  # the household's report lands first ...
+        assert await repo.attendance.add_reported(
+            neneng, anggrek.id, day, None, mother_person.id, NOW
+        )
+        # ... and the bidan's confirmation right after it, without having seen it
+        assert await repo.attendance.confirm_by_health_worker(
+            neneng, anggrek.id, day, bidan.id, NOW
+        )
+    async with store.read() as repo:
+        rows = await repo.connection.execute(
+            select(attendance_report.c.member_id, attendance_report.c.status)
+        )
+        statuses = dict(rows.all())
+    assert statuses == {aditya: "verified", neneng: "cross_checked"}
