@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from bot.attendance import is_followed
 from bot.i18n import N_
-from bot.models import ComplaintCategory, EscalationLevel
+from bot.models import EscalationLevel
 from bot.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.sessions import last_session_before, sessions_between
 from storage.store import Repositories
@@ -38,9 +38,7 @@ async def household_list(
         return [label[h] for h in sorted(await repo.planning.unreachable_households(ids))]
     if kind == "open_complaints":
         waiting = await repo.complaints.waiting_for(ids, list(EscalationLevel))
-        open_ids = {
-            c.household_id for c in waiting if c.category is not ComplaintCategory.COMPANION
-        }
+        open_ids = {c.household_id for c in waiting if not c.is_about(companion_id)}
         return [label[h] for h in ids if h in open_ids]
     schedules = await repo.planning.posyandu_schedules()
     changes = await repo.planning.session_changes()

@@ -122,6 +122,9 @@ async def file_complaint(
             level=level,
             deadline_at=deadline,
             now=now,
+            about_staff_id=(
+                household.companion_id if category is ComplaintCategory.COMPANION else None
+            ),
         )
         await repo.complaints.add_event(
             complaint.id, "filed", now, actor_person_id=person.id,

@@ -167,6 +167,14 @@ class Complaint(Model):
     deadline_at: datetime
     created_at: datetime
     updated_at: datetime
+    about_staff_id: int | None = None  # the companion a 'companion' complaint is about
+
+    def is_about(self, staff_id: int) -> bool:
+        """Whether this is a complaint about that companion (kept out of her sight). Older
+        complaints did not record whom they were about: any 'companion' complaint counts."""
+        if self.category is not ComplaintCategory.COMPANION:
+            return False
+        return self.about_staff_id is None or self.about_staff_id == staff_id
 
 
 class Recipient(Model):

@@ -36,6 +36,7 @@ class ComplaintRepository:
         level: EscalationLevel,
         deadline_at: datetime,
         now: datetime,
+        about_staff_id: int | None = None,
     ) -> Complaint:
         statement = (
             complaint.insert()
@@ -51,6 +52,7 @@ class ComplaintRepository:
                 deadline_at=deadline_at,
                 created_at=now,
                 updated_at=now,
+                about_staff_id=about_staff_id,
             )
             .returning(complaint)
         )

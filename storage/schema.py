@@ -205,6 +205,8 @@ complaint = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=True),
+    # A complaint about the companion: which one (the household may later get another).
+    Column("about_staff_id", ForeignKey("staff.id"), nullable=True),
     Index("ix_complaint_status_deadline", "status", "deadline_at"),
     Index("ix_complaint_created_at", "created_at"),
     Index("ix_complaint_resolved_at", "resolved_at"),

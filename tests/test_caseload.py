@@ -11,7 +11,7 @@ from bot.digest import build_digest
 from bot.i18n import Translator
 from bot.message_parts import MESSAGE_LIMIT
 from bot.session_changes import ChangeOutcome, change_session
-from storage.schema import complaint
+from storage.schema import complaint, household
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
@@ -127,3 +127,28 @@ async def test_a_long_household_list_is_shown_whole_in_parts(
         "RTS-2026-0399 Ma&#x27;ruf Hidayatullah 299"
     )
     assert len([line for line in shown if line.startswith("RTS-")]) == 302
+
+
+async def test_a_complaint_about_the_old_companion_shows_to_the_new_one(
+    mother: Chat, store: Store
+) -> None:
+    await mother.send("/keluhan")
+    await mother.press("Pendamping")
+    await mother.send("Pendamping tidak pernah datang ke rumah kami.")
+    await mother.press("Lewati")
+    await mother.press("📨 Kirim")
+    async with store.write() as repo:  # the kecamatan gives the household to Hasan instead
+        euis = await repo.staff.get_by_code("PD-MKJ-1")
+        hasan = await repo.staff.get_by_code("PD-MKJ-2")
+        assert euis is not None and hasan is not None
+        [(about,)] = (await repo.connection.execute(select(complaint.c.about_staff_id))).all()
+        assert about == euis.id
+        await repo.connection.execute(
+            household.update()
+            .where(household.c.program_number == "RTS-2026-0001")
+            .values(companion_id=hasan.id)
+        )
+    new_companion = await enrolled(store, mother, "PD-MKJ-2", 7907)
+    await new_companion.send("/rumahtangga")
+    [complaints] = await new_companion.press("Dengan keluhan terbuka")
+    assert "RTS-2026-0001 Ujang Sukmana" in complaints  # it was about Euis, not about him
