@@ -57,7 +57,10 @@ class _Parts:
     def finish(self) -> list[str]:
         if self.lines or not self.done:
             self._close_part()
-        return self.done
+        # Telegram refuses an empty message: a part with nothing to read (a trailing empty
+        # line, tags alone) is left out, unless it is all there is.
+        readable = [part for part in self.done if _TAG.sub("", part).strip()]
+        return readable or self.done[:1]
 
     def _fits(self, line: str) -> bool:
         body = "\n".join([*self.lines, line])

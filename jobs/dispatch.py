@@ -182,6 +182,7 @@ class Dispatcher:
         self.clock = clock
         self.pacer = pacer or Pacer(policy.messages_per_second)
         self._marking: asyncio.Task[None] | None = None  # the last "sent" mark, being written
+        self._marked: tuple[int, datetime] = (0, clock())  # its row and time
 
     async def run_once(
         self, max_messages: int = 1_000_000, max_seconds: float | None = None
@@ -247,14 +248,31 @@ class Dispatcher:
             await repo.notifications.release([m.id for m in messages])
 
     async def _settle(self) -> None:
-        """Wait for the last "sent" mark to be committed (before any send or other write)."""
-        if self._marking is not None:
-            marking, self._marking = self._marking, None
+        """Wait for the last "sent" mark to be committed (before any send or other write).
+
+        A mark that fails (the database locked past its timeout, a dropped connection) is
+        written once more through a transaction of its own. If that fails too, the error ends
+        the run: the row stays claimed and is sent again when its lease expires (the one repeat
+        a crash allows), and so are the rows claimed but not sent yet.
+        """
+        if self._marking is None:
+            return
+        marking, self._marking = self._marking, None
+        notification_id, sent_at = self._marked
+        try:
             await marking
+        except Exception as error:  # whichever driver raised it (aiosqlite, asyncpg)
+            log.warning(
+                "outbox_mark_failed notification=%s error=%s retrying=1",
+                notification_id, type(error).__name__,
+            )  # fmt: skip
+            async with self.store.write() as repo:
+                await repo.notifications.mark_sent(notification_id, sent_at)
 
     def _start_mark(self, marks: SentMarks, message: OutgoingMessage) -> None:
         """Start committing the mark; the next send or write waits for it (`_settle`)."""
-        self._marking = asyncio.create_task(marks.mark_sent(message.id, self.clock()))
+        self._marked = (message.id, self.clock())
+        self._marking = asyncio.create_task(marks.mark_sent(*self._marked))
 
     async def _deliver(
         self, message: OutgoingMessage, stats: DispatchStats, marks: SentMarks

@@ -30,3 +30,9 @@ def test_a_tag_open_across_lines_is_closed_and_opened_again_at_a_cut() -> None:
         "<b>" + "x" * 43 + "</b>",
         "<b>" + "x" * 4 + "</b>",
     ]
+
+
+def test_no_part_is_left_empty() -> None:
+    assert split_text("x" * 4096 + "\n") == ["x" * 4096]
+    assert split_text("<b>" + "x" * 4089 + "\n\n</b>") == ["<b>" + "x" * 4089 + "</b>"]
+    assert split_text("") == [""]

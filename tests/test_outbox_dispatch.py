@@ -406,3 +406,44 @@ def test_a_dispatcher_claims_no_more_than_it_can_send_in_half_its_lease() -> Non
     )
     assert short.batch == 30  # 1.5 s at 20 a second: the claims never expire while it sends
     assert DeliveryPolicy(WIB, policy.quiet_hours, 0.1, lease=timedelta(seconds=2)).batch == 1
+
+
+async def test_a_sent_mark_that_fails_is_written_again_and_nothing_is_repeated(
+    store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
+    clock: ManualClock, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    import sqlite3
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    from jobs.dispatch import Dispatcher
+    from storage.notifications import SentMarks
+
+    application, api = bot_app
+    for n in range(3):
+        await queue(store, await add_person(store, 7001 + n), f"m{n}", ticket=f"KLH-{n}")
+
+    class LockedOnce:
+        """The first mark meets a database locked past its timeout."""
+
+        def __init__(self, marks: SentMarks) -> None:
+            self.marks, self.failed = marks, False
+
+        async def mark_sent(self, notification_id: int, now: datetime) -> None:
+            if not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database is locked")
+            await self.marks.mark_sent(notification_id, now)
+
+    class Dispatching(Dispatcher):
+        @asynccontextmanager
+        async def _sent_marks(self) -> AsyncIterator[SentMarks]:
+            async with super()._sent_marks() as marks:
+                yield LockedOnce(marks)
+
+    made = make_dispatcher(store, application.bot, translations, clock)
+    dispatcher = Dispatching(store, made.bot, translations, made.policy, clock, made.pacer)
+    assert (await dispatcher.run_once()).sent == 3
+    assert {r["status"] for r in (await rows(store)).values()} == {"sent"}
+    assert [len([t for t in api.texts() if f"KLH-{n}" in t]) for n in range(3)] == [1, 1, 1]
+    assert "outbox_mark_failed" in caplog.text and "OperationalError" in caplog.text
