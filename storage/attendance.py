@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import AbsenceReason, AttendanceReport, ReportStatus
@@ -16,6 +16,30 @@ from storage.schema import absence, attendance_report, household, member, posyan
 
 def _report(row: object) -> AttendanceReport:
     return AttendanceReport.model_validate(row, from_attributes=True)
+
+
+def _same_visit(member_id: int, posyandu_id: int, session_date: date) -> list[ColumnElement[bool]]:
+    """The row of one visit: a member, a posyandu, a session day (unique together)."""
+    return [
+        attendance_report.c.member_id == member_id,
+        attendance_report.c.posyandu_id == posyandu_id,
+        attendance_report.c.session_date == session_date,
+    ]
+
+
+def _insert_new_visit(connection: AsyncConnection, **values: object) -> Any:
+    """Insert a visit's row unless that visit already has one (then nothing happens)."""
+    return (
+        upsert(connection, attendance_report)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=[
+                attendance_report.c.member_id,
+                attendance_report.c.session_date,
+                attendance_report.c.posyandu_id,
+            ]
+        )
+    )
 
 
 class AttendanceRepository:
@@ -32,26 +56,16 @@ class AttendanceRepository:
         now: datetime,
     ) -> AttendanceReport | None:
         """Save a household's report; None when this member, day and posyandu already have one."""
-        statement = (
-            upsert(self._connection, attendance_report)
-            .values(
-                member_id=member_id,
-                posyandu_id=posyandu_id,
-                session_date=session_date,
-                status=ReportStatus.REPORTED.value,
-                proof_file_id=proof_file_id,
-                reported_by=reported_by,
-                reported_at=now,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[
-                    attendance_report.c.member_id,
-                    attendance_report.c.session_date,
-                    attendance_report.c.posyandu_id,
-                ]
-            )
-            .returning(attendance_report)
-        )
+        statement = _insert_new_visit(
+            self._connection,
+            member_id=member_id,
+            posyandu_id=posyandu_id,
+            session_date=session_date,
+            status=ReportStatus.REPORTED.value,
+            proof_file_id=proof_file_id,
+            reported_by=reported_by,
+            reported_at=now,
+        ).returning(attendance_report)
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _report(row)
 
@@ -78,9 +92,7 @@ class AttendanceRepository:
         statement = (
             update(attendance_report)
             .where(
-                attendance_report.c.member_id == member_id,
-                attendance_report.c.posyandu_id == posyandu_id,
-                attendance_report.c.session_date == session_date,
+                *_same_visit(member_id, posyandu_id, session_date),
                 attendance_report.c.status == ReportStatus.VERIFIED.value,
                 attendance_report.c.reported_by.is_(None),
                 attendance_report.c.confirmed_by_health_worker.is_not(None),
@@ -100,39 +112,26 @@ class AttendanceRepository:
 
         Insert first, update on conflict: a household report saved at the same moment by another
         transaction is cross-checked, not lost to a unique-key error."""
-        key = (
-            attendance_report.c.member_id == member_id,
-            attendance_report.c.posyandu_id == posyandu_id,
-            attendance_report.c.session_date == session_date,
-        )
-        created = (
-            await self._connection.execute(
-                upsert(self._connection, attendance_report)
-                .values(
-                    member_id=member_id,
-                    posyandu_id=posyandu_id,
-                    session_date=session_date,
-                    status=ReportStatus.VERIFIED.value,
-                    reported_at=now,
-                    verified_by=person_id,
-                    verified_at=now,
-                    confirmed_by_health_worker=person_id,
-                )
-                .on_conflict_do_nothing(
-                    index_elements=[
-                        attendance_report.c.member_id,
-                        attendance_report.c.session_date,
-                        attendance_report.c.posyandu_id,
-                    ]
-                )
-                .returning(attendance_report.c.id)
-            )
-        ).first()
+        statement = _insert_new_visit(
+            self._connection,
+            member_id=member_id,
+            posyandu_id=posyandu_id,
+            session_date=session_date,
+            status=ReportStatus.VERIFIED.value,
+            reported_at=now,
+            verified_by=person_id,
+            verified_at=now,
+            confirmed_by_health_worker=person_id,
+        ).returning(attendance_report.c.id)
+        created = (await self._connection.execute(statement)).first()
         if created is not None:
             return False
         crossed = await self._connection.execute(
             update(attendance_report)
-            .where(*key, attendance_report.c.reported_by.is_not(None))
+            .where(
+                *_same_visit(member_id, posyandu_id, session_date),
+                attendance_report.c.reported_by.is_not(None),
+            )
             .values(status=ReportStatus.CROSS_CHECKED.value, confirmed_by_health_worker=person_id)
             .returning(attendance_report.c.id)
         )

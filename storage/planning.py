@@ -15,7 +15,6 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
-    ComplaintCategory,
     ComplaintStatus,
     EscalationLevel,
     Member,
@@ -306,8 +305,8 @@ class PlanningRepository:
         return found
 
     async def complaints_waiting(self, household_ids: Sequence[int]) -> list[WaitingComplaint]:
-        """Open complaints at the companion's level, earliest deadline first; never one about
-        the companion (those go to the coordinator)."""
+        """Open complaints at the companion's level, earliest deadline first (one about the
+        companion is never there: it starts at the coordinator's)."""
         found: list[WaitingComplaint] = []
         for chunk in _chunks(sorted(set(household_ids))):
             query = (
@@ -315,7 +314,6 @@ class PlanningRepository:
                 .join(household, household.c.id == complaint.c.household_id)
                 .where(
                     complaint.c.level == EscalationLevel.COMPANION.value,
-                    complaint.c.category != ComplaintCategory.COMPANION.value,
                     complaint.c.status.in_(
                         [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
                     ),
