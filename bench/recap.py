@@ -83,6 +83,9 @@ from storage.schema import (
 )
 from storage.store import Store
 
+# The benches' own NIK key (a deployment reads SAPA_NIK_KEY or its key file).
+BENCH_NIK_KEY = b"be9c" * 16
+
 DEFAULT_HOUSEHOLDS = 100_000
 DEFAULT_REPORTS = 1_000_000
 DEFAULT_COMPLAINTS = 20_000
@@ -663,7 +666,14 @@ async def build_data(
     with Timer() as timer:
         for kind in IMPORT_ORDER:
             report = await import_file(
-                store, kind, paths[kind], t, now=now, actor="bench", progress=False
+                store,
+                kind,
+                paths[kind],
+                t,
+                now=now,
+                actor="bench",
+                nik_key=BENCH_NIK_KEY,
+                progress=False,
             )
             if not report.ok:
                 raise SystemExit(f"import of {kind.value} reported problems: {report.problems[:3]}")

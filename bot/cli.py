@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -34,8 +35,18 @@ from bot.labels import role_label
 from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from bot.logs import setup_logging
 from bot.models import STAFF_ROLES, Role
+from bot.nik_key import NikKeyFileProblem, resolve_nik_key
 from bot.registry.importer import ImportKind, ImportReport, import_file
-from bot.runner import DEFAULT_WEBHOOK_PORT, CannotListen, Listener, Webhook, serve
+from bot.runner import (
+    DEFAULT_WEBHOOK_PORT,
+    AlreadyRunning,
+    CannotListen,
+    DatabaseLock,
+    Listener,
+    Webhook,
+    lock_database,
+    serve,
+)
 from bot.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
 from jobs.dispatch import DeliveryPolicy, Dispatcher
@@ -125,6 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
     escalate_parser.add_argument(
         "--at", help="pretend it is this moment, YYYY-MM-DDTHH:MM in WIB (for demos and drills)"
     )
+    for entity, key, what in (
+        ("staff", "code", "a staff member (by staff code)"),
+        ("household", "program_number", "a household (by programme number)"),
+    ):
+        entity_parser = commands.add_parser(
+            entity, help=f"take {what} out of service, or back into it"
+        )
+        verbs = entity_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
+        off = verbs.add_parser("deactivate", help="refuse their account at once, cancel its queue")
+        off.add_argument(key)
+        off.add_argument("--reason", required=True, help="why (kept in the audit log)")
+        on = verbs.add_parser("activate", help="serve them again")
+        on.add_argument(key)
+        on.add_argument("--reason", default="", help="why (kept in the audit log)")
+    outbox_parser = commands.add_parser(
+        "outbox",
+        help="list the messages that could not be delivered; `outbox retry` queues them again",
+    )
+    outbox_parser.add_argument(
+        "--limit", type=int, default=20, help="how many to list, newest first (default 20)"
+    )
+    outbox_actions = outbox_parser.add_subparsers(dest="action", metavar="ACTION")
+    outbox_retry = outbox_actions.add_parser(
+        "retry", help="put failed messages back in the queue, due now (audited)"
+    )
+    outbox_retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    outbox_retry.add_argument("--all", action="store_true", help="every failed message")
     session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
     session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
     move = session_commands.add_parser("move", help="move a session to another day")
@@ -147,7 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     setup_logging(settings.log_level)
     t = Translations(settings.default_language).for_language(settings.default_language)
+    warn_if_env_file_is_shared(t)
     try:
+        if args.command == "run" and settings.telegram_bot_token is None:
+            print(missing_token_message(t), file=sys.stderr)
+            return EXIT_CONFIG
+        if args.command in NEEDS_NIK_KEY:
+            first = args.command in ("demo", "migrate")
+            settings = asyncio.run(
+                with_nik_key(settings, migrate_first=first, move_only=args.command == "migrate")
+            )
         if args.command == "run":
             return run(settings, t, args)
         return asyncio.run(_dispatch(args, settings, t))
@@ -160,6 +207,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NikKeyMismatch:
         print(nik_key_mismatch_message(t), file=sys.stderr)
         return EXIT_CONFIG
+    except NikKeyFileProblem as error:
+        print(nik_key_file_message(t, error), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+# The verbs that make or check NIK digests; `migrate` moves an old in-database key out.
+# (`run` reads the key itself, once it holds the database lock.)
+NEEDS_NIK_KEY = {"import", "demo", "link-code", "console", "migrate"}
+
+
+async def with_nik_key(
+    settings: Settings, *, migrate_first: bool = False, move_only: bool = False
+) -> Settings:
+    """The settings with the NIK key from SAPA_NIK_KEY or its key file (see bot.nik_key)."""
+    if migrate_first:
+        await migrate(settings)
+    store = await Store.open(settings.database_url)
+    try:
+        return await resolve_nik_key(settings, store, move_only=move_only)
+    finally:
+        await store.close()
+
+
+def warn_if_env_file_is_shared(t: Translator) -> None:
+    """A .env holds the bot token (and maybe the NIK key): others must not read it."""
+    env_file = Path(".env")
+    try:
+        shared = env_file.stat().st_mode & 0o077
+    except OSError:
+        return
+    if shared:
+        print(
+            t("Warning: {path} can be read by other users of this computer; it holds secrets. "
+              "Run: chmod 600 {path}").format(path=env_file.resolve()),
+            file=sys.stderr,
+        )  # fmt: skip
+        log.warning("env_file_readable_by_others mode=%o", env_file.stat().st_mode & 0o777)
+
+
+def nik_key_file_message(t: Translator, error: NikKeyFileProblem) -> str:
+    if error.reason == NikKeyFileProblem.UNSAFE_MODE:
+        return t(
+            "The NIK key file {path} can be read by other users; it must be readable by its "
+            "owner only. Run: chmod 600 {path}"
+        ).format(path=error.path)
+    return t(
+        "The NIK key file {path} cannot be read or is damaged. Restore it from your key backup, "
+        "or set SAPA_NIK_KEY."
+    ).format(path=error.path)
 
 
 def database_unreachable_message(t: Translator, url: str, reason: str) -> str:
@@ -179,7 +275,6 @@ def nik_key_mismatch_message(t: Translator) -> str:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator) -> int:
     if args.command == "migrate":
-        await migrate(settings)
         print(t("The database is up to date."))
         return EXIT_OK
     if args.command == "demo":
@@ -212,6 +307,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, t: Translator)
             )
         if args.command == "console":
             return await run_console(store, settings, t, args.identity)
+        if args.command in ("staff", "household"):
+            return await run_activation(store, t, args)
+        if args.command == "outbox":
+            return await run_outbox(store, settings, t, args)
     finally:
         await store.close()
     raise AssertionError(args.command)
@@ -251,10 +350,10 @@ async def run_import(
 
 
 def print_report(report: ImportReport, t: Translator) -> None:
-    if report.problems:
+    if not report.ok:
         print(
             t("{file}: {count} problem(s) found, nothing was changed.").format(
-                file=report.file, count=len(report.problems)
+                file=report.file, count=report.problem_count
             )
         )
         for problem in report.problems:
@@ -263,6 +362,8 @@ def print_report(report: ImportReport, t: Translator) -> None:
                 where.append(t("column {column}").format(column=problem.column))
             prefix = ", ".join(where)
             print(f"  {prefix}: {problem.reason}" if prefix else f"  {problem.reason}")
+        if report.more_problems:
+            print("  " + t("… and {count} more problem(s).").format(count=report.more_problems))
         return
     if report.dry_run:
         print(
@@ -276,6 +377,17 @@ def print_report(report: ImportReport, t: Translator) -> None:
             file=report.file, rows=report.rows, inserted=report.inserted, updated=report.updated
         )
     )
+    if report.staff_changes:
+        print(t("Changed role or kecamatan (in force from their next message):"))
+    for change in report.staff_changes:
+        parts = []
+        if change.role_before is not change.role_after:
+            parts.append(
+                f"{role_label(change.role_before, t)} → {role_label(change.role_after, t)}"
+            )
+        if change.kecamatan_before != change.kecamatan_after:
+            parts.append(f"{change.kecamatan_before or '-'} → {change.kecamatan_after or '-'}")
+        print(f"  {change.code} ({change.name}): " + ", ".join(parts))
 
 
 async def print_stats(store: Store, t: Translator) -> None:
@@ -363,6 +475,22 @@ def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     if webhook is not None and port is None:
         port = DEFAULT_WEBHOOK_PORT
     listener = Listener(host, port) if port is not None else None
+    # One bot per SQLite file: a second would send the whole outbox again and answer every
+    # update twice. PostgreSQL replicas share the work safely and take no such lock.
+    database = settings.sqlite_path
+    lock: DatabaseLock | None = None
+    try:
+        if database is not None and str(database) != ":memory:":
+            lock = lock_database(database)
+    except AlreadyRunning as error:
+        print(
+            t("Another Sapa RTS is already running on this database ({path}); stop it first.")
+            .format(path=error.database),
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_CONFIG
+    except OSError as error:  # the folder does not exist, say: the database cannot be opened
+        raise DatabaseUnreachable(error.strerror or str(error)) from error
     try:
         return asyncio.run(_serve(settings, webhook, listener))
     except InvalidToken:
@@ -381,10 +509,18 @@ def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )  # fmt: skip
         return EXIT_CONFIG
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 async def _serve(settings: Settings, webhook: Webhook | None, listener: Listener | None) -> int:
     store = await Store.open(settings.database_url)
+    try:
+        settings = await resolve_nik_key(settings, store)  # inside the database lock
+    except BaseException:
+        await store.close()
+        raise
     services = Services(
         settings=settings, store=store, translations=Translations(settings.default_language)
     )
@@ -618,7 +754,7 @@ async def run_export(
     kecamatan_name: str | None,
     folder: Path,
 ) -> int:
-    from bot.export import workbook_bytes, write_csv_files
+    from bot.export import workbook_bytes, write_csv_files, write_private
     from bot.models import name_key
     from bot.recap import build_recap, month_of, parse_month
 
@@ -645,7 +781,7 @@ async def run_export(
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"sapa-rekap-{month:%Y-%m}" + (f"-{name_key(kecamatan_name)}" if kecamatan_name else "")
     workbook = folder / f"{stem.replace(' ', '-')}.xlsx"
-    workbook.write_bytes(workbook_bytes(recap, t, settings.zone))
+    write_private(workbook, workbook_bytes(recap, t, settings.zone))
     written = [workbook, *write_csv_files(recap, t, settings.zone, folder, stem.replace(" ", "-"))]
     for path in written:
         print(path)
@@ -671,6 +807,89 @@ async def run_escalate(store: Store, settings: Settings, t: Translator, at: str 
     return EXIT_OK
 
 
+async def run_activation(store: Store, t: Translator, args: argparse.Namespace) -> int:
+    """`sapa staff|household deactivate|activate KEY --reason ...`"""
+    from bot.deactivation import Change, set_household_active, set_staff_active
+
+    active = args.change == "activate"
+    if args.command == "staff":
+        key, change = args.code, set_staff_active
+    else:
+        key, change = args.program_number, set_household_active
+    outcome, cancelled = await change(
+        store, key, active, reason=args.reason, actor="cli", now=utc_now()
+    )
+    if outcome is Change.NOT_FOUND:
+        print(t("There is no {key} in the registry.").format(key=key), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if outcome is Change.UNCHANGED:
+        print(t("{key} already was so; nothing changed.").format(key=key))
+    elif active:
+        print(t("{key} is active again.").format(key=key))
+    else:
+        print(
+            t(
+                "{key} is deactivated: their Telegram is refused from now on, and {count} "
+                "queued message(s) were cancelled."
+            ).format(key=key, count=cancelled)
+        )
+    return EXIT_OK
+
+
+async def run_outbox(
+    store: Store, settings: Settings, t: Translator, args: argparse.Namespace
+) -> int:
+    """`sapa outbox [--limit N]`: the messages that could not be delivered, newest first, with
+    no names or texts (the recipient is a programme number or a staff code); `sapa outbox retry
+    ID [ID...]` or `--all` puts failed ones back in the queue, due now, each change audited."""
+    now = utc_now()
+    if args.action == "retry":
+        if bool(args.ids) == args.all:
+            print(t("Name the messages by their ID, or use --all."), file=sys.stderr)
+            return EXIT_CONFIG
+        async with store.write() as repo:
+            retried = await repo.notifications.retry_failed(now, None if args.all else args.ids)
+            for notification_id in retried:
+                await repo.audit.record(
+                    now, "cli", "retry", "notification", str(notification_id), {"all": args.all}
+                )
+        print(t("{count} message(s) put back in the queue, due now.").format(count=len(retried)))
+        left = sorted(set(args.ids) - set(retried))
+        if left:
+            print(
+                t("Not put back (not failed, expired, blocked by the recipient, or unknown): {ids}")
+                .format(ids=", ".join(str(i) for i in left)),
+                file=sys.stderr,
+            )  # fmt: skip
+            return EXIT_PROBLEMS
+        return EXIT_OK
+    async with store.read() as repo:
+        shown, total = await repo.notifications.undelivered(max(args.limit, 1))
+    if not shown:
+        print(t("Nothing failed: every message was delivered or is still on its way."))
+        return EXIT_OK
+    print(t("Messages that could not be delivered, newest first:"))
+    rows = [[t("ID"), t("Due"), t("Message"), t("Recipient"), t("Attempts"), t("Last error")]]
+    for message in shown:
+        error = message.error_type
+        if message.expired:
+            error = t("{error} (expired, not retried)").format(error=error)
+        due = message.due_at.astimezone(settings.zone)
+        when = f"{due:%Y-%m-%d %H:%M} {due.tzname() or ''}".strip()
+        rows.append([str(message.id), when, message.template_key, message.recipient,
+                     str(message.attempts), error])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if total > len(shown):
+        print(t("… and {count} more.").format(count=total - len(shown)))
+    print(
+        t("Put failed messages back in the queue: sapa outbox retry ID [ID...], or every one "
+          "with sapa outbox retry --all.")
+    )  # fmt: skip
+    return EXIT_OK
+
+
 def backup(settings: Settings, t: Translator, target: Path) -> int:
     """SQLite's online backup API: a consistent copy even while the bot writes (unlike `cp`)."""
     import sqlite3
@@ -685,7 +904,19 @@ def backup(settings: Settings, t: Translator, target: Path) -> int:
     if not source_path.exists():
         print(t("There is no database file at {path}.").format(path=source_path), file=sys.stderr)
         return EXIT_PROBLEMS
-    if target.exists():
+    folder = target.parent
+    if not folder.is_dir():
+        print(
+            t("The folder {folder} does not exist; create it first or choose another place.")
+            .format(folder=folder),
+            file=sys.stderr,
+        )  # fmt: skip
+        return EXIT_PROBLEMS
+    try:
+        # The copy holds everything the database does: readable by its owner only (0600) from
+        # the start. SQLite then writes into the empty file (and gives its journal the same mode).
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
         print(
             t("{path} already exists; choose a new file name.").format(path=target), file=sys.stderr
         )

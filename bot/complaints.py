@@ -174,7 +174,10 @@ async def change_status(
                 COMPLAINT_STATUS,
                 {"ticket": complaint.ticket_code, "status": status.value},
                 due_at=now,
-                dedup_key=f"complaint:status:{complaint_id}:{status.value}:{now.isoformat()}",
+                # One per linked account: a household with two phones hears it on both.
+                dedup_key=(
+                    f"complaint:status:{complaint_id}:{status.value}:{now.isoformat()}:{person.id}"
+                ),
                 now=now,
             )
         return await repo.complaints.get(complaint_id)

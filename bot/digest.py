@@ -3,7 +3,9 @@
 Built at 06:45 WIB for each companion from their households: posyandu sessions today and
 tomorrow (with the households expected), households that missed their last session, reports
 waiting for verification, complaints waiting on the companion (overdue first), and households
-the bot can no longer reach. When every list is empty nothing is sent.
+the bot can no longer reach, and households whose linking was locked after too many wrong
+attempts (only a link code from the companion links them now). When every list is empty nothing
+is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from bot.attendance import is_followed
 from bot.i18n import N_, Translator
+from bot.linking import HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
 from bot.notices import Notice
 from bot.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.sessions import last_session_before, sessions_between
@@ -28,6 +31,7 @@ LIST_TITLES = {
     "reports": N_("Reports waiting for your verification"),
     "complaints": N_("Complaints waiting for you"),
     "unreachable": N_("Households the bot cannot reach"),
+    "locked": N_("Linking locked after wrong attempts (give a link code: /kodetautan)"),
 }
 
 
@@ -82,7 +86,11 @@ async def build_digest(
         for c in waiting
     ]
     unreachable = [label[h] for h in sorted(await repo.planning.unreachable_households(ids))]
-    if not (sessions or missed or reports or complaints or unreachable):
+    locked_ids = await repo.links.locked_households(
+        ids, now - HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
+    )
+    locked = [label[h] for h in sorted(locked_ids)]
+    if not (sessions or missed or reports or complaints or unreachable or locked):
         return None
     return {
         "date": today.isoformat(),
@@ -91,6 +99,7 @@ async def build_digest(
         "reports": reports,
         "complaints": complaints,
         "unreachable": unreachable,
+        "locked": locked,
     }
 
 
@@ -112,7 +121,7 @@ def list_lines(kind: str, params: dict[str, Any], t: Translator) -> list[str]:
                 "{ticket} ({number}), OVERDUE since {date}")  # fmt: skip
             lines.append(text.format(ticket=ticket, number=escape(number), date=when))
         return lines
-    return [escape(item) for item in params[kind]]
+    return [escape(item) for item in params.get(kind, [])]  # digests queued before a list existed
 
 
 def counts(params: dict[str, Any]) -> dict[str, int]:
@@ -122,6 +131,7 @@ def counts(params: dict[str, Any]) -> dict[str, int]:
         "reports": len(params["reports"]),
         "complaints": len(params["complaints"]),
         "unreachable": len(params["unreachable"]),
+        "locked": len(params.get("locked", [])),
     }
 
 
@@ -142,6 +152,10 @@ def render_digest(params: dict[str, Any], t: Translator) -> Notice:
         ),
         t("• Cannot be reached by the bot: {count}").format(count=numbers["unreachable"]),
     ]
+    if numbers["locked"]:
+        head.append(
+            t("• Linking locked after wrong attempts: {count}").format(count=numbers["locked"])
+        )
     blocks = ["\n".join(head)]
     buttons = []
     for kind, title in LIST_TITLES.items():

@@ -3,11 +3,17 @@ three tables as CSV files, for coordinators who report upward.
 
 No names of household members and no complaint texts leave the bot: rows carry programme
 numbers, desa and figures only.
+
+Every text cell comes from registry CSV files someone else wrote, so a text that a spreadsheet
+would read as a formula (`=HYPERLINK(...)`, `@SUM(...)`, `+cmd|...`) is written with a leading `'`
+(the OWASP rule against CSV injection), in the workbook and the CSV files alike. The files
+`sapa export` writes are readable by their owner only (0600).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,9 +28,52 @@ from bot.recap import Recap
 
 Table = tuple[str, list[str], list[list[object]]]
 
+# A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
+# because some programs skip them before looking for `=`).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """A text that a spreadsheet would take for a formula, with a `'` in front; anything else
+    (numbers, a negative one included, and plain texts) as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An `opener` for `open()`: the file is 0600 before a byte is written, also when it existed
+    already with a wider mode."""
+    descriptor = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path`, readable and writable by its owner only."""
+    with open(path, "wb", opener=private_opener) as handle:
+        handle.write(data)
+
 
 def tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
-    """(sheet name, header, rows) for attendance, complaints and companions."""
+    """(sheet name, header, rows) for attendance, complaints and companions, every text cell
+    `neutralised`."""
+    return [
+        (
+            name,
+            [str(neutralised(cell)) for cell in header],
+            [[neutralised(cell) for cell in row] for row in rows],
+        )
+        for name, header, rows in _raw_tables(recap, t, zone)
+    ]
+
+
+def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
+    """The tables with the texts as the database holds them: never written out as they are."""
 
     def local(moment: object) -> object:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""  # type: ignore[attr-defined]
@@ -131,7 +180,7 @@ def write_csv_files(
         tables(recap, t, zone), ("attendance", "complaints", "companions"), strict=True
     ):
         path = folder / f"{stem}-{key}.csv"
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        with open(path, "w", encoding="utf-8-sig", newline="", opener=private_opener) as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)

@@ -9,6 +9,8 @@ from bot.models import (
     ComplaintStatus,
     EscalationLevel,
     MemberKind,
+    RejectReason,
+    ReportStatus,
     Role,
 )
 
@@ -79,3 +81,25 @@ def status_label(status: ComplaintStatus, t: Translator) -> str:
 
 def member_kind_label(kind: MemberKind, t: Translator) -> str:
     return t(MEMBER_KIND_LABELS[kind])
+
+
+REJECT_REASON_LABELS = {
+    RejectReason.IDENTITY: N_("it is not clear that the household itself asked"),
+    RejectReason.AUDIT: N_("the data is still needed for a programme check under way"),
+    RejectReason.OTHER: N_("another reason, your companion can explain"),
+}
+
+REPORT_STATUS_LABELS = {
+    ReportStatus.REPORTED: N_("reported, waiting for the companion's check"),
+    ReportStatus.VERIFIED: N_("verified by the companion"),
+    ReportStatus.CROSS_CHECKED: N_("confirmed by the health worker"),
+    ReportStatus.REJECTED: N_("not accepted"),
+}
+
+
+def reject_reason_label(reason: RejectReason, t: Translator) -> str:
+    return t(REJECT_REASON_LABELS[reason])
+
+
+def report_status_label(status: ReportStatus, t: Translator) -> str:
+    return t(REPORT_STATUS_LABELS[status])

@@ -4,8 +4,11 @@ A user proves they belong to a household with its programme number plus one secr
 digits of the head's NIK, or a one-time link code the companion hands out (`sapa link-code`). A
 deep link `t.me/<bot>?start=link_<code>` carries the code alone and links in one tap.
 
-Failed attempts are limited per Telegram user, and every failure looks the same: nobody can learn
-from the bot whether a programme number exists.
+Failed attempts are limited per Telegram account (5 an hour) and per household, across all
+accounts (10 a day: then only a companion's link code links it, and the companion sees the
+household in the morning digest). A valid link code works even for an account that is locked out,
+as the lock-out message promises; an account with 50 failures in a day is refused even that.
+Every failure looks the same: nobody can learn from the bot whether a programme number exists.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ LINK_CODE_LIFETIME = timedelta(days=14)
 DEEP_LINK_PREFIX = "link_"
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(hours=1)
+HOUSEHOLD_MAX_FAILURES = 10
+HOUSEHOLD_FAILURE_WINDOW = timedelta(days=1)
+ACCOUNT_DAILY_CAP = 50  # failures a day after which an account cannot even try a link code
 
 _NIK_TAIL = re.compile(r"^\d{6}$")
 
@@ -100,24 +106,30 @@ async def link_with_secret(
     program_number = program_number.strip().upper()
     secret = secret.strip()
     async with store.write() as repo:
-        refusal = await _refusal(repo, telegram_user_id, now)
+        locked_out, refusal = await _account_state(repo, telegram_user_id, now)
         if refusal is not None:
             return refusal
         key = await repo.secrets.nik_key(nik_key)
         household = await repo.households.get_by_program_number(program_number)
         matched = False
-        if household is not None:
-            if _NIK_TAIL.match(secret):
-                stored = await repo.households.nik_tail_digest(program_number)
-                matched = stored is not None and matches_link_tail(
-                    key, program_number, secret, stored
-                )
-            elif looks_like_link_code(secret):
-                used = await repo.links.use_code(code_digest(key, secret), now, household.id)
-                matched = used is not None
+        if household is not None and looks_like_link_code(secret):
+            used = await repo.links.use_code(code_digest(key, secret), now, household.id)
+            matched = used is not None
+        elif household is not None and _NIK_TAIL.match(secret) and not locked_out:
+            guessed_too_often = await repo.links.household_failures_since(
+                household.id, now - HOUSEHOLD_FAILURE_WINDOW
+            )
+            stored = await repo.households.nik_tail_digest(program_number)
+            matched = (
+                guessed_too_often < HOUSEHOLD_MAX_FAILURES
+                and stored is not None
+                and matches_link_tail(key, program_number, secret, stored)
+            )
         if household is None or not matched:
-            await repo.links.record_failure(telegram_user_id, now)
-            return LinkResult(LinkOutcome.REFUSED)
+            await repo.links.record_failure(
+                telegram_user_id, now, household.id if household is not None else None
+            )
+            return LinkResult(LinkOutcome.TOO_MANY_ATTEMPTS if locked_out else LinkOutcome.REFUSED)
         return await _link(repo, telegram_user_id, household, now, language)
 
 
@@ -132,7 +144,7 @@ async def link_with_code(
 ) -> LinkResult:
     """Link with a one-time code alone (the deep link)."""
     async with store.write() as repo:
-        refusal = await _refusal(repo, telegram_user_id, now)
+        locked_out, refusal = await _account_state(repo, telegram_user_id, now)
         if refusal is not None:
             return refusal
         key = await repo.secrets.nik_key(nik_key)
@@ -142,7 +154,7 @@ async def link_with_code(
         household = None if household_id is None else await repo.households.get(household_id)
         if household is None:
             await repo.links.record_failure(telegram_user_id, now)
-            return LinkResult(LinkOutcome.REFUSED)
+            return LinkResult(LinkOutcome.TOO_MANY_ATTEMPTS if locked_out else LinkOutcome.REFUSED)
         return await _link(repo, telegram_user_id, household, now, language)
 
 
@@ -152,20 +164,26 @@ async def unlink(store: Store, person: Person, *, now: datetime) -> bool:
         return False
     async with store.write() as repo:
         await repo.people.set_household(person.id, None)
+        # What was queued for this account (reminders, complaint news) is not sent any more.
+        await repo.notifications.cancel_pending(person_id=person.id)
         await repo.audit.record(
             now, f"person:{person.id}", "unlink", "household", str(person.household_id)
         )
     return True
 
 
-async def _refusal(repo: Repositories, telegram_user_id: int, now: datetime) -> LinkResult | None:
+async def _account_state(
+    repo: Repositories, telegram_user_id: int, now: datetime
+) -> tuple[bool, LinkResult | None]:
+    """(locked out of NIK guesses, a refusal before anything is tried) for this account."""
     person = await repo.people.by_telegram_id(telegram_user_id)
     if person is not None and person.role is not Role.HOUSEHOLD:
-        return LinkResult(LinkOutcome.STAFF_ACCOUNT)
+        return False, LinkResult(LinkOutcome.STAFF_ACCOUNT)
+    today = await repo.links.failures_since(telegram_user_id, now - HOUSEHOLD_FAILURE_WINDOW)
+    if today >= ACCOUNT_DAILY_CAP:
+        return True, LinkResult(LinkOutcome.TOO_MANY_ATTEMPTS)
     failures = await repo.links.failures_since(telegram_user_id, now - FAILURE_WINDOW)
-    if failures >= MAX_FAILURES:
-        return LinkResult(LinkOutcome.TOO_MANY_ATTEMPTS)
-    return None
+    return failures >= MAX_FAILURES, None
 
 
 async def _link(

@@ -44,6 +44,14 @@ class AbsenceReason(StrEnum):
     NONE = "none"  # no reason given
 
 
+class RejectReason(StrEnum):
+    """Why a coordinator refused a household's request to erase its chat data."""
+
+    IDENTITY = "identity"
+    AUDIT = "audit"
+    OTHER = "other"
+
+
 class ComplaintCategory(StrEnum):
     PAYOUT = "payout"
     COMPANION = "companion"
@@ -129,7 +137,12 @@ class PayoutRound(Model):
 
 
 class Person(Model):
-    """A Telegram user the bot knows, with a role and the scope that role covers."""
+    """A Telegram user the bot knows, with a role and the scope that role covers.
+
+    For staff, `role` and `active` are read from the staff registry as it is now (a re-import or
+    `sapa staff deactivate` takes effect on the next update); for households, `active` says
+    whether the linked household is still in the programme.
+    """
 
     id: int
     telegram_user_id: int
@@ -139,6 +152,7 @@ class Person(Model):
     language: str | None
     reachable: bool
     created_at: datetime
+    active: bool = True
 
 
 class AttendanceReport(Model):

@@ -1,13 +1,14 @@
 """The national ID number (NIK): validate, mask, and keep only keyed digests of it.
 
 Sapa RTS never stores a NIK in full. For each household head it keeps:
-- the mask shown on screens, `3601********0001` (region prefix and last four digits);
+- the mask shown on screens, `3601************` (the kabupaten prefix only: the last digits
+  are part of the link secret and are never shown);
 - `digest`: HMAC-SHA256 of the whole NIK, to spot the same person heading two households;
 - `tail_digest`: HMAC-SHA256 of the programme number and the last six digits, which is what a
   household types to link its Telegram account.
-The HMAC key comes from `SAPA_NIK_KEY`, or else from a random key the database generates on first
-use (see `storage.secrets`). With the key outside the database, a stolen database file does not
-give the NIKs away even to a brute-force search over the 10^8 possible middle digits.
+The HMAC key never sits in the database: it comes from `SAPA_NIK_KEY` or a key file (see
+`bot.nik_key`). Without the key a stolen database file or backup cannot test a single NIK guess;
+the threat model is in docs/design.md.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def is_valid_nik(nik: str) -> bool:
 
 
 def mask_nik(nik: str) -> str:
-    """`3601234567890001` -> `3601********0001`; anything else is masked completely."""
+    """`3601234567890001` -> `3601************`; anything else is masked completely."""
     if not is_valid_nik(nik):
         return "*" * NIK_LENGTH
-    return nik[:4] + "*" * 8 + nik[-4:]
+    return nik[:4] + "*" * (NIK_LENGTH - 4)
 
 
 def nik_digest(key: bytes, nik: str) -> str:

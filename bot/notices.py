@@ -13,8 +13,8 @@ from html import escape
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.labels import category_label, level_label, status_label
-from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel
+from bot.labels import category_label, level_label, reject_reason_label, status_label
+from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
 
 ATTENDANCE_REPORTED = "attendance.reported"
 COMPLAINT_FILED = "complaint.filed"
@@ -37,6 +37,10 @@ COMPLAINT_CONFIRM = "complaint.confirm"
 COMPLAINT_REOPENED = "complaint.reopened"
 ATTENDANCE_REJECTED = "attendance.rejected"
 HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
+DATA_REQUEST_ALERT = "datarequest.alert"
+DATA_REQUEST_DONE = "datarequest.done"
+DATA_REQUEST_DONE_OPEN = "datarequest.done_open"
+DATA_REQUEST_REJECTED = "datarequest.rejected"
 
 TEMPLATES: dict[str, str] = {
     ATTENDANCE_REPORTED: N_(
@@ -108,6 +112,25 @@ TEMPLATES: dict[str, str] = {
         "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
         "window longer or add a day."
     ),
+    DATA_REQUEST_ALERT: N_(
+        "Household {program_number} asked on {date} to erase its Telegram link and chat data "
+        "(personal data law, UU PDP). The programme record stays. Please approve or reject the "
+        "request."
+    ),
+    DATA_REQUEST_DONE: N_(
+        "Your request is done: the Telegram link and the chat data of household "
+        "{program_number} were erased. The programme record stays. Send /start if you want to "
+        "link this Telegram again."
+    ),
+    DATA_REQUEST_DONE_OPEN: N_(
+        "Your request is done: the Telegram link and the chat data of household "
+        "{program_number} were erased. The programme record stays. Complaints still being "
+        "handled were kept: {open}. Send /start if you want to link this Telegram again."
+    ),
+    DATA_REQUEST_REJECTED: N_(
+        "Your request to erase the chat data of household {program_number} was not approved. "
+        "Reason: {refusal}. Please talk to your companion if you have questions."
+    ),
 }
 
 _DATES = ("date", "deadline", "old_date", "new_date")
@@ -148,6 +171,8 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
         values["status"] = status_label(ComplaintStatus(values["status"]), t)
     if "level" in values:
         values["level"] = level_label(EscalationLevel(values["level"]), t)
+    if "refusal" in values:
+        values["refusal"] = reject_reason_label(RejectReason(values["refusal"]), t)
     text = t(TEMPLATES[template_key]).format(**values)
     buttons: list[list[tuple[str, str]]] = []
     if template_key == COMPLAINT_ESCALATED:
@@ -169,5 +194,11 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
         buttons = [
             [(t("Yes, report my visit"), f"{session}:report")],
             [(t("No, we did not go"), f"{session}:absent")],
+        ]
+    if template_key == DATA_REQUEST_ALERT:
+        request = f"dsr:{params['request_id']}"
+        buttons = [
+            [(t("Approve and erase"), f"{request}:approve")],
+            [(t("Reject"), f"{request}:reject")],
         ]
     return Notice(text, buttons)

@@ -1,6 +1,6 @@
 """The recap that measures the programme, for a kecamatan (coordinator) or the district (TPJK):
-attendance per desa, complaints, companion activity, unreachable households; one month, and the
-attendance of the months before it for the chart."""
+attendance per desa, complaints, companion activity, unreachable households, messages that could
+not be delivered; one month, and the attendance of the months before it for the chart."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ class Recap:
     complaint_rows: list[ComplaintRow]
     # Attendance of this month and the ones before it (for the chart), oldest first.
     history: list[tuple[date, list[DesaAttendance]]] = field(default_factory=list)
+    # Messages due this month to the scope's households and staff that could not be delivered.
+    undelivered_messages: int = 0
 
 
 _MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})[/-](\d{4}))$")
@@ -172,6 +174,7 @@ async def build_recap(
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
         companions = await repo.recap.companions(kecamatan_id, start, end, now)
         unreachable = await repo.recap.unreachable_households(kecamatan_id)
+        undelivered = await repo.recap.undelivered_messages(kecamatan_id, start, end)
         rows = (
             await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
         )
@@ -186,6 +189,7 @@ async def build_recap(
         unreachable,
         rows,
         list(zip(shown, by_month, strict=True)) if history_months > 1 else [],
+        undelivered_messages=undelivered,
     )
 
 

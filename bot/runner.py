@@ -1,31 +1,38 @@
 """Running the bot as a service: start, serve (long polling or a webhook), stop cleanly.
 
-    start    getMe until Telegram answers (retrying with backoff while it cannot be reached; a
-             refused token stops at once), announce the commands, start the handlers and jobs;
+    start    getMe until Telegram answers (retrying with backoff while it cannot be reached,
+             after `retry_after` seconds when it answers 429; a refused token stops at once),
+             announce the commands, start the handlers and jobs;
     serve    long polling, or set the webhook and serve it (with /healthz) over HTTP;
     stop     on SIGTERM or Ctrl-C: stop taking updates, finish the ones already taken (in
              polling mode the unconfirmed ones are fetched again by the next start), let the
              running job finish, close the connections.
 
 The caller (`sapa run`) owns the signal handlers and the `stop` event, so this module can be
-driven by tests as well.
+driven by tests as well. On SQLite, `sapa run` first takes the database's lock (`lock_database`):
+one bot per database file, since two would each send the whole outbox and answer every update.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import secrets
 import socket
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import uvicorn
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 
 from bot.web import build_web_app
 
@@ -35,8 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What the handlers handle: private messages and button presses.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# What the handlers handle: messages, button presses, and changes of the bot's own membership
+# (my_chat_member: added to a group, it leaves; blocked or unblocked by a household).
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 DEFAULT_WEBHOOK_PORT = 8080
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
@@ -80,6 +88,58 @@ class CannotListen(Exception):
         super().__init__(f"{listener.host}:{listener.port}: {reason}")
         self.listener = listener
         self.reason = reason
+
+
+class AlreadyRunning(Exception):
+    """Another process holds this SQLite database's lock: a bot is already running on it."""
+
+    def __init__(self, database: Path) -> None:
+        super().__init__(str(database))
+        self.database = database
+
+
+class DatabaseLock:
+    """The lock `lock_database` took; the OS releases it when the process ends, however."""
+
+    def __init__(self, path: Path, descriptor: int) -> None:
+        self.path = path
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)  # closing the file releases the flock
+            self._descriptor = None
+
+
+def lock_file(database: Path) -> Path:
+    """The lock file beside the database: `sapa.db.lock` for `sapa.db` (by its real path, so a
+    symlink or another working directory still finds the same lock)."""
+    real = database.resolve()
+    return real.with_name(real.name + ".lock")
+
+
+def lock_database(database: Path) -> DatabaseLock:
+    """Take the SQLite database's lock for this process, or raise AlreadyRunning at once.
+
+    An exclusive flock on `lock_file(database)` (created 0600; it stays when the bot stops,
+    which is harmless). The OS drops the lock when the process ends, even by kill -9, so there
+    is never a stale lock to clean up. Only `sapa run` takes it: imports, backups and the
+    console work beside a running bot. OSError (say, the folder does not exist) propagates.
+    """
+    path = lock_file(database)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise AlreadyRunning(database) from None
+    except OSError:
+        os.close(descriptor)
+        raise
+    with contextlib.suppress(OSError):  # who holds it, for `cat sapa.db.lock`; only a help
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+    return DatabaseLock(path, descriptor)
 
 
 async def serve(
@@ -146,17 +206,29 @@ async def _set_webhook(application: SapaApplication, webhook: Webhook) -> None:
 async def _until_reachable(
     action: Callable[[], Awaitable[object]], name: str, stop: asyncio.Event
 ) -> bool:
-    """Do `action`, retrying with backoff while the Bot API cannot be reached.
+    """Do `action`, retrying with backoff while the Bot API cannot be reached, and after the
+    wait Telegram asks for when it answers 429 Too Many Requests.
 
     Returns False when `stop` was set while waiting. A refused token (InvalidToken) is not
     retried: no amount of waiting fixes it.
     """
-    for attempt, delay in enumerate(_backoff(), start=1):
+    for attempt, backoff in enumerate(_backoff(), start=1):
+        delay = backoff
         try:
             await action()
             return True
         except InvalidToken:
             raise
+        except RetryAfter as error:
+            with warnings.catch_warnings():  # PTB 22 announces a type change; both are handled
+                warnings.simplefilter("ignore")
+                delay = _seconds(error.retry_after)
+            log.warning(
+                "bot_api_rate_limited call=%s attempt=%d retry_in_seconds=%.0f",
+                name,
+                attempt,
+                delay,
+            )
         except NetworkError as error:  # also TimedOut, and 5xx answers of a proxy in between
             log.warning(
                 "bot_api_unreachable call=%s attempt=%d retry_in_seconds=%.0f error=%s",
@@ -170,6 +242,10 @@ async def _until_reachable(
         if stop.is_set():
             return False
     raise AssertionError("unreachable")  # _backoff never ends
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _backoff() -> Iterator[float]:

@@ -88,7 +88,10 @@ class Settings(BaseSettings):
     default_language: LanguageCode = "id"
     quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(6, 0))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The NIK digest key, never kept in the database: SAPA_NIK_KEY, or else the key file
+    # SAPA_NIK_KEY_FILE (default ~/.config/sapa-rts/nik.key, made on first use; see bot.nik_key).
     nik_key: SecretStr | None = None
+    nik_key_file: Path | None = None
     # A conversation (a report, a complaint) left unanswered this long is dropped, nothing saved.
     flow_timeout_seconds: float = Field(default=15 * 60, gt=0)
     # Working days each level has to resolve a complaint before it goes up a level.
@@ -97,11 +100,14 @@ class Settings(BaseSettings):
     # Cuti bersama (the government's joint leave days around Lebaran, Christmas...) are not
     # working days: the offices of the coordinators and Dinas Sosial are closed.
     sla_skip_cuti_bersama: bool = True
-    # The outbox: messages per second for the whole bot (Telegram allows about 30), attempts
-    # before a message is given up, and the first wait before a retry (it doubles each time).
+    # The outbox: messages per second for the whole bot (Telegram allows about 30), and how a
+    # message that meets a fault (Telegram 5xx, a network error, a timeout) is tried again: first
+    # after SAPA_OUTBOX_RETRY_SECONDS, the wait doubling up to 10 minutes, for as long as
+    # SAPA_OUTBOX_RETRY_WINDOW_HOURS from when it was due (never past a reminder's own expiry);
+    # then it is marked failed, for `sapa outbox` and the coordinators' recap.
     outbox_messages_per_second: float = Field(default=25, gt=0, le=1000)
-    outbox_max_attempts: int = Field(default=5, ge=1, le=50)
     outbox_retry_seconds: float = Field(default=30, ge=0)
+    outbox_retry_window_hours: float = Field(default=24, gt=0, le=24 * 14)
     # How long a dispatcher's claim on a row lasts: after a crash (kill -9, power cut) the
     # message that was in flight is sent again once this has passed.
     outbox_lease_seconds: float = Field(default=300, ge=2, le=86_400)
@@ -109,10 +115,14 @@ class Settings(BaseSettings):
     # for at most this many households.
     queue_slot_minutes: int = Field(default=30, ge=5, le=240)
     queue_slot_capacity: int = Field(default=100, ge=1)
+    # Chat-derived data (proof photos' file ids, texts of closed complaints, failed link
+    # attempts) older than this many months is erased by the daily retention job (UU PDP).
+    retention_months: int = Field(default=24, ge=3, le=240)
 
     @field_validator(
         "telegram_bot_token",
         "nik_key",
+        "nik_key_file",
         "webhook_secret",
         "webhook_url",
         "listen_port",
@@ -190,7 +200,7 @@ class Settings(BaseSettings):
 
     @property
     def nik_key_bytes(self) -> bytes | None:
-        """SAPA_NIK_KEY as bytes for the digests, or None (a key kept in the database is used)."""
+        """The NIK key as bytes: SAPA_NIK_KEY, or the key file's once `bot.nik_key` read it."""
         return self.nik_key.get_secret_value().encode() if self.nik_key else None
 
     @property

@@ -7,10 +7,14 @@ doing what it is good at (turning JSON into `Update`s and running the handlers).
 
 The webhook checks Telegram's secret token header on every request (403 without it), parses
 the update and puts it on the Application's update queue; the handlers run as in polling mode.
+The body is read as it arrives and no further than MAX_UPDATE_BYTES (413 past it, whatever
+Content-Length says or without one); JSON that is not an update, or nested too deeply to parse,
+gets 400.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -66,18 +70,40 @@ def _webhook_endpoint(
         if not hmac.compare_digest(given, expected):
             log.warning("webhook_refused reason=secret_token client=%s", _client(request))
             return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
+        body = await _body_up_to(request, MAX_UPDATE_BYTES)
+        if body is None:
+            log.warning("webhook_refused reason=too_large")
             return JSONResponse({"ok": False, "error": "too large"}, status_code=413)
         try:
             update = Update.de_json(_json_object(body), application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             log.warning("webhook_refused reason=malformed_update")
             return JSONResponse({"ok": False, "error": "malformed update"}, status_code=400)
         await application.update_queue.put(update)
         return Response(status_code=200)
 
     return receive_update
+
+
+async def _body_up_to(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be longer than `limit` bytes.
+
+    Read chunk by chunk as it arrives, so a client that sends (or announces) more than the
+    limit is answered without the rest being read or held in memory; Content-Length is only
+    believed when it already says too much.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async with contextlib.aclosing(request.stream()) as stream:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json_object(body: bytes) -> dict[str, object]:

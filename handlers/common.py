@@ -3,6 +3,7 @@ every user meets: help, language, unknown input, old buttons, errors."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
 from bot.i18n import Translator
@@ -148,6 +149,8 @@ async def help_command(update: Update, context: SapaContext) -> int:
                 t("• /bahasa: choose the language"),
                 t("• /batal: cancel what you are doing"),
                 t("• /putus: unlink this Telegram from the household"),
+                t("• /datasaya: see what the programme holds about your household"),
+                t("• /hapusdata: ask to erase your household's Telegram link and chat data"),
             ]
         )
     await reply(update, text, home_markup(visitor))
@@ -249,11 +252,31 @@ async def on_error(update: object, context: SapaContext) -> None:
     # Never log the update itself: it contains what the user wrote.
     error = context.error
     log.error("handler_failed error=%s", type(error).__name__, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        t = await translator_for(update, context)
+    if isinstance(update, Update):
+        await apologise(update, context)
+
+
+async def apologise(update: Update, context: SapaContext) -> None:
+    """Something failed on our side (often the database): stop the button's spinner and ask
+    the user to try again, in their language if the database still answers."""
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):  # the spinner stops, whatever went wrong
+            await update.callback_query.answer()
+    if update.effective_chat is not None:
+        t = await _translator_if_possible(update, context)
         await reply(
             update, t("Sorry, something went wrong on our side. Please try again in a moment.")
         )
+
+
+async def _translator_if_possible(update: Update, context: SapaContext) -> Translator:
+    """The user's language when the database answers quickly; else the deployment's default.
+    The apology must not depend on the database: a database outage is often why we apologise."""
+    try:
+        return await asyncio.wait_for(translator_for(update, context), timeout=2)
+    except Exception:
+        log.warning("apology_without_language")
+        return context.services.translations.for_language(None)
 
 
 async def flow_and_visitor(
@@ -315,4 +338,7 @@ async def refuse(
         "authorization_refused action=%s role=%s person=%s telegram_user=%s%s",
         action, role, person_id, user, ids,
     )  # fmt: skip
+    if update.callback_query is not None:  # the spinner stops on a refused button too
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
     await reply(update, t("Sorry, you are not allowed to do that."))

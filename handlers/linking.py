@@ -212,9 +212,11 @@ async def _tell_outcome(update: Update, context: SapaContext, result: LinkResult
 
 async def unlink_command(update: Update, context: SapaContext) -> int:
     end_flow(context.user_data or {})
-    visitor = await linked_household(update, context)
-    if visitor is None or visitor.person is None or visitor.household is None:
+    visitor = await visit(update, context)
+    if visitor.household is None or visitor.person is None:
+        await linked_household(update, context)  # says why there is nothing to unlink
         return END
+    # A household that left the programme may still unlink its Telegram.
     await unlink(context.services.store, visitor.person, now=context.services.clock())
     await reply(
         update,

@@ -40,6 +40,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("bantuan", N_("Help")),
     ("batal", N_("Cancel what you are doing")),
     ("putus", N_("Unlink this Telegram from the household")),
+    ("datasaya", N_("What the programme holds about your household")),
+    ("hapusdata", N_("Ask to erase your household's chat data")),
 ]
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English", "su": "Basa Sunda"}

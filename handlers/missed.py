@@ -37,10 +37,13 @@ async def answered(update: Update, context: SapaContext) -> str | int:
     """A button of the missed-session question (the outbox sent it; its data is re-checked)."""
     assert update.callback_query is not None
     match = _QUESTION.match(update.callback_query.data or "")
-    visitor = await linked_household(update, context) if match else None
-    if match is None or visitor is None or visitor.household is None:
-        return await stale_button(update, context) if match is None else END
-    posyandu_id, day, action = int(match[1]), date.fromisoformat(match[2]), match[3]
+    day = _day(match[2]) if match else None
+    if match is None or day is None:  # forged: not our data, or a day that does not exist
+        return await stale_button(update, context)
+    visitor = await linked_household(update, context)
+    if visitor is None or visitor.household is None:
+        return END
+    posyandu_id, action = int(match[1]), match[3]
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
     async with services.store.read() as repo:
@@ -92,3 +95,10 @@ async def reason_chosen(update: Update, context: SapaContext) -> str | int | Non
         menu_keyboard(t),
     )  # fmt: skip
     return END
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None

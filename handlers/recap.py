@@ -96,8 +96,10 @@ def recap_text(recap: Recap, t: Translator) -> str:
         )
     lines += [
         "",
+        t("Messages that could not be delivered this month: {count} (operator: sapa outbox)")
+        .format(count=recap.undelivered_messages),
         t("Households the bot cannot reach: {count}").format(count=recap.unreachable_households),
-    ]
+    ]  # fmt: skip
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -29,9 +30,11 @@ from handlers import (
     companion,
     complaint_handling,
     complaints,
+    data_rights,
     health_worker,
     linking,
     missed,
+    private_chat,
     recap,
     schedule,
     staff,
@@ -118,6 +121,9 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         MessageHandler(menu(MenuAction.HELP), common.help_command),
         CommandHandler("batal", common.cancel),
         CommandHandler("putus", linking.unlink_command),
+        CommandHandler("datasaya", data_rights.my_data_command),
+        CommandHandler("hapusdata", data_rights.erase_command),
+        CallbackQueryHandler(data_rights.decision_pressed, pattern=r"^dsr:"),
     ]
     buttons_only = [
         MessageHandler(TEXT, button_expected),
@@ -166,6 +172,10 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             CallbackQueryHandler(complaints.confirm_pressed, pattern=r"^klh:"),
             *buttons_only,
         ],
+        data_rights.CONFIRM: [
+            CallbackQueryHandler(data_rights.confirm_pressed, pattern=r"^hps:"),
+            *buttons_only,
+        ],
         ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
     }
     fallbacks = [
@@ -187,7 +197,13 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
 
 
 def register(application: SapaApplication) -> None:
-    # Before everything else, in its own group: note that Telegram reached us (for /healthz).
+    # First of all: the bot's own membership changes, then nothing but private chats passes.
+    application.add_handler(
+        ChatMemberHandler(private_chat.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=-2,
+    )
+    application.add_handler(TypeHandler(Update, private_chat.gate), group=-2)
+    # Then, in its own group: note that Telegram reached us (for /healthz).
     application.add_handler(TypeHandler(Update, common.note_update), group=-1)
     application.add_handler(CommandHandler("undang", staff.invite_command))
     application.add_handler(CommandHandler("sesi", staff.session_command))

@@ -11,8 +11,9 @@ What it plans, all in WIB (Asia/Jakarta):
   to the kecamatan's coordinator and operator;
 - each companion's digest at 06:45.
 
-Every row carries `expires_at`: a reminder that could not be sent in time (the bot was down) is
-dropped instead of arriving late.
+Every row carries `expires_at`: a reminder that could not be sent in time (the bot was down,
+Telegram failed) is dropped instead of arriving late. A posyandu reminder expires when the session
+starts: the eve's at midnight (it says "tomorrow"), the morning's at 08:00, when posyandu open.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 EVE_AT = time(16, 0)
 MORNING_AT = time(6, 30)
+SESSION_STARTS = time(8, 0)  # posyandu open in the morning; the schedules give the day only
 MISSED_AT = time(10, 0)
 MISSED_UNTIL = time(21, 0)
 PAYOUT_AT = time(16, 0)
@@ -187,7 +189,7 @@ def _posyandu_reminders(
                 POSYANDU_DAY,
                 params,
                 due=plan.at(session.day, MORNING_AT),
-                expires=plan.at(session.day, DIGEST_UNTIL),
+                expires=plan.at(session.day, SESSION_STARTS),
                 key=f"{key}:day",
             )
 

@@ -2,21 +2,25 @@
 
 - the planner every 5 minutes (reminders, missed-session questions, payout slots, digests);
 - the dispatcher every 2 seconds (sends what is due from the outbox, within Telegram's limits);
-- the escalation sweep every 10 minutes (overdue complaints go up a level).
+- the escalation sweep every 10 minutes (overdue complaints go up a level);
+- the retention sweep daily at 02:30 (chat data older than SAPA_RETENTION_MONTHS is erased).
 
-Both are safe to run in two processes at once on PostgreSQL: the planner holds an advisory lock
-and only adds rows with new dedup keys; the dispatcher claims rows with FOR UPDATE SKIP LOCKED.
+All are safe to run in two processes at once on PostgreSQL: the planner, the escalation and the
+retention sweeps hold advisory locks and only change what is not done yet; the dispatcher claims
+rows with FOR UPDATE SKIP LOCKED.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import time
 from typing import TYPE_CHECKING
 
 from bot.complaints import ComplaintPolicy
 from bot.escalation import sweep
 from jobs.dispatch import DeliveryPolicy, Dispatcher
 from jobs.planner import PlanPolicy, plan
+from jobs.retention import erase_expired
 
 if TYPE_CHECKING:
     from bot.app import SapaApplication, SapaContext
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 PLAN_EVERY_SECONDS = 300
 SWEEP_EVERY_SECONDS = 600
 DISPATCH_EVERY_SECONDS = 2
+RETENTION_AT = time(2, 30)  # local time (the application's default time zone)
 _ONE_AT_A_TIME = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 
@@ -58,6 +63,20 @@ async def run_escalation(context: SapaContext) -> None:
         log.info("escalation_run escalated=%s", moved)
 
 
+async def run_retention(context: SapaContext) -> None:
+    services = context.services
+    report = await erase_expired(
+        services.store, services.clock(), services.settings.retention_months
+    )
+    erased = report.erased
+    log.info(
+        "retention_run proof_photos=%s complaints=%s complaint_notes=%s outbox_rows=%s "
+        "link_attempts=%s",
+        erased.proof_photos, erased.complaints, erased.complaint_notes, erased.outbox_rows,
+        erased.link_attempts,
+    )  # fmt: skip
+
+
 def schedule_jobs(application: SapaApplication) -> None:
     services = application.bot_data["services"]
     job_queue = application.job_queue
@@ -72,3 +91,5 @@ def schedule_jobs(application: SapaApplication) -> None:
                             name="escalation", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
     job_queue.run_repeating(run_dispatcher, interval=DISPATCH_EVERY_SECONDS, first=3,
                             name="dispatcher", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
+    job_queue.run_daily(run_retention, time=RETENTION_AT, name="retention",
+                        job_kwargs=_ONE_AT_A_TIME)  # fmt: skip

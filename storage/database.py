@@ -12,6 +12,8 @@ readers never wait for writers.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +42,8 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     folder = sqlite_folder(url)
     if folder is not None and not folder.is_dir():
         raise DatabaseUnreachable(f"the folder {folder} does not exist")
+    if folder is not None and parsed.database:
+        _create_private(Path(parsed.database))
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **engine_options
@@ -47,6 +51,13 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **engine_options)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600) before SQLite does (SQLite
+    would follow the umask, often 0644); its -wal and -shm files take the same mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def sqlite_folder(url: str) -> Path | None:
@@ -69,6 +80,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows are overwritten, not left readable in free pages of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

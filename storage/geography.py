@@ -21,6 +21,11 @@ class GeographyRepository:
         rows = await self._connection.execute(select(kecamatan.c.name_key, kecamatan.c.id))
         return {key: id_ for key, id_ in rows}
 
+    async def kecamatan_names(self) -> dict[int, str]:
+        """Kecamatan names by id."""
+        rows = await self._connection.execute(select(kecamatan.c.id, kecamatan.c.name))
+        return {id_: name for id_, name in rows}
+
     async def desa_ids(self) -> dict[tuple[int, str], int]:
         """Desa ids by (kecamatan id, name key)."""
         rows = await self._connection.execute(

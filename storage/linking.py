@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
@@ -52,9 +53,13 @@ class LinkRepository:
         row = (await self._connection.execute(statement)).first()
         return None if row is None else int(row.household_id)
 
-    async def record_failure(self, telegram_user_id: int, now: datetime) -> None:
+    async def record_failure(
+        self, telegram_user_id: int, now: datetime, household_id: int | None = None
+    ) -> None:
         await self._connection.execute(
-            link_attempt.insert().values(telegram_user_id=telegram_user_id, at=now)
+            link_attempt.insert().values(
+                telegram_user_id=telegram_user_id, at=now, household_id=household_id
+            )
         )
 
     async def failures_since(self, telegram_user_id: int, since: datetime) -> int:
@@ -64,3 +69,26 @@ class LinkRepository:
             .where(link_attempt.c.telegram_user_id == telegram_user_id, link_attempt.c.at > since)
         )
         return int((await self._connection.execute(query)).scalar_one())
+
+    async def household_failures_since(self, household_id: int, since: datetime) -> int:
+        """Failed attempts against one household, from every Telegram account."""
+        query = (
+            select(func.count())
+            .select_from(link_attempt)
+            .where(link_attempt.c.household_id == household_id, link_attempt.c.at > since)
+        )
+        return int((await self._connection.execute(query)).scalar_one())
+
+    async def locked_households(
+        self, household_ids: Sequence[int], since: datetime, threshold: int
+    ) -> set[int]:
+        """Those of these households with at least `threshold` failed attempts since then."""
+        if not household_ids:
+            return set()
+        query = (
+            select(link_attempt.c.household_id)
+            .where(link_attempt.c.household_id.in_(household_ids), link_attempt.c.at > since)
+            .group_by(link_attempt.c.household_id)
+            .having(func.count() >= threshold)
+        )
+        return {int(h) for h in (await self._connection.execute(query)).scalars()}

@@ -1,30 +1,54 @@
 """The outbox: every proactive message is a row here, sent later by the dispatcher.
 
 A row is `pending` until a dispatcher claims it (`sending`, with the claim time), then `sent` once
-Telegram accepted it, or `failed` with the reason, or `cancelled` when it no longer applies. A
-claim older than the lease is taken again: that is how a crash between sending and marking is
-survived (at most the message in flight is repeated).
+Telegram accepted it, or `failed` with the reason, or `cancelled` when it no longer applies (its
+recipient was taken out of service, or it expired: `last_error` says which). A claim older than
+the lease is taken again: that is how a crash between sending and marking is survived (at most
+the messages in flight are repeated).
+
+What could not be delivered is kept for a person to see: `failed` rows, and rows that expired
+after failed attempts (`cancelled`, `last_error` "expired: <error type>"). `sapa outbox` lists
+them and puts failed ones back in the queue; the coordinators' recap counts them.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Dialect, Row, Select, and_, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
-from bot.models import NotificationStatus, Recipient
+from bot.models import NotificationStatus, Recipient, Role
 from storage.database import upsert
-from storage.schema import notification, person
+from storage.schema import household, notification, person, staff
+
+log = logging.getLogger(__name__)
 
 PENDING = NotificationStatus.PENDING.value
 SENDING = NotificationStatus.SENDING.value
 SENT = NotificationStatus.SENT.value
+FAILED = NotificationStatus.FAILED.value
+CANCELLED = NotificationStatus.CANCELLED.value
+EXPIRED = "expired"  # `last_error` of a row dropped because it could no longer arrive in time
+OUT_OF_SERVICE = "recipient out of service"  # `last_error` of a row the claim cancelled
+FORBIDDEN = "forbidden"  # `last_error` of a row refused because the recipient blocked the bot
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,20 @@ class OutgoingMessage:
     template_key: str
     params: dict[str, Any]
     attempts: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class UndeliveredMessage:
+    """A message that could not be delivered, as `sapa outbox` shows it: no names, no texts."""
+
+    id: int
+    due_at: datetime
+    template_key: str
+    recipient: str  # the household's programme number or the staff code ("-" when unknown)
+    attempts: int
+    error_type: str  # what `last_error` starts with: "NetworkError", "forbidden", "bad request"
+    expired: bool  # dropped when it could no longer arrive in time; not put back in the queue
 
 
 @dataclass(frozen=True)
@@ -51,15 +89,34 @@ class QueuedMessage:
 
 _direct = aliased(person, name="direct")
 _staff_person = aliased(person, name="staff_person")
-_with_recipient = notification.outerjoin(
-    _direct, _direct.c.id == notification.c.person_id
-).outerjoin(_staff_person, _staff_person.c.staff_id == notification.c.staff_id)
+_household = aliased(household, name="direct_household")  # a household person's household
+_row_staff = aliased(staff, name="row_staff")  # the staff record a row is addressed to
+_person_staff = aliased(staff, name="person_staff")  # a staff person's record (rows by person)
+# Every join is by primary key (or the unique person.staff_id): a few lookups per claimed row.
+_with_recipient = (
+    notification.outerjoin(_direct, _direct.c.id == notification.c.person_id)
+    .outerjoin(_staff_person, _staff_person.c.staff_id == notification.c.staff_id)
+    .outerjoin(_household, _household.c.id == _direct.c.household_id)
+    .outerjoin(_row_staff, _row_staff.c.id == notification.c.staff_id)
+    .outerjoin(_person_staff, _person_staff.c.id == _direct.c.staff_id)
+)
 _recipient_id = func.coalesce(_direct.c.id, _staff_person.c.id)
+# Whether the recipient is still in the programme: a household account still linked to an active
+# household (not after /putus or `sapa household deactivate`), a staff member still active.
+_in_service = and_(
+    or_(
+        _direct.c.id.is_(None),
+        _direct.c.role != Role.HOUSEHOLD.value,
+        _household.c.active.is_(True),
+    ),
+    or_(notification.c.staff_id.is_(None), _row_staff.c.active.is_(True)),
+    or_(_direct.c.staff_id.is_(None), _person_staff.c.active.is_(True)),
+)
 
 
 def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Select[Any]:
     """Rows meeting `condition` whose recipient has a reachable person, in due order, locked,
-    with what is needed to send them."""
+    with what is needed to send them and whether their recipient is still in service."""
     return (
         select(
             notification.c.id,
@@ -72,6 +129,7 @@ def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Se
             notification.c.template_key,
             notification.c.params,
             notification.c.attempts,
+            _in_service.label("in_service"),
         )
         .select_from(_with_recipient)
         .where(
@@ -147,6 +205,10 @@ class NotificationRepository:
         id), read in order, so a claim costs the same with 50 rows waiting or 50,000 (one query
         with OR between the two sorted every due row on each claim).
 
+        A row whose recipient is out of service (a household account unlinked, or its household
+        or the staff member deactivated) is never claimed: it is cancelled here, in case it was
+        queued past the cancellation that goes with /putus and `sapa ... deactivate`.
+
         On PostgreSQL rows locked by another dispatcher are skipped (`FOR UPDATE SKIP LOCKED`);
         on SQLite the write transaction already excludes other writers.
         """
@@ -154,11 +216,23 @@ class NotificationRepository:
             notification.c.status == SENDING, notification.c.claimed_at < lease_expired_before
         )
         pending = and_(notification.c.status == PENDING, notification.c.due_at <= now)
-        candidates: list[Row[Any]] = []
-        for condition in (expired, pending):
-            query = _claimable(condition, only_person_id).limit(limit)
-            candidates.extend(await self._connection.execute(query))
-        claimed = sorted(candidates, key=lambda row: (row.due_at, row.id))[:limit]
+        while True:
+            candidates: list[Row[Any]] = []
+            for condition in (expired, pending):
+                query = _claimable(condition, only_person_id).limit(limit)
+                candidates.extend(await self._connection.execute(query))
+            found = sorted(candidates, key=lambda row: (row.due_at, row.id))[:limit]
+            claimed = [row for row in found if row.in_service]
+            out_of_service = [row.id for row in found if not row.in_service]
+            if out_of_service:
+                log.info("outbox_recipient_out_of_service cancelled=%s", len(out_of_service))
+                await self._connection.execute(
+                    update(notification)
+                    .where(notification.c.id.in_(out_of_service))
+                    .values(status=CANCELLED, last_error=OUT_OF_SERVICE, claimed_at=None)
+                )
+            if claimed or not out_of_service:
+                break  # else the next rows, now that these are out of the way
         if not claimed:
             return []
         await self._connection.execute(
@@ -175,6 +249,7 @@ class NotificationRepository:
                 template_key=row.template_key,
                 params=row.params,
                 attempts=row.attempts,
+                due_at=row.due_at,
             )
             for row in claimed
         ]
@@ -183,9 +258,16 @@ class NotificationRepository:
         query = select(notification.c.id).where(notification.c.dedup_key == dedup_key)
         return (await self._connection.execute(query)).first() is not None
 
-    async def expire(self, notification_id: int) -> None:
-        """A message that can no longer be sent in time (a reminder for a day gone by)."""
-        await self._set(notification_id, status="cancelled", last_error="expired", claimed_at=None)
+    async def expire(
+        self, notification_id: int, attempts: int | None = None, error_type: str | None = None
+    ) -> None:
+        """A message that can no longer be sent in time (a reminder for a day gone by); after
+        failed attempts, with their count and the last error's type ("expired: TimedOut")."""
+        values: dict[str, Any] = {"attempts": attempts} if attempts is not None else {}
+        reason = f"{EXPIRED}: {error_type}" if error_type else EXPIRED
+        await self._set(
+            notification_id, status=CANCELLED, last_error=reason, claimed_at=None, **values
+        )
 
     async def mark_sent(self, notification_id: int, now: datetime) -> None:
         await self._connection.execute(
@@ -193,8 +275,15 @@ class NotificationRepository:
         )
 
     async def retry_later(
-        self, notification_id: int, attempts: int, due_at: datetime, error: str
+        self,
+        notification_id: int,
+        attempts: int,
+        due_at: datetime,
+        error: str,
+        params: dict[str, Any] | None = None,
     ) -> None:
+        """Back to the queue for another attempt at `due_at` (with new `params` if given)."""
+        values: dict[str, Any] = {"params": params} if params is not None else {}
         await self._set(
             notification_id,
             status=PENDING,
@@ -202,6 +291,7 @@ class NotificationRepository:
             due_at=due_at,
             last_error=error,
             claimed_at=None,
+            **values,
         )
 
     async def fail(self, notification_id: int, attempts: int, error: str) -> None:
@@ -219,12 +309,19 @@ class NotificationRepository:
             )
 
     async def cancel_pending(
-        self, *, person_id: int | None = None, dedup_prefix: str | None = None
+        self,
+        *,
+        person_id: int | None = None,
+        staff_id: int | None = None,
+        dedup_prefix: str | None = None,
     ) -> int:
-        """Cancel pending rows of one person, or whose dedup key starts with a prefix."""
+        """Cancel pending rows of one person, of one staff member, or whose dedup key starts
+        with a prefix."""
         condition = notification.c.status == PENDING
         if person_id is not None:
             condition = and_(condition, notification.c.person_id == person_id)
+        if staff_id is not None:
+            condition = and_(condition, notification.c.staff_id == staff_id)
         if dedup_prefix is not None:
             condition = and_(
                 condition, notification.c.dedup_key.startswith(dedup_prefix, autoescape=True)
@@ -238,6 +335,72 @@ class NotificationRepository:
         await self._connection.execute(
             update(notification).where(notification.c.id == notification_id).values(**values)
         )
+
+    async def undelivered(self, limit: int) -> tuple[list[UndeliveredMessage], int]:
+        """Messages that could not be delivered, the latest due first: at most `limit` of them,
+        and how many there are in all."""
+        query = (
+            select(
+                notification.c.id,
+                notification.c.due_at,
+                notification.c.template_key,
+                func.coalesce(household.c.program_number, staff.c.code).label("recipient"),
+                notification.c.attempts,
+                notification.c.last_error,
+                notification.c.status,
+            )
+            .select_from(
+                notification.outerjoin(person, person.c.id == notification.c.person_id)
+                .outerjoin(household, household.c.id == person.c.household_id)
+                .outerjoin(
+                    staff, staff.c.id == func.coalesce(notification.c.staff_id, person.c.staff_id)
+                )
+            )
+            .where(undelivered())
+            .order_by(notification.c.due_at.desc(), notification.c.id.desc())
+            .limit(limit)
+        )
+        shown = [
+            UndeliveredMessage(
+                id=row.id,
+                due_at=row.due_at,
+                template_key=row.template_key,
+                recipient=row.recipient or "-",
+                attempts=row.attempts,
+                error_type=error_type(row.last_error),
+                expired=row.status == CANCELLED,
+            )
+            for row in await self._connection.execute(query)
+        ]
+        total = select(func.count()).select_from(notification).where(undelivered())
+        return shown, int((await self._connection.execute(total)).scalar_one())
+
+    async def retry_failed(
+        self, now: datetime, notification_ids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Put failed rows back in the queue, due now, their attempts counted afresh (and their
+        retry window with them); all of them, or those of `notification_ids`. Left as they are:
+        a row whose `expires_at` has passed (it would arrive too late), and one refused because
+        the recipient blocked the bot (403: they come back with /start; until then it could only
+        wait in the queue). Returns the rows put back."""
+        query = select(notification.c.id, notification.c.params).where(
+            notification.c.status == FAILED,
+            or_(notification.c.last_error.is_(None), notification.c.last_error != FORBIDDEN),
+        )
+        if notification_ids is not None:
+            query = query.where(notification.c.id.in_(notification_ids))
+        chosen = [
+            row.id
+            for row in await self._connection.execute(query.order_by(notification.c.id))
+            if not _has_expired(row.params, now)
+        ]
+        for start in range(0, len(chosen), 500):
+            await self._connection.execute(
+                update(notification)
+                .where(notification.c.id.in_(chosen[start : start + 500]))
+                .values(status=PENDING, due_at=now, attempts=0, claimed_at=None)
+            )
+        return chosen
 
     async def pending(self) -> list[dict[str, Any]]:
         """Pending rows in due order, as plain dicts (for the dispatcher and for tests)."""
@@ -255,6 +418,32 @@ class NotificationRepository:
         )
         count, oldest = (await self._connection.execute(query)).one()
         return int(count), oldest
+
+
+def undelivered() -> ColumnElement[bool]:
+    """Messages that could not be delivered: failed rows, and rows that expired after failed
+    attempts (for `sapa outbox` and the recap)."""
+    return or_(
+        notification.c.status == FAILED,
+        and_(
+            notification.c.status == CANCELLED,
+            notification.c.last_error.startswith(f"{EXPIRED}: ", autoescape=True),
+        ),
+    )
+
+
+def error_type(last_error: str | None) -> str:
+    """The kind of a row's last error, without its details: "NetworkError", "forbidden"."""
+    if not last_error:
+        return "-"
+    if last_error.startswith(f"{EXPIRED}: "):
+        last_error = last_error.removeprefix(f"{EXPIRED}: ")
+    return last_error.split(":", 1)[0].strip()[:40] or "-"
+
+
+def _has_expired(params: dict[str, Any], now: datetime) -> bool:
+    expires = params.get("expires_at") if isinstance(params, dict) else None
+    return bool(expires) and datetime.fromisoformat(str(expires)) <= now
 
 
 _MARK_SENT = (

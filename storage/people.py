@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Person, Role
-from storage.schema import person
+from storage.schema import household, person, staff
+
+# A person with the role and active flag of their staff record or household as they are now.
+_CURRENT = (
+    select(
+        person,
+        staff.c.role.label("staff_role"),
+        staff.c.active.label("staff_active"),
+        household.c.active.label("household_active"),
+    )
+    .select_from(person)
+    .outerjoin(staff, staff.c.id == person.c.staff_id)
+    .outerjoin(household, household.c.id == person.c.household_id)
+)
 
 
-def _person(row: object) -> Person:
-    return Person.model_validate(row, from_attributes=True)
+def _current(condition: ColumnElement[bool]) -> Select[Any]:
+    return _CURRENT.where(condition).order_by(person.c.id)
+
+
+def _person(row: Any) -> Person:
+    values = dict(row._mapping)
+    staff_role, staff_active = values.pop("staff_role"), values.pop("staff_active")
+    household_active = values.pop("household_active")
+    if staff_role is not None:
+        values["role"], values["active"] = staff_role, bool(staff_active)
+    elif household_active is not None:
+        values["active"] = bool(household_active)
+    return Person.model_validate(values)
 
 
 class PersonRepository:
@@ -20,7 +45,7 @@ class PersonRepository:
         self._connection = connection
 
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
-        query = select(person).where(person.c.telegram_user_id == telegram_user_id)
+        query = _current(person.c.telegram_user_id == telegram_user_id)
         row = (await self._connection.execute(query)).first()
         return None if row is None else _person(row)
 
@@ -43,8 +68,9 @@ class PersonRepository:
             "reachable": True,
             "created_at": now,
         }
-        result = await self._connection.execute(person.insert().returning(person), values)
-        return _person(result.one())
+        result = await self._connection.execute(person.insert().returning(person.c.id), values)
+        found = (await self._connection.execute(_current(person.c.id == result.scalar_one()))).one()
+        return _person(found)
 
     async def set_language(self, person_id: int, language: str) -> None:
         await self._connection.execute(
@@ -58,13 +84,11 @@ class PersonRepository:
         )
 
     async def linked_to_household(self, household_id: int) -> list[Person]:
-        query = select(person).where(person.c.household_id == household_id).order_by(person.c.id)
+        query = _current(person.c.household_id == household_id)
         return [_person(row) for row in await self._connection.execute(query)]
 
     async def by_staff_id(self, staff_id: int) -> Person | None:
-        row = (
-            await self._connection.execute(select(person).where(person.c.staff_id == staff_id))
-        ).first()
+        row = (await self._connection.execute(_current(person.c.staff_id == staff_id))).first()
         return None if row is None else _person(row)
 
     async def set_reachable(self, person_id: int, reachable: bool) -> None:

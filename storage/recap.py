@@ -5,9 +5,10 @@ One SQL query per figure, shaped for 100,000 households and 1,000,000 reports on
 - the big counts (members followed, reports) take their scope as `IN (the scope's desa)`, also
   for the whole district, and group in the order of the index they walk: SQLite walks the index
   desa by desa and counts without sorting;
-- the few rows of a month (complaints, escalations, overdue complaints, blocked accounts) look
-  up their household one by one, instead of joining every household of the kecamatan (which
-  PostgreSQL does by hashing them all);
+- the few rows of a month (complaints, escalations, overdue complaints, blocked accounts,
+  messages that could not be delivered) look up their household (or staff member) one by one,
+  instead of joining every household of the kecamatan (which PostgreSQL does by hashing them
+  all);
 - over the whole district complaints need no scope at all: every household has a desa (foreign
   keys).
 """
@@ -23,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import ComplaintStatus, EscalationLevel, MemberKind, Role
+from storage.notifications import undelivered
 from storage.schema import (
     attendance_report,
     complaint,
@@ -31,6 +33,7 @@ from storage.schema import (
     household,
     kecamatan,
     member,
+    notification,
     person,
     posyandu,
     staff,
@@ -301,6 +304,45 @@ class RecapRepository:
         self, kecamatan_id: int | None, start: datetime, end: datetime
     ) -> list[ComplaintRow]:
         return await _complaint_rows(self._connection, kecamatan_id, start, end)
+
+    async def undelivered_messages(
+        self, kecamatan_id: int | None, start: datetime, end: datetime
+    ) -> int:
+        """Messages due in the month that could not be delivered (failed, or expired after
+        failed attempts), to households of the kecamatan and its staff: a staff member's
+        kecamatan, or their posyandu's. Few rows, each recipient looked up by primary key."""
+        query = (
+            select(func.count())
+            .select_from(notification)
+            .where(undelivered(), notification.c.due_at >= start, notification.c.due_at < end)
+        )
+        if kecamatan_id is not None:
+            account = person.alias("account")
+            home = household.alias("home")
+            home_desa = desa.alias("home_desa")
+            member_of = staff.alias("member_of")
+            workplace = posyandu.alias("workplace")
+            workplace_desa = desa.alias("workplace_desa")
+            query = (
+                query.outerjoin(account, account.c.id == notification.c.person_id)
+                .outerjoin(home, home.c.id == account.c.household_id)
+                .outerjoin(home_desa, home_desa.c.id == home.c.desa_id)
+                .outerjoin(
+                    member_of,
+                    member_of.c.id == func.coalesce(notification.c.staff_id, account.c.staff_id),
+                )
+                .outerjoin(workplace, workplace.c.id == member_of.c.posyandu_id)
+                .outerjoin(workplace_desa, workplace_desa.c.id == workplace.c.desa_id)
+                .where(
+                    func.coalesce(
+                        home_desa.c.kecamatan_id,
+                        member_of.c.kecamatan_id,
+                        workplace_desa.c.kecamatan_id,
+                    )
+                    == kecamatan_id
+                )
+            )
+        return int((await self._connection.execute(query)).scalar_one())
 
     async def unreachable_households(self, kecamatan_id: int | None) -> int:
         """Households whose linked Telegram accounts have all blocked the bot."""

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -299,7 +300,11 @@ link_attempt = Table(
     Column("id", Integer, primary_key=True),
     Column("telegram_user_id", BigInteger, nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    # The household the attempt named, when its programme number exists (guessing is limited
+    # per household as well as per account).
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=True),
     Index("ix_link_attempt_user_at", "telegram_user_id", "at"),
+    Index("ix_link_attempt_household_at", "household_id", "at"),
 )
 
 audit_log = Table(
@@ -386,4 +391,33 @@ invite = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
     Column("used_by", ForeignKey("person.id"), nullable=True),
+)
+
+
+deletion_request = Table(
+    "deletion_request",
+    metadata,
+    # A household's request (UU PDP) to erase its Telegram links and chat-derived data, which the
+    # kecamatan coordinator approves or rejects. At most one is pending per household.
+    Column("id", Integer, primary_key=True),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    Column("requested_by", ForeignKey("person.id"), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_by", ForeignKey("person.id"), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("reject_reason", String(20), nullable=True),
+    Index("ix_deletion_request_household_id", "household_id"),
+    Index(
+        "uq_deletion_request_pending_household",
+        "household_id",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    CheckConstraint("status in ('pending','done','rejected')", name="deletion_request_status"),
+    CheckConstraint(
+        "reject_reason is null or reject_reason in ('identity','audit','other')",
+        name="deletion_request_reason",
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import Role, Staff, StaffRecord, StaffRef
@@ -58,6 +58,11 @@ class StaffRepository:
         if kecamatan_id is not None:
             condition = and_(condition, staff.c.kecamatan_id == kecamatan_id)
         return await self._staff(condition)
+
+    async def set_active(self, staff_id: int, active: bool) -> None:
+        await self._connection.execute(
+            update(staff).where(staff.c.id == staff_id).values(active=active)
+        )
 
     async def _staff(self, condition: ColumnElement[bool]) -> list[Staff]:
         rows = await self._connection.execute(select(staff).where(condition).order_by(staff.c.code))

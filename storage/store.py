@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.attendance import AttendanceRepository, VerificationRepository
 from storage.audit import AuditRepository
 from storage.complaints import ComplaintRepository
+from storage.data_rights import DataRightsRepository
 from storage.database import (
     DatabaseUnreachable,
     create_engine,
@@ -34,7 +35,7 @@ from storage.payouts import PayoutRepository
 from storage.people import PersonRepository
 from storage.planning import PlanningRepository
 from storage.recap import RecapRepository
-from storage.secrets import SecretRepository
+from storage.secrets import SecretRepository, erase_legacy_nik_key
 from storage.sequences import SequenceRepository
 from storage.staff import StaffRepository
 from storage.stats import StatsRepository
@@ -62,6 +63,7 @@ class Repositories:
         self.invites = InviteRepository(connection)
         self.verification = VerificationRepository(connection)
         self.recap = RecapRepository(connection)
+        self.data_rights = DataRightsRepository(connection)
 
 
 __all__ = ["DatabaseUnreachable", "Repositories", "Store"]
@@ -100,6 +102,9 @@ class Store:
     async def read(self) -> AsyncIterator[Repositories]:
         async with read_transaction(self.engine) as connection:
             yield Repositories(connection)
+
+    async def erase_legacy_nik_key(self) -> None:
+        await erase_legacy_nik_key(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -23,7 +23,7 @@ from bot.i18n import Translations
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, TEST_NIK_KEY
 from tests.helpers import import_valid_files
 
 SAPA = Path(sys.executable).parent / "sapa"
@@ -38,6 +38,7 @@ def bot_environment(bot_api_url: str, database_url: str, **extra: str) -> dict[s
         SAPA_BOT_API_URL=bot_api_url,
         SAPA_DATABASE_URL=database_url,
         SAPA_QUIET_HOURS="00:00-00:00",  # the tests run at any hour
+        SAPA_NIK_KEY=TEST_NIK_KEY.decode(),  # the key `prepare_database` imported with
         **extra,
     )
     return environment

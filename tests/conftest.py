@@ -9,9 +9,10 @@ cannot be reached the PostgreSQL half is skipped with the reason, unless SAPA_RE
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ POSTGRES_URL = os.environ.get(
     "SAPA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 10:00 WIB, a Tuesday
+# The NIK key of the test databases (a deployment's comes from SAPA_NIK_KEY or its key file).
+TEST_NIK_KEY = b"5e1f" * 16
 
 
 def _postgres_options(schema: str) -> dict[str, object]:
@@ -105,6 +108,46 @@ async def store(database_url: tuple[str, dict[str, object]]) -> AsyncIterator[St
     await store.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Key files that `sapa` makes by default (~/.config/sapa-rts/nik.key) go to a folder of
+    the test run's own, never into the home folder of whoever runs the tests."""
+    folder = tmp_path_factory.mktemp("config")
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
+
+
+Sapa = Callable[[list[str]], int]
+
+
+@pytest.fixture
+def sapa_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sapa]:
+    """`sapa ...` run in this process, in tmp_path, with the default settings and umask 022
+    (with which a file created the ordinary way is world-readable); its key file goes to
+    tmp_path/config."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("SAPA_") or name == "TELEGRAM_BOT_TOKEN":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    umask = os.umask(0o022)
+    try:
+        yield main
+    finally:
+        os.umask(umask)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def translations() -> Translations:
     return Translations("id")
@@ -130,7 +173,11 @@ async def running_bot(
     """The real Application on the test database, talking to a recording fake Bot API."""
     api = FakeBotApi()
     services = Services(
-        settings=load_settings(database_url="sqlite+aiosqlite:///unused.db", **settings),
+        settings=load_settings(
+            database_url="sqlite+aiosqlite:///unused.db",
+            nik_key=TEST_NIK_KEY.decode(),
+            **settings,
+        ),
         store=store,
         translations=translations,
         clock=lambda: NOW,

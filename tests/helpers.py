@@ -7,7 +7,8 @@ from pathlib import Path
 from bot.i18n import Translator
 from bot.registry.importer import ImportKind, ImportReport, import_file
 from storage.store import Store
-from tests.conftest import NOW
+from tests.chat import Chat
+from tests.conftest import NOW, TEST_NIK_KEY
 
 
 def write_csv(folder: Path, name: str, text: str, *, bom: bool = False) -> Path:
@@ -30,7 +31,9 @@ VALID_FILES: list[tuple[ImportKind, str, int]] = [
 
 
 async def run_import(store: Store, t: Translator, kind: ImportKind, name: str) -> ImportReport:
-    return await import_file(store, kind, EXAMPLES / name, t, now=NOW, progress=False)
+    return await import_file(
+        store, kind, EXAMPLES / name, t, now=NOW, nik_key=TEST_NIK_KEY, progress=False
+    )
 
 
 async def import_valid_files(store: Store, t: Translator) -> list[ImportReport]:
@@ -50,5 +53,18 @@ async def add_households_for_euis(store: Store, t: Translator, folder: Path, cou
     for kind, name, lines in ((ImportKind.HOUSEHOLDS, "households.csv", households),
                               (ImportKind.MEMBERS, "members.csv", members)):  # fmt: skip
         (folder / name).write_text("\n".join(lines) + "\n", "utf-8")
-        report = await import_file(store, kind, folder / name, t, now=NOW, progress=False)
+        report = await import_file(
+            store, kind, folder / name, t, now=NOW, nik_key=TEST_NIK_KEY, progress=False
+        )
         assert report.ok
+
+
+async def enrol_staff(store: Store, beside: Chat, code: str, user_id: int) -> Chat:
+    """A staff member (by code in examples/people.csv) enrolled by invite in a private chat, on
+    the same bot as `beside`."""
+    from bot.enrolment import INVITE_PREFIX, issue_invite
+
+    made = await issue_invite(store, code, now=NOW, actor="test")
+    staff = Chat(beside.application, beside.api, user_id, seen=len(beside.api.calls))
+    await staff.send(f"/start {INVITE_PREFIX}{made.token}")
+    return staff

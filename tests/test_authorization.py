@@ -243,10 +243,13 @@ async def test_out_of_role_or_scope_is_refused(
     for number, actor in enumerate(a for a in ACTORS if a not in row.allowed):
         chat = await _actor(mother, store, actor, 7800 + number)
         before = await _database(store)
+        calls = len(chat.api.calls)
         caplog.clear()
         with caplog.at_level(logging.WARNING):
             answers = await _try(chat, row, scene)
         assert answers == [REFUSED], (actor, answers)
+        if row.steps[0].startswith("press:"):  # a refused button's spinner stops
+            assert "answerCallbackQuery" in [c.method for c in chat.api.calls[calls:]], actor
         assert await _database(store) == before, f"refusing {actor} changed the database"
         logged = caplog.text
         assert "authorization_refused" in logged and "action=" in logged, (actor, logged)

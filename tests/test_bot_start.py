@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from bot.app import SapaApplication
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import SapaApplication, Services, build_application
+from bot.i18n import Translations
 from bot.models import Role
+from bot.runner import Webhook, serve
+from bot.settings import load_settings
+from storage.database import create_engine
 from storage.store import Store
-from tests.conftest import NOW
+from tests.conftest import NOW, TOKEN
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_updates import sticker_message, text_message
 
@@ -66,7 +77,8 @@ async def test_commands_are_announced_in_each_language(
     assert described["en"]["hadir"] == "Report a posyandu visit"
     assert described[None] == described["id"]  # the default language for everyone else
     assert list(described["en"]) == ["start", "hadir", "keluhan", "jadwal", "status", "bahasa",
-                                     "bantuan", "batal", "putus"]  # fmt: skip
+                                     "bantuan", "batal", "putus", "datasaya",
+                                     "hapusdata"]  # fmt: skip
 
 
 async def test_a_refused_command_list_does_not_stop_the_bot(
@@ -78,3 +90,36 @@ async def test_a_refused_command_list_does_not_stop_the_bot(
     api.fail_next("setMyCommands", 400, "Bad Request: language code is invalid")
     await announce_commands(application)
     assert len([c for c in api.calls if c.method == "setMyCommands"]) == 4
+
+
+async def test_a_429_on_get_me_at_start_is_waited_out(
+    tmp_path: Path, translations: Translations, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram answers the first getMe with 429 retry_after=1: the bot waits that second, asks
+    again and starts, saying so in one log line without the token."""
+    caplog.set_level(logging.INFO)
+    api = FakeBotApi()
+    api.fail_next("getMe", 429, "Too Many Requests: retry after 1", retry_after=1)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}"
+    store = Store(create_engine(url))
+    services = Services(load_settings(database_url=url), store, translations, lambda: NOW)
+    application = build_application(services, request=api, token=TOKEN)
+    stop = asyncio.Event()
+    webhook = Webhook("https://sapa.example/hook", "start-test-secret-0123456789")
+    began = time.monotonic()
+    running = asyncio.create_task(serve(application, services, stop, webhook=webhook))
+    try:
+        while "bot_started" not in caplog.text and not running.done():
+            assert time.monotonic() - began < 10, caplog.text
+            await asyncio.sleep(0.02)
+        assert not running.done(), running.exception()  # started, not crashed
+        assert time.monotonic() - began >= 1  # the second Telegram asked for
+        assert [call.method for call in api.calls][:2] == ["getMe", "getMe"]
+        assert "setWebhook" in [call.method for call in api.calls]
+        [waited] = [r.getMessage() for r in caplog.records if "bot_api_rate_limited" in r.msg]
+        assert waited == "bot_api_rate_limited call=get_me attempt=1 retry_in_seconds=1"
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await store.close()
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text

@@ -8,7 +8,7 @@ from bot.linking import format_code, issue_link_code
 from storage.schema import person
 from storage.store import Store
 from tests.chat import Chat
-from tests.conftest import NOW
+from tests.conftest import NOW, TEST_NIK_KEY
 
 NUMBER, NIK_TAIL = "RTS-2026-0001", "850001"  # examples/households.csv
 
@@ -67,7 +67,7 @@ async def test_five_failures_an_hour_then_a_calm_refusal(chat: Chat, store: Stor
 
 
 async def test_link_code_typed_and_by_deep_link(chat: Chat, store: Store) -> None:
-    code = await issue_link_code(store, NUMBER, now=NOW, actor="test", nik_key=None)
+    code = await issue_link_code(store, NUMBER, now=NOW, actor="test", nik_key=TEST_NIK_KEY)
     assert code is not None
     await chat.send("/start")
     await chat.send(NUMBER)
@@ -79,7 +79,7 @@ async def test_link_code_typed_and_by_deep_link(chat: Chat, store: Store) -> Non
     replies = await father.send(f"/start link_{code}")
     assert "tidak berlaku lagi" in replies[-1]
     # ...but a fresh deep link links him in one tap, to the same household.
-    second = await issue_link_code(store, NUMBER, now=NOW, actor="test", nik_key=None)
+    second = await issue_link_code(store, NUMBER, now=NOW, actor="test", nik_key=TEST_NIK_KEY)
     [linked] = await father.send(f"/start link_{second}")
     assert linked.startswith("Selesai!")
     assert await linked_household_of(store, 81001) == await linked_household_of(store, 81002)
@@ -103,7 +103,7 @@ async def test_an_expired_code_is_refused(chat: Chat, store: Store) -> None:
     from datetime import timedelta
 
     old = await issue_link_code(
-        store, NUMBER, now=NOW - timedelta(days=15), actor="test", nik_key=None
+        store, NUMBER, now=NOW - timedelta(days=15), actor="test", nik_key=TEST_NIK_KEY
     )
     replies = await chat.send(f"/start link_{old}")
     assert "tidak berlaku lagi" in replies[-1]

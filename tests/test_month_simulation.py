@@ -26,6 +26,7 @@ from bot.sessions import sessions_between
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store
+from tests.conftest import TEST_NIK_KEY
 from tests.fake_bot_api import Call, FakeBotApi
 from tests.outbox import ManualClock, make_dispatcher
 
@@ -45,7 +46,9 @@ async def test_a_month_of_reminders(
     if store.engine.dialect.name != "sqlite":
         pytest.skip("one month is simulated on SQLite; planner and dispatcher run on both")
     application, api = bot_app
-    reports = await demo.load_demo(store, t_id, today=date(2026, 12, 1), households=40)
+    reports = await demo.load_demo(
+        store, t_id, today=date(2026, 12, 1), households=40, nik_key=TEST_NIK_KEY
+    )
     assert all(r.ok for r in reports)
     async with store.write() as repo:
         households = await repo.households.ids_by_program_number()

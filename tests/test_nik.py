@@ -13,7 +13,7 @@ KEY = b"k" * 32
 @pytest.mark.parametrize(
     ("nik", "masked"),
     [
-        ("3601014506900001", "3601********0001"),
+        ("3601014506900001", "3601************"),
         ("360101450690001", "****************"),
         ("36010145069000AB", "****************"),
         ("", "****************"),
@@ -40,5 +40,5 @@ def test_digests_depend_on_the_key_and_the_household() -> None:
 def test_log_scrubbing() -> None:
     line = "import nik=3601014506900001 token=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
     cleaned = scrub(line)
-    assert "3601014506900001" not in cleaned and "3601********0001" in cleaned
+    assert "3601014506900001" not in cleaned and "3601************" in cleaned
     assert "AAHdqTcv" not in cleaned and "<token>" in cleaned

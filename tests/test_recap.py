@@ -18,7 +18,7 @@ from bot.recap import DesaAttendance, Recap, attendance_history, build_recap, pa
 from bot.registry.importer import ImportKind, import_file
 from storage.store import Store
 from tests.chat import Chat
-from tests.conftest import NOW
+from tests.conftest import NOW, TEST_NIK_KEY
 from tests.helpers import import_valid_files, write_csv
 from tests.outbox import WIB
 from tests.test_complaint_handling import enrolled, file_payout_complaint
@@ -204,7 +204,9 @@ async def test_a_household_counts_where_it_lives_now_its_reports_where_they_were
         program_number,head_name,nik,kecamatan,desa,posyandu_code,companion_code
         RTS-2026-0005,Yuyun Hermawan,3601016402920005,Mekarjaya,Sukamulya,P-MKJ-02,PD-MKJ-2
     """)  # fmt: skip
-    report = await import_file(store, ImportKind.HOUSEHOLDS, moved, t_id, now=NOW, progress=False)
+    report = await import_file(
+        store, ImportKind.HOUSEHOLDS, moved, t_id, now=NOW, nik_key=TEST_NIK_KEY, progress=False
+    )
     assert report.ok
     after = await build_recap(store, pandeglang, november, now=NOW, zone=WIB)
     assert row(after, "Karaton") == (0, 1)
@@ -305,7 +307,9 @@ async def import_the_whole_district(store: Store, t: Translator, folder: Path) -
                               (ImportKind.PEOPLE, "people.csv", people)):  # fmt: skip
         path = folder / name
         path.write_text("\n".join(lines) + "\n", "utf-8")
-        report = await import_file(store, kind, path, t, now=NOW, progress=False)
+        report = await import_file(
+            store, kind, path, t, now=NOW, nik_key=TEST_NIK_KEY, progress=False
+        )
         assert report.ok
     return desa_names
 

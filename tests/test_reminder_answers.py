@@ -19,7 +19,7 @@ from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW
 from tests.fake_bot_api import FakeBotApi
-from tests.outbox import ManualClock, make_dispatcher
+from tests.outbox import ManualClock, add_household, make_dispatcher
 
 
 async def deliver_missed_question(store: Store, chat: Chat, translations: Translations) -> None:
@@ -86,10 +86,12 @@ async def test_missed_question_records_the_reason_for_not_going(
     "miss:1:2026-12-05:report",  # a day in the future
     "miss:1:2026-10-01:absent",  # too long ago
     "miss:1:yesterday:report",
+    "miss:1:2026-13-45:report",  # a day that does not exist
 ])  # fmt: skip
 async def test_forged_missed_question_buttons(mother: Chat, data: str) -> None:
     [answer] = await mother.press_data(data)
     assert answer == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert "answerCallbackQuery" in [call.method for call in mother.api.calls[-3:]]
 
 
 async def test_digest_list_buttons_are_for_the_companion_only(
@@ -151,8 +153,11 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(
         pytest.skip("FOR UPDATE SKIP LOCKED is what PostgreSQL adds; SQLite has one writer")
     application, api = bot_app
     async with store.write() as repo:
+        household_id = await add_household(repo, "RTS-9000")
         for n in range(120):
-            person = await repo.people.add(90_000 + n, Role.HOUSEHOLD, NOW)
+            person = await repo.people.add(
+                90_000 + n, Role.HOUSEHOLD, NOW, household_id=household_id
+            )
             await repo.notifications.queue(
                 Recipient(person_id=person.id), "complaint.status",
                 {"ticket": f"KLH-{n}", "status": "closed"}, due_at=NOW, dedup_key=f"k{n}", now=NOW,

@@ -23,8 +23,8 @@ from storage.migrate import (
     head_revision,
     upgrade,
 )
-from storage.schema import metadata, notification
-from storage.secrets import NikKeyMismatch
+from storage.schema import app_secret, metadata, notification
+from storage.secrets import NikKeyMismatch, NikKeyNotConfigured
 from storage.store import Store
 from tests.conftest import NOW, POSTGRES_URL
 
@@ -181,15 +181,20 @@ async def test_foreign_keys_are_enforced(store: Store) -> None:
             await repo.connection.execute(notification.insert().values(**row))
 
 
-async def test_nik_key_is_kept_and_a_changed_key_is_refused(store: Store) -> None:
+async def test_nik_key_is_never_kept_and_a_changed_key_is_refused(store: Store) -> None:
+    key = b"ab" * 32
     async with store.write() as repo:
-        first = await repo.secrets.nik_key(None)
+        assert await repo.secrets.nik_key(key) == key
     async with store.write() as repo:
-        assert await repo.secrets.nik_key(None) == first
-        assert len(first) == 64
+        assert await repo.secrets.nik_key(key) == key
+        values = [v for (v,) in await repo.connection.execute(select(app_secret.c.value))]
+    assert all(key.decode() not in value for value in values)  # only a fingerprint is kept
     with pytest.raises(NikKeyMismatch):
         async with store.write() as repo:
             await repo.secrets.nik_key(b"another key")
+    with pytest.raises(NikKeyNotConfigured):
+        async with store.write() as repo:
+            await repo.secrets.nik_key(None)
 
 
 async def test_migrations_match_the_schema(empty_engine: AsyncEngine) -> None:

@@ -65,7 +65,8 @@ async def test_verify_one_reject_another_with_a_reason(
     assert rows[ids[30]].status == "rejected"
     assert rows[ids[30]].reject_reason == "Posyandu Anggrek tidak buka tanggal 30, <jadwal> pindah."
     await deliver(store, mother, translations)
-    assert mother.api.texts()[-1] == (
+    to_mother = [p["text"] for p in mother.api.sent() if p["chat_id"] == mother.user_id]
+    assert to_mother[-1] == (
         "Laporan posyandu Anda untuk Neneng Sukmana pada Senin, 30 November 2026 tidak diterima. "
         "Alasan: <i>Posyandu Anggrek tidak buka tanggal 30, &lt;jadwal&gt; pindah.</i>. Silakan "
         "bicara dengan pendamping jika ini keliru."

@@ -76,7 +76,8 @@ async def test_the_webhook_hands_updates_to_the_handlers(
 @pytest.mark.parametrize(
     ("body", "status"),
     [(b"{not json", 400), (b"[1, 2]", 400), (b'{"message": {}}', 400),
-     (b'{"update_id": 5, "message": "text"}', 400), (b"x" * 1_000_001, 413)],
+     (b'{"update_id": 5, "message": "text"}', 400), (b"x" * 1_000_001, 413),
+     (b"[" * 100_000, 400), (b'{"update_id": 5, "message": ' + b'{"a": ' * 100_000, 400)],
 )  # fmt: skip
 async def test_the_webhook_answers_bad_input_politely(
     client: httpx.AsyncClient, bot_app: tuple[SapaApplication, FakeBotApi], body: bytes, status: int
@@ -86,6 +87,45 @@ async def test_the_webhook_answers_bad_input_politely(
     response = await client.post("/hook/abc", content=body, headers=headers)
     assert response.status_code == status
     assert response.json()["ok"] is False
+    assert api.texts() == []
+
+
+class Sender:
+    """A client's body, sent in 64 KiB chunks as the server asks for them; counts them."""
+
+    CHUNK = b"x" * 65_536
+
+    def __init__(self, chunks: int) -> None:
+        self.chunks = chunks
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.chunks):
+            self.sent += 1
+            yield self.CHUNK
+
+
+@pytest.mark.parametrize(
+    ("content_length", "chunks_read_at_most"),
+    [(None, 17), ("100", 17), ("1000000", 17), (str(512 * 65_536), 0)],
+)
+async def test_the_webhook_stops_reading_a_body_past_the_limit(
+    client: httpx.AsyncClient,
+    bot_app: tuple[SapaApplication, FakeBotApi],
+    content_length: str | None,
+    chunks_read_at_most: int,
+) -> None:
+    """32 MiB offered, with no Content-Length (chunked), a lying one or a truthful one: 413 once
+    1 MB has been read (16 chunks and a bit), or at once when the length is announced."""
+    _application, api = bot_app
+    sender = Sender(512)
+    headers = {SECRET_HEADER: SECRET, "content-type": "application/json"}
+    if content_length is not None:
+        headers["content-length"] = content_length
+    response = await client.post("/hook/abc", content=sender, headers=headers)
+    assert response.status_code == 413
+    assert response.json() == {"ok": False, "error": "too large"}
+    assert sender.sent <= chunks_read_at_most
     assert api.texts() == []
 
 

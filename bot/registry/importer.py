@@ -1,8 +1,9 @@
-"""`sapa import <kind> FILE.csv`: check every row, report every problem, then write all or nothing.
+"""`sapa import <kind> FILE.csv`: check every row, report the problems, then write all or nothing.
 
 The steps for each file:
 1. read the table (`csvfile`), refuse a file that is empty, binary or lacks required columns;
-2. validate each row on its own (`rows`), and look for duplicates inside the file;
+2. validate each row on its own (`rows`), and look for duplicates inside the file (the report
+   lists the first MAX_LISTED_PROBLEMS problems and counts the rest);
 3. in one write transaction, check references against the database (kecamatan, desa, posyandu,
    companion, household) and, only when no row has a problem and this is not a dry run, upsert.
 Re-importing the same file updates rows in place: programme numbers, codes and (household, member
@@ -39,6 +40,9 @@ from bot.registry.rows import HouseholdRow, MemberRow, PayoutRow, PeopleRow, Pos
 from storage.store import Repositories, Store
 
 BATCH = 1_000
+# A report lists this many problems; past that it only counts them (a file with thousands of bad
+# rows usually has one mistake repeated, and a screenful is enough to find it).
+MAX_LISTED_PROBLEMS = 100
 
 
 class ImportKind(StrEnum):
@@ -71,8 +75,24 @@ class Problem:
     reason: str
 
 
+@dataclass(frozen=True)
+class StaffChange:
+    """A staff member whose role or kecamatan a re-import changed (listed in the summary; it
+    takes effect at their next message, since authorization reads the registry every time)."""
+
+    code: str
+    name: str
+    role_before: Role
+    role_after: Role
+    kecamatan_before: str | None
+    kecamatan_after: str | None
+
+
 @dataclass
 class ImportReport:
+    """What an import found and did. `problems` holds the first MAX_LISTED_PROBLEMS problems, in
+    the order they were found; `more_problems` counts the ones found after them."""
+
     kind: ImportKind
     file: str
     dry_run: bool
@@ -80,11 +100,24 @@ class ImportReport:
     inserted: int = 0
     updated: int = 0
     problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0
     applied: bool = False
+    staff_changes: list[StaffChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.more_problems
+
+    @property
+    def problem_count(self) -> int:
+        """All the problems found, listed or not."""
+        return len(self.problems) + self.more_problems
+
+    def add_problem(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.more_problems += 1
 
 
 class _Rollback(Exception):
@@ -103,7 +136,7 @@ class ImportContext:
     progress: bool
 
     def problem(self, line: int | None, column: str | None, reason: str) -> None:
-        self.report.problems.append(Problem(line, column, reason))
+        self.report.add_problem(Problem(line, column, reason))
 
     def bar(self, total: int, description: str) -> tqdm[Any]:
         return tqdm(
@@ -127,7 +160,7 @@ async def import_file(
     actor: str = "cli",
     progress: bool = True,
 ) -> ImportReport:
-    """Import one file; the report lists every problem, and nothing is written if there is one."""
+    """Import one file; the report lists its problems, and nothing is written if there is one."""
     report = ImportReport(kind=kind, file=path.name, dry_run=dry_run)
     context = ImportContext(t=t, now=now, nik_key=nik_key, report=report, progress=progress)
     table = _read(path, kind, context)
@@ -138,9 +171,10 @@ async def import_file(
     apply = _APPLY[kind]
     try:
         async with store.write() as repo:
-            context.nik_key = await repo.secrets.nik_key(context.nik_key)
-            await apply(repo, rows, context, not report.problems and not dry_run)
-            if report.problems or dry_run:
+            if kind is ImportKind.HOUSEHOLDS:  # the only file with NIKs in it
+                context.nik_key = await repo.secrets.nik_key(context.nik_key)
+            await apply(repo, rows, context, report.ok and not dry_run)
+            if not report.ok or dry_run:
                 raise _Rollback
             await repo.audit.record(
                 now,
@@ -300,9 +334,24 @@ async def _apply_people(
                 posyandu_id=posyandu_id,
             )
         )
-    if not write or context.report.problems:
+    if not write or not context.report.ok:
         return
-    _count(context, (r.code for r in records), set(await repo.staff.refs()))
+    before = await repo.staff.refs()
+    _count(context, (r.code for r in records), set(before))
+    names = await repo.geography.kecamatan_names()
+    for record in records:
+        old = before.get(record.code)
+        if old is not None and (old.role, old.kecamatan_id) != (record.role, record.kecamatan_id):
+            context.report.staff_changes.append(
+                StaffChange(
+                    code=record.code,
+                    name=record.name,
+                    role_before=old.role,
+                    role_after=record.role,
+                    kecamatan_before=names.get(old.kecamatan_id or 0),
+                    kecamatan_after=names.get(record.kecamatan_id or 0),
+                )
+            )
     await repo.staff.upsert(records)
 
 
@@ -414,7 +463,7 @@ async def _apply_households(
                     companion_id=companion_id,
                 )
             )
-    if not write or context.report.problems:
+    if not write or not context.report.ok:
         return
     _count(context, (r.program_number for r in records), set(heads.values()))
     with context.bar(len(records), t("saving")) as bar:
@@ -445,7 +494,7 @@ async def _apply_members(
                 due_date=r.due_date,
             )
         )
-    if not write or context.report.problems:
+    if not write or not context.report.ok:
         return
     existing = await repo.households.member_keys(households.values())
     _count(context, ((m.household_id, name_key(m.name)) for m in records), existing)
@@ -478,7 +527,7 @@ async def _apply_payouts(
                 amount=r.amount,
             )
         )
-    if not write or context.report.problems:
+    if not write or not context.report.ok:
         return
     existing = await repo.payouts.keys()
     _count(context, ((r.round_code, r.kecamatan_id) for r in records), existing)
