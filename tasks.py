@@ -4,7 +4,7 @@
     python3 tasks.py run     # create .venv, install, compile catalogs, migrate, start the bot
     python3 tasks.py test    # create .venv, install, compile catalogs, run the whole test suite
     python3 tasks.py setup   # only the set-up part
-    python3 tasks.py lint    # ruff and mypy
+    python3 tasks.py lint    # ruff, mypy and the layer contracts (import-linter)
 
 Extra arguments after `test` go to pytest (`python3 tasks.py test -k import`).
 """
@@ -61,6 +61,7 @@ def lint() -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
+    sh(BIN / "lint-imports", "--no-cache")
 
 
 def main() -> None:

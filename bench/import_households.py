@@ -5,7 +5,7 @@
     .venv/bin/python bench/import_households.py --households 5000 --repeat 3
 
 Each repetition:
-1. generates the five demo registry files with `bot.demo.write_demo_files` (timed);
+1. generates the five demo registry files with `bot.services.demo.write_demo_files` (timed);
 2. measures the baseline: reading households.csv with `csv.DictReader` and materialising the rows
    (best of 5 reads, so a single hiccup does not skew every ratio);
 3. migrates a fresh database (a new SQLite file, or a new PostgreSQL schema `bench_<pid>`);
@@ -42,10 +42,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.clock import utc_now
-from bot.demo import IMPORT_ORDER, write_demo_files
-from bot.i18n import Translations, Translator
-from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.domain.clock import utc_now
+from bot.services.demo import IMPORT_ORDER, write_demo_files
+from bot.services.registry.importer import ImportKind, ImportReport, import_file
+from bot.texts.i18n import Translations, Translator
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store

@@ -12,7 +12,7 @@ each with one linked Telegram account, sent at 300 messages per second. The run:
    (a token bucket of `--server-rate` per second holding `--server-burst` messages) and one
    message per second per chat, answering HTTP 429 with `retry_after` like the real API. It
    counts what it accepted, the 429s, the chats and the duplicates (a chat messaged twice);
-2. builds the province: the demo files (`bot.demo.write_demo_files`) imported into a fresh
+2. builds the province: the demo files (`bot.services.demo.write_demo_files`) imported into a fresh
    database (an SQLite file, or a PostgreSQL schema `bench_<pid>` used through search_path), every
    household moved into kecamatan Pandeglang, only its round kept, on a date whose H-1 reminder
    is due at the planning moment (the day before payout, 16:00 WIB), its window set to
@@ -78,15 +78,15 @@ from telegram.error import RetryAfter
 from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.clock import utc_now
-from bot.demo import IMPORT_ORDER, KECAMATAN, posyandu_rows, write_demo_files
-from bot.i18n import Translations, Translator
-from bot.models import Role
-from bot.notices import render_notice
-from bot.registry.importer import import_file
-from bot.schedule import parse_schedule_rule
-from bot.sessions import sessions_between
+from bot.domain.clock import utc_now
+from bot.domain.models import Role
+from bot.domain.schedule import parse_schedule_rule
+from bot.domain.sessions import sessions_between
+from bot.services.demo import IMPORT_ORDER, KECAMATAN, posyandu_rows, write_demo_files
+from bot.services.registry.importer import import_file
 from bot.settings import QuietHours
+from bot.texts.i18n import Translations, Translator
+from bot.texts.notices import render_notice
 from jobs.dispatch import DeliveryPolicy, Dispatcher, DispatchStats, Pacer
 from jobs.planner import HORIZON_DAYS, PlanPolicy, plan
 from storage.database import create_engine

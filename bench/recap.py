@@ -8,8 +8,9 @@ attendance reports.
     .venv/bin/python bench/recap.py --kecamatan 35 --desa 10   # a district shaped like Pandeglang
 
 One run:
-1. builds the data (timed, reported apart): the demo registry (`bot.demo.write_demo_files`,
-   imported with `bot.registry.importer.import_file`; the demo's two kecamatan and seven desa,
+1. builds the data (timed, reported apart): the demo registry
+   (`bot.services.demo.write_demo_files`, imported with
+   `bot.services.registry.importer.import_file`; the demo's two kecamatan and seven desa,
    or with `--kecamatan N` that many made-up kecamatan of `--desa` desa each, one posyandu per
    desa), then Telegram accounts, attendance reports spread over the twelve months before the
    current one, and complaints with their events, written directly in chunks; on PostgreSQL the
@@ -17,11 +18,12 @@ One run:
    as the bot leaves it, without ANALYZE, unless `--analyze`);
 2. measures the baseline: `SELECT count(*) FROM attendance_report`, a full pass over the biggest
    table (median of `--repeat` after one warm-up);
-3. times `bot.recap.build_recap` (the recap's figures), `bot.recap.attendance_history` (the
-   six months of the chart alone) and `rekap_with_chart` (what /rekap reads: build_recap with
-   the chart's months in the same pass) for the busiest kecamatan and for the whole district,
-   for the last full month: one warm-up call, then `--repeat` timed calls each. Every
-   repository call they make is timed too, so the table shows which query costs what.
+3. times `bot.services.recap.build_recap` (the recap's figures),
+   `bot.services.recap.attendance_history` (the six months of the chart alone) and
+   `rekap_with_chart` (what /rekap reads: build_recap with the chart's months in the same
+   pass) for the busiest kecamatan and for the whole district, for the last full month: one
+   warm-up call, then `--repeat` timed calls each. Every repository call they make is timed
+   too, so the table shows which query costs what.
 
 The target is 200 ms for each of: build_recap for a kecamatan and for the district,
 attendance_history and rekap_with_chart for a kecamatan; the district's history is measured
@@ -57,13 +59,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.engine import make_url
 
-import bot.demo
-from bot.clock import utc_now
-from bot.demo import IMPORT_ORDER, DemoKecamatan, write_demo_files
-from bot.i18n import Translations
-from bot.recap import CHART_MONTHS, add_months, attendance_history, build_recap, month_of
-from bot.registry.importer import import_file
-from bot.schedule import ScheduleRuleError, parse_schedule_rule
+import bot.services.demo
+from bot.domain.clock import utc_now
+from bot.domain.recap import CHART_MONTHS, add_months, month_of
+from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
+from bot.services.demo import IMPORT_ORDER, DemoKecamatan, write_demo_files
+from bot.services.recap import attendance_history, build_recap
+from bot.services.registry.importer import import_file
+from bot.texts.i18n import Translations
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.planning import PlanningRepository
@@ -629,11 +632,11 @@ async def analyse(store: Store, sqlite_analyze: bool) -> str:
 @contextmanager
 def demo_shape(kecamatan: int, desa: int) -> Iterator[None]:
     """With kecamatan > 0, let the demo generator spread the households over that many made-up
-    kecamatan of `desa` desa each (bot.demo.KECAMATAN is swapped in this process only)."""
+    kecamatan of `desa` desa each (bot.services.demo.KECAMATAN is swapped in this process only)."""
     if kecamatan <= 0:
         yield
         return
-    original = bot.demo.KECAMATAN
+    original = bot.services.demo.KECAMATAN
     made_up = tuple(
         DemoKecamatan(
             f"Kecamatan {number:02d}",
@@ -644,11 +647,11 @@ def demo_shape(kecamatan: int, desa: int) -> Iterator[None]:
         )
         for number in range(1, kecamatan + 1)
     )
-    bot.demo.KECAMATAN = made_up  # type: ignore[assignment]
+    bot.services.demo.KECAMATAN = made_up  # type: ignore[assignment]
     try:
         yield
     finally:
-        bot.demo.KECAMATAN = original
+        bot.services.demo.KECAMATAN = original
 
 
 async def build_data(

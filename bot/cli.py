@@ -16,10 +16,10 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 from telegram.error import InvalidToken
 
-from bot import demo
-from bot.app import Services, build_application
-from bot.clock import utc_now
-from bot.console import (
+from bot.domain.clock import utc_now
+from bot.domain.models import STAFF_ROLES, Role
+from bot.runtime.app import Services, build_application
+from bot.runtime.console import (
     CONSOLE_TOKEN,
     PHOTO_COMMAND,
     QUIT_COMMANDS,
@@ -29,15 +29,9 @@ from bot.console import (
     chat_loop,
     console_user_id,
 )
-from bot.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
-from bot.i18n import Translations, Translator
-from bot.labels import role_label
-from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
-from bot.logs import setup_logging
-from bot.models import STAFF_ROLES, Role
-from bot.nik_key import NikKeyFileProblem, resolve_nik_key
-from bot.registry.importer import ImportKind, ImportReport, import_file
-from bot.runner import (
+from bot.runtime.logs import setup_logging
+from bot.runtime.nik_key import NikKeyFileProblem, resolve_nik_key
+from bot.runtime.runner import (
     DEFAULT_WEBHOOK_PORT,
     AlreadyRunning,
     CannotListen,
@@ -47,8 +41,14 @@ from bot.runner import (
     lock_database,
     serve,
 )
-from bot.session_changes import ChangeOutcome, change_session
+from bot.services import demo
+from bot.services.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
+from bot.services.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
+from bot.services.registry.importer import ImportKind, ImportReport, import_file
+from bot.services.session_changes import ChangeOutcome, change_session
 from bot.settings import Settings, SettingsError, load_settings
+from bot.texts.i18n import Translations, Translator
+from bot.texts.labels import role_label
 from jobs.dispatch import DeliveryPolicy, Dispatcher
 from storage import migrate as migrations
 from storage.copy import TargetNotEmpty, copy_database
@@ -220,7 +220,7 @@ NEEDS_NIK_KEY = {"import", "demo", "link-code", "console", "migrate"}
 async def with_nik_key(
     settings: Settings, *, migrate_first: bool = False, move_only: bool = False
 ) -> Settings:
-    """The settings with the NIK key from SAPA_NIK_KEY or its key file (see bot.nik_key)."""
+    """The settings with the NIK key from SAPA_NIK_KEY or its key file (see bot.runtime.nik_key)."""
     if migrate_first:
         await migrate(settings)
     store = await Store.open(settings.database_url)
@@ -754,9 +754,10 @@ async def run_export(
     kecamatan_name: str | None,
     folder: Path,
 ) -> int:
-    from bot.export import workbook_bytes, write_csv_files, write_private
-    from bot.models import name_key
-    from bot.recap import build_recap, month_of, parse_month
+    from bot.domain.models import name_key
+    from bot.domain.recap import month_of, parse_month
+    from bot.services.recap import build_recap
+    from bot.texts.workbook import workbook_bytes, write_csv_files, write_private
 
     now = utc_now()
     month = (
@@ -789,8 +790,8 @@ async def run_export(
 
 
 async def run_escalate(store: Store, settings: Settings, t: Translator, at: str | None) -> int:
-    from bot.complaints import ComplaintPolicy
-    from bot.escalation import sweep
+    from bot.services.complaints import ComplaintPolicy
+    from jobs.escalation import sweep
 
     moment = utc_now()
     if at:
@@ -809,7 +810,7 @@ async def run_escalate(store: Store, settings: Settings, t: Translator, at: str 
 
 async def run_activation(store: Store, t: Translator, args: argparse.Namespace) -> int:
     """`sapa staff|household deactivate|activate KEY --reason ...`"""
-    from bot.deactivation import Change, set_household_active, set_staff_active
+    from bot.services.deactivation import Change, set_household_active, set_staff_active
 
     active = args.change == "activate"
     if args.command == "staff":

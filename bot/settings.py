@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     quiet_hours: Annotated[QuietHours, NoDecode] = QuietHours(time(21, 0), time(6, 0))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The NIK digest key, never kept in the database: SAPA_NIK_KEY, or else the key file
-    # SAPA_NIK_KEY_FILE (default ~/.config/sapa-rts/nik.key, made on first use; see bot.nik_key).
+    # SAPA_NIK_KEY_FILE (default ~/.config/sapa-rts/nik.key, made on first use; see
+    # bot.runtime.nik_key).
     nik_key: SecretStr | None = None
     nik_key_file: Path | None = None
     # A conversation (a report, a complaint) left unanswered this long is dropped, nothing saved.

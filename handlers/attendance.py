@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.attendance import (
+from bot.domain.models import Member
+from bot.services.attendance import (
     AttendanceDraft,
     DateProblem,
     ReportOutcome,
@@ -19,9 +20,8 @@ from bot.attendance import (
     parse_typed_date,
     report_attendance,
 )
-from bot.i18n import Translator
-from bot.labels import member_kind_label
-from bot.models import Member
+from bot.texts.i18n import Translator
+from bot.texts.labels import member_kind_label
 from handlers.common import (
     END,
     Visitor,
@@ -36,7 +36,7 @@ from handlers.flow import Flow, button, button_of_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "att"
 MEMBER, DAY, PHOTO, CONFIRM = "att_member", "att_day", "att_photo", "att_confirm"

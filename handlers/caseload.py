@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.caseload import FILTERS, household_list
-from bot.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services.caseload import FILTERS, household_list
+from bot.services.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
 from handlers.common import refuse, reply, stale_button, take_button, visit
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 _FILTER = re.compile(r"^rt:([a-z_]{1,20})$")
 

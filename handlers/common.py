@@ -20,15 +20,15 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
-from bot.i18n import Translator
-from bot.message_parts import split_text
-from bot.models import Household, Person, Role
+from bot.domain.models import Household, Person, Role
 from bot.settings import SUPPORTED_LANGUAGES
+from bot.texts.i18n import Translator
+from bot.texts.message_parts import split_text
 from handlers.flow import Flow, current_flow, end_flow
 from handlers.menu import LANGUAGE_NAMES, menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 log = logging.getLogger(__name__)
 

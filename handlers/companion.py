@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.digest import LIST_TITLES, build_digest, list_lines
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services.digest import build_digest
+from bot.texts.digest import LIST_TITLES, list_lines
 from handlers.common import refuse, reply, stale_button, visit
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 _LIST = re.compile(r"^dg:\d{4}-\d{2}-\d{2}:([a-z]{1,12})$")
 

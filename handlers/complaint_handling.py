@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.complaint_handling import (
+from bot.domain.models import EscalationLevel, Role
+from bot.services.complaint_handling import (
     HandlingOutcome,
     confirm_solved,
     mark_resolved,
@@ -17,9 +18,8 @@ from bot.complaint_handling import (
     reply_to_household,
     take_over,
 )
-from bot.complaints import MAX_TEXT_LENGTH, ComplaintPolicy, TextProblem, text_problem
-from bot.labels import category_label, status_label
-from bot.models import EscalationLevel, Role
+from bot.services.complaints import MAX_TEXT_LENGTH, ComplaintPolicy, TextProblem, text_problem
+from bot.texts.labels import category_label, status_label
 from handlers.common import (
     END,
     Visitor,
@@ -35,7 +35,7 @@ from handlers.flow import end_flow, start_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "rpl"
 REPLY_TEXT = "rpl_text"

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.complaints import (
+from bot.domain.models import ComplaintCategory, EscalationLevel
+from bot.services.complaints import (
     MAX_TEXT_LENGTH,
     ComplaintPolicy,
     TextProblem,
     file_complaint,
     text_problem,
 )
-from bot.labels import CATEGORY_LABELS, category_label, status_label
-from bot.models import ComplaintCategory, EscalationLevel
+from bot.texts.labels import CATEGORY_LABELS, category_label, status_label
 from handlers.common import (
     END,
     cancelled,
@@ -29,7 +29,7 @@ from handlers.flow import button, button_of_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "klh"
 CATEGORY, TEXT, PHOTO, CONFIRM = "klh_category", "klh_text", "klh_photo", "klh_confirm"

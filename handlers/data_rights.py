@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot.data_rights import (
+from bot.domain.models import Member, MemberKind, RejectReason, Role
+from bot.services.data_rights import (
     COMPLAINT_LIMIT,
     REPORT_LIMIT,
     Decision,
@@ -30,16 +31,15 @@ from bot.data_rights import (
     request_erasure,
     review,
 )
-from bot.i18n import Translator
-from bot.labels import (
+from bot.texts.i18n import Translator
+from bot.texts.labels import (
     REJECT_REASON_LABELS,
     category_label,
     member_kind_label,
     report_status_label,
     status_label,
 )
-from bot.models import Member, MemberKind, RejectReason, Role
-from bot.notices import render_notice
+from bot.texts.notices import render_notice
 from handlers.common import (
     END,
     Visitor,
@@ -56,7 +56,7 @@ from handlers.common import (
 from handlers.flow import button, button_of_flow, end_flow, start_flow
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "hps"
 CONFIRM = "hps_confirm"

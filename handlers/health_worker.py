@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.cross_check import confirm, session_to_confirm
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services.cross_check import confirm, session_to_confirm
 from handlers.common import END, cancelled, refuse, reply, visit
 from handlers.flow import Flow, button, button_of_flow, current_flow, end_flow, start_flow
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
-    from bot.cross_check import SessionToConfirm
-    from bot.i18n import Translator
+    from bot.runtime.app import SapaContext
+    from bot.services.cross_check import SessionToConfirm
+    from bot.texts.i18n import Translator
 
 FLOW = "hw"
 SELECT = "hw_select"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from telegram import ReplyKeyboardRemove, Update
 
-from bot.enrolment import INVITE_PREFIX
-from bot.linking import (
+from bot.services.enrolment import INVITE_PREFIX
+from bot.services.linking import (
     DEEP_LINK_PREFIX,
     LinkOutcome,
     LinkResult,
@@ -23,7 +23,7 @@ from handlers.flow import current_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 LINK_NUMBER, LINK_SECRET = "link_number", "link_secret"
 FLOW = "link"

@@ -7,8 +7,8 @@ from enum import StrEnum
 from telegram import BotCommand, KeyboardButton, ReplyKeyboardMarkup
 from telegram.ext import filters
 
-from bot.i18n import N_, Translations, Translator
 from bot.settings import SUPPORTED_LANGUAGES
+from bot.texts.i18n import N_, Translations, Translator
 
 
 class MenuAction(StrEnum):

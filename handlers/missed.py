@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.attendance import REPORT_WINDOW_DAYS, record_absence
-from bot.labels import ABSENCE_LABELS
-from bot.models import AbsenceReason
+from bot.domain.models import AbsenceReason
+from bot.services.attendance import REPORT_WINDOW_DAYS, record_absence
+from bot.texts.labels import ABSENCE_LABELS
 from handlers import attendance
 from handlers.common import (
     END,
@@ -26,7 +26,7 @@ from handlers.flow import button, button_of_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "abs"
 REASON = "abs_reason"

@@ -30,12 +30,12 @@ from telegram.constants import MessageEntityType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.models import Role
-from bot.reachability import set_reachable
+from bot.domain.models import Role
+from bot.services.reachability import set_reachable
 from handlers.common import apologise
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 log = logging.getLogger(__name__)
 

@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.charts import recap_chart
-from bot.export import workbook_bytes
-from bot.labels import CATEGORY_LABELS, STATUS_LABELS
-from bot.models import Role
-from bot.recap import CHART_MONTHS, Recap, build_recap, month_of, parse_month
+from bot.domain.models import Role
+from bot.domain.recap import CHART_MONTHS, Recap, month_of, parse_month
+from bot.services.recap import build_recap
+from bot.texts.charts import recap_chart
+from bot.texts.labels import CATEGORY_LABELS, STATUS_LABELS
+from bot.texts.workbook import workbook_bytes
 from handlers.common import refuse, reply, visit
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
-    from bot.i18n import Translator
+    from bot.runtime.app import SapaContext
+    from bot.texts.i18n import Translator
 
 
 async def _scope(

@@ -44,7 +44,7 @@ from handlers.flow import end_flow
 from handlers.menu import MenuAction, menu_filter
 
 if TYPE_CHECKING:
-    from bot.app import SapaApplication, SapaContext
+    from bot.runtime.app import SapaApplication, SapaContext
 
 TEXT = filters.TEXT & ~filters.COMMAND
 PHOTO = filters.PHOTO | filters.Document.IMAGE

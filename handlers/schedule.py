@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.agenda import household_agenda
-from bot.labels import member_kind_label
+from bot.services.agenda import household_agenda
+from bot.texts.labels import member_kind_label
 from handlers.common import END, linked_household, reply
 from handlers.flow import end_flow
 from handlers.menu import menu_keyboard
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 
 async def schedule_command(update: Update, context: SapaContext) -> int:

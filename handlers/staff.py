@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.enrolment import INVITE_PREFIX, EnrolOutcome, InviteOutcome, enrol, issue_invite
-from bot.labels import role_label
-from bot.models import Role
-from bot.session_changes import ChangeOutcome, change_session
+from bot.domain.models import Role
+from bot.services.enrolment import INVITE_PREFIX, EnrolOutcome, InviteOutcome, enrol, issue_invite
+from bot.services.session_changes import ChangeOutcome, change_session
+from bot.texts.labels import role_label
 from handlers.common import END, Visitor, refuse, reply, visit
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 
 _FULL_DATE = re.compile(r"^(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}))$")

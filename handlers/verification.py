@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.models import Role
-from bot.verification import MAX_REASON, Decision, decide, households_in_scope
+from bot.domain.models import Role
+from bot.services.verification import MAX_REASON, Decision, decide, households_in_scope
 from handlers.common import (
     END,
     Visitor,
@@ -23,7 +23,7 @@ from handlers.common import (
 from handlers.flow import end_flow, start_flow
 
 if TYPE_CHECKING:
-    from bot.app import SapaContext
+    from bot.runtime.app import SapaContext
 
 FLOW = "rej"
 REASON = "rej_reason"

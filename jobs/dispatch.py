@@ -22,7 +22,7 @@
   chat. After a crash their claims expire (the lease) and those few are the only messages that
   are sent again; rows claimed but not sent yet are sent once, later.
 - Messages over 4096 characters are sent in parts, split on line boundaries
-  (`bot.message_parts.split_text`).
+  (`bot.texts.message_parts.split_text`).
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.clock import Clock
-from bot.i18n import Translations
-from bot.message_parts import split_text
-from bot.notices import render_notice
+from bot.domain.clock import Clock
 from bot.settings import QuietHours, Settings
+from bot.texts.i18n import Translations
+from bot.texts.message_parts import split_text
+from bot.texts.notices import render_notice
 from storage.notifications import FORBIDDEN, OutgoingMessage, SentMarks, sent_marks
 from storage.store import Store
 

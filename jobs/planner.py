@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.attendance import is_followed, missed_question_prefix
-from bot.digest import build_digest
-from bot.models import Member, Recipient, Role
-from bot.notices import (
+from bot.domain.models import Member, Recipient, Role
+from bot.domain.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
+from bot.domain.sessions import sessions_between
+from bot.domain.slots import assign_slots, cut_window, stable_order
+from bot.services.attendance import is_followed, missed_question_prefix
+from bot.services.digest import build_digest
+from bot.settings import Settings
+from bot.texts.notices import (
     COMPANION_DIGEST,
     HEALTH_WORKER_PROMPT,
     PAYOUT_REMINDER,
@@ -40,10 +44,6 @@ from bot.notices import (
     POSYANDU_EVE,
     POSYANDU_MISSED,
 )
-from bot.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
-from bot.sessions import sessions_between
-from bot.settings import Settings
-from bot.slots import assign_slots, cut_window, stable_order
 from storage.locks import hold_job_lock
 from storage.notifications import QueuedMessage
 from storage.planning import LinkedPerson, PosyanduSchedule

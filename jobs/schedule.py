@@ -16,14 +16,14 @@ import logging
 from datetime import time
 from typing import TYPE_CHECKING
 
-from bot.complaints import ComplaintPolicy
-from bot.escalation import sweep
+from bot.services.complaints import ComplaintPolicy
 from jobs.dispatch import DeliveryPolicy, Dispatcher
+from jobs.escalation import sweep
 from jobs.planner import PlanPolicy, plan
 from jobs.retention import erase_expired
 
 if TYPE_CHECKING:
-    from bot.app import SapaApplication, SapaContext
+    from bot.runtime.app import SapaApplication, SapaContext
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import AbsenceReason, AttendanceReport, ReportStatus
+from bot.domain.models import AbsenceReason, AttendanceReport, ReportStatus
 from storage.database import upsert
 from storage.schema import absence, attendance_report, household, member, posyandu
 

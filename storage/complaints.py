@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import (
+from bot.domain.models import (
     Complaint,
     ComplaintCategory,
     ComplaintStatus,

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, delete, func, or_, sel
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import ComplaintCategory, ComplaintStatus, ReportStatus
+from bot.domain.models import ComplaintCategory, ComplaintStatus, ReportStatus
 from storage.database import upsert
 from storage.schema import (
     attendance_report,

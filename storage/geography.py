@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
+from bot.domain.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
 from storage.database import excluded, upsert
 from storage.schema import desa, kecamatan, posyandu
 

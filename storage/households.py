@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
+from bot.domain.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
 from storage.database import excluded, upsert
 from storage.schema import desa, household, member
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
-from bot.models import NotificationStatus, Recipient, Role
+from bot.domain.models import NotificationStatus, Recipient, Role
 from storage.database import upsert
 from storage.schema import household, notification, person, staff
 

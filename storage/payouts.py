@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import PayoutRound, PayoutRoundRecord
+from bot.domain.models import PayoutRound, PayoutRoundRecord
 from storage.database import excluded, upsert
 from storage.schema import payout_round
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Person, Role
+from bot.domain.models import Person, Role
 from storage.schema import household, person, staff
 
 # A person with the role and active flag of their staff record or household as they are now.

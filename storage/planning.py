@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import (
+from bot.domain.models import (
     ComplaintStatus,
     EscalationLevel,
     Member,

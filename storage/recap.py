@@ -23,7 +23,8 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import ComplaintStatus, EscalationLevel, MemberKind, Role
+from bot.domain.models import ComplaintStatus, EscalationLevel, MemberKind, Role
+from bot.domain.recap import CompanionRow, ComplaintRow, FollowedWindow
 from storage.notifications import undelivered
 from storage.schema import (
     attendance_report,
@@ -47,27 +48,6 @@ class PlaceRow:
     desa: str
     kecamatan: str
     schedule: str
-
-
-@dataclass(frozen=True)
-class FollowedWindow:
-    """Whom a posyandu follows in one month: pregnant women due on or after
-    `pregnant_due_after` (or with no due date), children born after `born_after` up to `day`."""
-
-    pregnant_due_after: date
-    born_after: date
-    day: date
-
-
-@dataclass(frozen=True)
-class CompanionRow:
-    staff_id: int
-    code: str
-    name: str
-    last_active: datetime | None
-    verifications: int
-    complaints_handled: int
-    overdue: int
 
 
 def _desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
@@ -357,19 +337,6 @@ class RecapRepository:
         if kecamatan_id is not None:
             query = query.where(household.c.desa_id.in_(_desa_ids(kecamatan_id)))
         return int((await self._connection.execute(query)).scalar_one())
-
-
-@dataclass(frozen=True)
-class ComplaintRow:
-    ticket_code: str
-    program_number: str
-    desa: str
-    category: str
-    status: str
-    level: str
-    created_at: datetime
-    deadline_at: datetime
-    resolved_at: datetime | None
 
 
 async def _complaint_rows(

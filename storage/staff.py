@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import Role, Staff, StaffRecord, StaffRef
+from bot.domain.models import Role, Staff, StaffRecord, StaffRef
 from storage.database import excluded, upsert
 from storage.schema import staff
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.models import KecamatanCounts
+from bot.domain.models import KecamatanCounts
 from storage.schema import desa, household, kecamatan, member, person, posyandu, staff
 
 

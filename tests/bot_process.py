@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.i18n import Translations
+from bot.texts.i18n import Translations
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store

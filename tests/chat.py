@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import SapaApplication
+from bot.runtime.app import SapaApplication
 from tests.fake_bot_api import BOT_USER, FakeBotApi
 from tests.telegram_updates import DATE, message_update, sticker_message, text_message, user
 

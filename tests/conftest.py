@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.app import SapaApplication, Services, build_application
-from bot.i18n import Translations, Translator
+from bot.runtime.app import SapaApplication, Services, build_application
 from bot.settings import load_settings
+from bot.texts.i18n import Translations, Translator
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import metadata

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.i18n import Translator
-from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.services.registry.importer import ImportKind, ImportReport, import_file
+from bot.texts.i18n import Translator
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY
@@ -62,7 +62,7 @@ async def add_households_for_euis(store: Store, t: Translator, folder: Path, cou
 async def enrol_staff(store: Store, beside: Chat, code: str, user_id: int) -> Chat:
     """A staff member (by code in examples/people.csv) enrolled by invite in a private chat, on
     the same bot as `beside`."""
-    from bot.enrolment import INVITE_PREFIX, issue_invite
+    from bot.services.enrolment import INVITE_PREFIX, issue_invite
 
     made = await issue_invite(store, code, now=NOW, actor="test")
     staff = Chat(beside.application, beside.api, user_id, seen=len(beside.api.calls))

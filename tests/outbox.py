@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.i18n import Translations
-from bot.models import Role
+from bot.domain.models import Role
 from bot.settings import QuietHours
+from bot.texts.i18n import Translations
 from jobs.dispatch import DeliveryPolicy, Dispatcher, Pacer
 from storage.schema import desa, household, kecamatan, posyandu
 from storage.store import Repositories, Store

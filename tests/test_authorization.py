@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Select, select
 
-from bot.models import MemberKind, MemberRecord, Role, StaffRecord
+from bot.domain.models import MemberKind, MemberRecord, Role, StaffRecord
 from storage.schema import (
     attendance_report,
     complaint,

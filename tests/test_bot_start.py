@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import SapaApplication, Services, build_application
-from bot.i18n import Translations
-from bot.models import Role
-from bot.runner import Webhook, serve
+from bot.domain.models import Role
+from bot.runtime.app import SapaApplication, Services, build_application
+from bot.runtime.runner import Webhook, serve
 from bot.settings import load_settings
+from bot.texts.i18n import Translations
 from storage.database import create_engine
 from storage.store import Store
 from tests.conftest import NOW, TOKEN
@@ -64,7 +64,7 @@ async def test_unknown_input_gets_a_polite_answer(
 async def test_commands_are_announced_in_each_language(
     bot_app: tuple[SapaApplication, FakeBotApi],
 ) -> None:
-    from bot.app import announce_commands
+    from bot.runtime.app import announce_commands
 
     application, api = bot_app
     await announce_commands(application)
@@ -84,7 +84,7 @@ async def test_commands_are_announced_in_each_language(
 async def test_a_refused_command_list_does_not_stop_the_bot(
     bot_app: tuple[SapaApplication, FakeBotApi],
 ) -> None:
-    from bot.app import announce_commands
+    from bot.runtime.app import announce_commands
 
     application, api = bot_app
     api.fail_next("setMyCommands", 400, "Bad Request: language code is invalid")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.digest import build_digest
-from bot.i18n import Translator
-from bot.message_parts import MESSAGE_LIMIT
-from bot.session_changes import ChangeOutcome, change_session
+from bot.services.digest import build_digest
+from bot.services.session_changes import ChangeOutcome, change_session
+from bot.texts.i18n import Translator
+from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.schema import complaint, household
 from storage.store import Store
 from tests.chat import Chat

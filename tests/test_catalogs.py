@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALE_DIR, Translations
+from bot.texts.i18n import LOCALE_DIR, Translations
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"t": None, "tr": (2,), "plural": (1, 2), "N_": None}

@@ -162,8 +162,8 @@ def test_link_code_prints_a_code_and_the_deep_link(workdir: Path) -> None:
 def test_session_move_and_cancel(workdir: Path) -> None:
     from datetime import date, timedelta
 
-    from bot.i18n import Translations
-    from bot.schedule import next_posyandu_day, parse_schedule_rule
+    from bot.domain.schedule import next_posyandu_day, parse_schedule_rule
+    from bot.texts.i18n import Translations
 
     import_examples(workdir)
     long_date = Translations("id").for_language("id").long_date

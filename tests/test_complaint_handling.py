@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.enrolment import INVITE_PREFIX, issue_invite
-from bot.i18n import Translations
+from bot.services.enrolment import INVITE_PREFIX, issue_invite
+from bot.texts.i18n import Translations
 from storage.schema import complaint, complaint_event, notification
 from storage.store import Store
 from tests.chat import Chat

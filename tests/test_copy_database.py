@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.complaints import ComplaintPolicy, file_complaint
-from bot.i18n import Translator
-from bot.models import ComplaintCategory, Recipient, Role
+from bot.domain.models import ComplaintCategory, Recipient, Role
+from bot.services.complaints import ComplaintPolicy, file_complaint
+from bot.texts.i18n import Translator
 from storage.copy import TargetNotEmpty, copy_database
 from storage.database import create_engine
 from storage.migrate import upgrade

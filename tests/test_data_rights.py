@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.complaints import change_status
-from bot.i18n import Translations
-from bot.models import ComplaintStatus
+from bot.domain.models import ComplaintStatus
+from bot.services.complaints import change_status
+from bot.texts.i18n import Translations
 from handlers.menu import bot_commands
 from storage.schema import (
     attendance_report,

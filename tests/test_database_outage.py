@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.app import SapaApplication
+from bot.runtime.app import SapaApplication
 from storage.database import create_engine
 from storage.schema import attendance_report
 from storage.store import Store

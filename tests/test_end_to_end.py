@@ -434,8 +434,8 @@ async def outbox_statuses(url: str) -> list[str]:
 
 
 async def queue_messages(url: str, how_many: int) -> None:
-    from bot.clock import utc_now
-    from bot.models import Recipient, Role
+    from bot.domain.clock import utc_now
+    from bot.domain.models import Recipient, Role
     from tests.outbox import add_household
 
     now = utc_now()

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.app import SapaContext
-from bot.complaints import ComplaintPolicy, file_complaint
-from bot.escalation import sweep
-from bot.i18n import Translations, Translator
-from bot.models import ComplaintCategory, EscalationLevel, Role
-from bot.notices import render_notice
-from bot.workdays import add_working_days, is_working_day, working_deadline
+from bot.domain.models import ComplaintCategory, EscalationLevel, Role
+from bot.domain.workdays import add_working_days, is_working_day, working_deadline
+from bot.runtime.app import SapaContext
+from bot.services.complaints import ComplaintPolicy, file_complaint
+from bot.texts.i18n import Translations, Translator
+from bot.texts.notices import render_notice
+from jobs.escalation import sweep
 from jobs.schedule import run_escalation
 from storage.database import create_engine
 from storage.schema import complaint, complaint_event, notification
@@ -231,8 +231,8 @@ async def test_cuti_bersama_count_when_the_setting_is_off(
 
 
 async def test_resolved_complaints_are_not_escalated(store: Store, t_id: Translator) -> None:
-    from bot.complaints import change_status
-    from bot.models import ComplaintStatus
+    from bot.domain.models import ComplaintStatus
+    from bot.services.complaints import change_status
 
     complaint_id = await file_one(store, t_id, wib(2026, 8, 14))
     await change_status(store, complaint_id, ComplaintStatus.RESOLVED, actor_person_id=None,

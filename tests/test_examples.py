@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.i18n import Translator
-from bot.registry.importer import ImportKind
+from bot.services.registry.importer import ImportKind
+from bot.texts.i18n import Translator
 from storage.store import Store
 from tests.helpers import VALID_FILES, import_valid_files, run_import
 

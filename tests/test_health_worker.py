@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.models import Role
+from bot.domain.models import Role
 from jobs.planner import PlanPolicy, plan
 from storage.schema import attendance_report, member, notification, person
 from storage.store import Store

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.i18n import Translations, Translator
+from bot.texts.i18n import Translations, Translator
 from storage.schema import attendance_report, complaint
 from storage.store import Store
 from tests.chat import Chat

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.complaints import change_status
-from bot.models import ComplaintStatus
+from bot.domain.models import ComplaintStatus
+from bot.services.complaints import change_status
 from storage.schema import complaint, complaint_event, notification, staff
 from storage.store import Store
 from tests.chat import Chat

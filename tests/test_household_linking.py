@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.linking import format_code, issue_link_code
+from bot.services.linking import format_code, issue_link_code
 from storage.schema import person
 from storage.store import Store
 from tests.chat import Chat

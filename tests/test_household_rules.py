@@ -7,19 +7,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.attendance import (
+from bot.domain.models import Member, MemberKind
+from bot.domain.workdays import add_working_days, working_deadline
+from bot.services.attendance import (
     DateProblem,
     date_problem,
     is_followed,
     members_to_offer,
     parse_typed_date,
 )
-from bot.complaints import TextProblem, text_problem, ticket_code
-from bot.i18n import Translator
-from bot.linking import format_code, looks_like_link_code, new_link_code, normalize_code
-from bot.models import Member, MemberKind
-from bot.notices import ATTENDANCE_REPORTED, COMPLAINT_FILED, COMPLAINT_STATUS, render
-from bot.workdays import add_working_days, working_deadline
+from bot.services.complaints import TextProblem, text_problem, ticket_code
+from bot.services.linking import format_code, looks_like_link_code, new_link_code, normalize_code
+from bot.texts.i18n import Translator
+from bot.texts.notices import ATTENDANCE_REPORTED, COMPLAINT_FILED, COMPLAINT_STATUS, render
 
 WIB = ZoneInfo("Asia/Jakarta")
 TODAY = date(2026, 12, 1)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.demo import IMPORT_ORDER, write_demo_files
-from bot.i18n import Translator
-from bot.models import MemberKind
-from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.domain.models import MemberKind
+from bot.services.demo import IMPORT_ORDER, write_demo_files
+from bot.services.registry.importer import ImportKind, ImportReport, import_file
+from bot.texts.i18n import Translator
 from storage.schema import household
 from storage.store import Store
 from tests.conftest import NOW, TEST_NIK_KEY

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import print_report
-from bot.i18n import Translator
-from bot.registry.importer import ImportKind, ImportReport, import_file
+from bot.services.registry.importer import ImportKind, ImportReport, import_file
+from bot.texts.i18n import Translator
 from storage.store import Store
 from tests.conftest import NOW, TEST_NIK_KEY
 

@@ -3,9 +3,10 @@ companion's link code still works for a mother whose account was locked out."""
 
 from __future__ import annotations
 
-from bot.digest import build_digest, render_digest
-from bot.i18n import Translator
-from bot.linking import issue_link_code
+from bot.services.digest import build_digest
+from bot.services.linking import issue_link_code
+from bot.texts.digest import render_digest
+from bot.texts.i18n import Translator
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY

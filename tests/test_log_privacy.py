@@ -15,10 +15,10 @@ import sqlalchemy.exc
 from telegram import Update
 from telegram.error import NetworkError
 
-from bot.enrolment import INVITE_PREFIX, issue_invite
-from bot.i18n import Translations
-from bot.linking import format_code
-from bot.logs import setup_logging
+from bot.runtime.logs import setup_logging
+from bot.services.enrolment import INVITE_PREFIX, issue_invite
+from bot.services.linking import format_code
+from bot.texts.i18n import Translations
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW, TOKEN

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.message_parts import split_text
+from bot.texts.message_parts import split_text
 from tests.test_recap import is_whole_html
 
 

@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import demo
-from bot.app import SapaApplication
-from bot.attendance import AttendanceDraft, is_followed, report_attendance
-from bot.i18n import Translations, Translator
-from bot.models import Role
-from bot.schedule import parse_schedule_rule
-from bot.session_changes import change_session
-from bot.sessions import sessions_between
+from bot.domain.models import Role
+from bot.domain.schedule import parse_schedule_rule
+from bot.domain.sessions import sessions_between
+from bot.runtime.app import SapaApplication
+from bot.services import demo
+from bot.services.attendance import AttendanceDraft, is_followed, report_attendance
+from bot.services.session_changes import change_session
+from bot.texts.i18n import Translations, Translator
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.logs import scrub
-from bot.nik import link_tail_digest, mask_nik, matches_link_tail, nik_digest, normalize_nik
+from bot.domain.nik import link_tail_digest, mask_nik, matches_link_tail, nik_digest, normalize_nik
+from bot.runtime.logs import scrub
 
 KEY = b"k" * 32
 

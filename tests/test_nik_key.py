@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.nik import link_tail_digest
-from bot.nik_key import NikKeyFileProblem, resolve_nik_key
+from bot.domain.nik import link_tail_digest
+from bot.runtime.nik_key import NikKeyFileProblem, resolve_nik_key
 from bot.settings import load_settings
 from storage.database import create_engine
 from storage.migrate import upgrade

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import SapaApplication
-from bot.i18n import Translations
-from bot.message_parts import split_text
-from bot.models import Recipient, Role
+from bot.domain.models import Recipient, Role
+from bot.runtime.app import SapaApplication
 from bot.settings import QuietHours
+from bot.texts.i18n import Translations
+from bot.texts.message_parts import split_text
 from jobs.dispatch import DeliveryPolicy, Pacer
 from storage.notifications import sent_marks
 from storage.schema import notification, person

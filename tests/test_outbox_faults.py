@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import SapaApplication
-from bot.i18n import Translations, Translator
-from bot.models import Recipient, Role
+from bot.domain.models import Recipient, Role
+from bot.runtime.app import SapaApplication
+from bot.texts.i18n import Translations, Translator
 from jobs.planner import PlanPolicy, plan
 from storage.schema import household, notification, person, staff
 from storage.store import Store

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS
-from bot.clock import utc_now
-from bot.i18n import Translations
-from bot.models import Recipient, Role
+from bot.domain.clock import utc_now
+from bot.domain.models import Recipient, Role
+from bot.texts.i18n import Translations
 from storage.schema import audit_log, notification
 from storage.store import Store
 from tests.chat import Chat

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.i18n import Translator
-from bot.models import Role
-from bot.notices import render_notice
-from bot.registry.importer import ImportKind, import_file
+from bot.domain.models import Role
+from bot.services.registry.importer import ImportKind, import_file
+from bot.texts.i18n import Translator
+from bot.texts.notices import render_notice
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store
@@ -113,7 +113,7 @@ async def test_a_report_means_no_missed_question_and_cancels_a_queued_one(
     await plan(store, NOW, POLICY)
     [missed_key] = [k for k in await outbox(store) if k.startswith("missed:")]
 
-    from bot.attendance import AttendanceDraft, report_attendance
+    from bot.services.attendance import AttendanceDraft, report_attendance
 
     async with store.read() as repo:
         household = await repo.households.get_by_program_number("RTS-2026-0001")

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.enrolment import INVITE_PREFIX, issue_invite
-from bot.linking import DEEP_LINK_PREFIX
+from bot.services.enrolment import INVITE_PREFIX, issue_invite
+from bot.services.linking import DEEP_LINK_PREFIX
 from storage.schema import invite, link_code, person
 from storage.store import Store
 from tests.chat import Chat

@@ -10,12 +10,13 @@ from pathlib import Path
 import matplotlib.image
 from openpyxl import load_workbook
 
-from bot.charts import LOWEST_SHOWN, attendance_lines, recap_chart
-from bot.i18n import Translator
-from bot.message_parts import MESSAGE_LIMIT
-from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
-from bot.recap import DesaAttendance, Recap, attendance_history, build_recap, parse_month
-from bot.registry.importer import ImportKind, import_file
+from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
+from bot.domain.recap import DesaAttendance, Recap, parse_month
+from bot.services.recap import attendance_history, build_recap
+from bot.services.registry.importer import ImportKind, import_file
+from bot.texts.charts import LOWEST_SHOWN, attendance_lines, recap_chart
+from bot.texts.i18n import Translator
+from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.store import Store
 from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.deactivation import Change, set_household_active, set_staff_active
-from bot.i18n import Translator
-from bot.models import Recipient, Role
-from bot.registry.importer import ImportKind, ImportReport, StaffChange, import_file
+from bot.domain.models import Recipient, Role
+from bot.services.deactivation import Change, set_household_active, set_staff_active
+from bot.services.registry.importer import ImportKind, ImportReport, StaffChange, import_file
+from bot.texts.i18n import Translator
 from storage.schema import audit_log, notification
 from storage.store import Store
 from tests.chat import Chat

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import SapaApplication
-from bot.i18n import Translations, Translator
-from bot.models import Recipient, Role
-from bot.notices import render_notice
+from bot.domain.models import Recipient, Role
+from bot.runtime.app import SapaApplication
+from bot.texts.i18n import Translations, Translator
+from bot.texts.notices import render_notice
 from storage.schema import absence, attendance_report, notification
 from storage.store import Store
 from tests.chat import Chat
@@ -97,7 +97,8 @@ async def test_forged_missed_question_buttons(mother: Chat, data: str) -> None:
 async def test_digest_list_buttons_are_for_the_companion_only(
     mother: Chat, store: Store, bot_app: tuple[SapaApplication, FakeBotApi]
 ) -> None:
-    from bot.digest import build_digest, render_digest
+    from bot.services.digest import build_digest
+    from bot.texts.digest import render_digest
 
     async with store.write() as repo:
         companion = await repo.staff.get_by_code("PD-MKJ-1")
@@ -125,7 +126,7 @@ async def test_digest_list_buttons_are_for_the_companion_only(
 async def test_a_long_digest_list_arrives_in_parts(
     chat: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
-    from bot.message_parts import MESSAGE_LIMIT
+    from bot.texts.message_parts import MESSAGE_LIMIT
     from tests.helpers import add_households_for_euis
     from tests.test_recap import is_whole_html
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Services, build_application
-from bot.i18n import Translations, Translator
-from bot.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
+from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
+from bot.runtime.app import Services, build_application
 from bot.settings import SettingsError, load_settings
+from bot.texts.i18n import Translations, Translator
 from jobs.retention import erase_expired, months_before
 from storage.schema import (
     attendance_report,

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.i18n import Translator
-from bot.runner import AlreadyRunning, Listener, Webhook, lock_database, lock_file
+from bot.runtime.runner import AlreadyRunning, Listener, Webhook, lock_database, lock_file
 from bot.settings import Settings, load_settings
+from bot.texts.i18n import Translator
 from tests.conftest import POSTGRES_URL, TOKEN
 
 REFUSED = "Sapa RTS lain sudah berjalan dengan basis data ini ({path}); hentikan dulu yang itu.\n"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.schedule import (
+from bot.domain.schedule import (
     LAST,
     DayOfMonth,
     NthWeekday,

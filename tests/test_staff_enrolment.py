@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
 from storage.schema import invite, session_change
 from storage.store import Store
 from tests.chat import Chat

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.models import Role
+from bot.domain.models import Role
 from storage.database import create_engine, write_transaction
 from storage.migrate import (
     DatabaseNotMigrated,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from bot.app import SapaApplication
-from bot.i18n import Translations
-from bot.models import Recipient, Role
+from bot.domain.models import Recipient, Role
+from bot.runtime.app import SapaApplication
+from bot.texts.i18n import Translations
 from jobs.planner import PlanPolicy, plan
 from storage.store import Store
 from tests.chat import Chat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.i18n import Translations
+from bot.texts.i18n import Translations
 from storage.schema import attendance_report, notification
 from storage.store import Store
 from tests.chat import Chat

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import SapaApplication, Services
-from bot.health import Heartbeat, check_health
-from bot.models import Recipient, Role
-from bot.web import SECRET_HEADER, build_web_app
+from bot.domain.models import Recipient, Role
+from bot.runtime.app import SapaApplication, Services
+from bot.runtime.health import Heartbeat, check_health
+from bot.runtime.web import SECRET_HEADER, build_web_app
 from storage.database import create_engine
 from storage.store import Store
 from tests.conftest import NOW, POSTGRES_URL, _postgres_options

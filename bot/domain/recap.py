@@ -1,0 +1,124 @@
+"""The recap's figures as values: attendance per desa, complaints, companions, and the months
+they cover. Built by `bot.services.recap`, read by the storage queries that feed it, drawn and
+written by `bot.texts` (charts, workbooks)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class FollowedWindow:
+    """Whom a posyandu follows in one month: pregnant women due on or after
+    `pregnant_due_after` (or with no due date), children born after `born_after` up to `day`."""
+
+    pregnant_due_after: date
+    born_after: date
+    day: date
+
+
+@dataclass(frozen=True)
+class CompanionRow:
+    staff_id: int
+    code: str
+    name: str
+    last_active: datetime | None
+    verifications: int
+    complaints_handled: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    ticket_code: str
+    program_number: str
+    desa: str
+    category: str
+    status: str
+    level: str
+    created_at: datetime
+    deadline_at: datetime
+    resolved_at: datetime | None
+
+
+PUERPERIUM_DAYS = 42
+CHART_MONTHS = 6  # the chart sent with /rekap: attendance over this many months
+
+
+@dataclass(frozen=True)
+class DesaAttendance:
+    kecamatan: str
+    desa: str
+    expected: int  # visits due: followed members x sessions held in the month
+    reported: int  # reports of any status (households and health workers)
+    verified: int  # verified or cross-checked
+    cross_checked: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share of expected visits that are verified (None when nobody was expected)."""
+        return min(self.verified / self.expected, 1.0) if self.expected else None
+
+
+@dataclass(frozen=True)
+class Recap:
+    month: date  # first day of the month
+    scope: str  # the kecamatan's name, or "" for the whole district
+    attendance: list[DesaAttendance]
+    complaints: dict[tuple[str, str], int]  # (category, status) -> count, filed this month
+    median_hours_to_resolve: float | None
+    sla_breaches: int
+    companions: list[CompanionRow]
+    unreachable_households: int
+    complaint_rows: list[ComplaintRow]
+    # Attendance of this month and the ones before it (for the chart), oldest first.
+    history: list[tuple[date, list[DesaAttendance]]] = field(default_factory=list)
+    # Messages due this month to the scope's households and staff that could not be delivered.
+    undelivered_messages: int = 0
+
+
+_MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})[/-](\d{4}))$")
+
+
+def parse_month(text: str) -> date | None:
+    """`2026-11`, `11/2026` or `11-2026`."""
+    match = _MONTH.match(text.strip())
+    if match is None:
+        return None
+    year, month = (int(match[1]), int(match[2])) if match[1] else (int(match[4]), int(match[3]))
+    return date(year, month, 1) if 1 <= month <= 12 and 2000 <= year <= 2100 else None
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_bounds(month: date, zone: ZoneInfo) -> tuple[date, date, datetime, datetime]:
+    """First and last day, and the UTC instants the month starts and ends (WIB)."""
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    start = datetime.combine(month, time(0), tzinfo=zone)
+    end = datetime.combine(following, time(0), tzinfo=zone)
+    return month, following - timedelta(days=1), start, end
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_last_day(month: date) -> date:
+    return add_months(month, 1) - timedelta(days=1)
+
+
+def followed_window(month: date) -> FollowedWindow:
+    """Whom the posyandu follow in the month: pregnant women, and mothers for the 42 days after
+    the birth; children under five at the end of the month."""
+    last = month_last_day(month)
+    try:
+        born_after = last.replace(year=last.year - 5)
+    except ValueError:  # 29 February
+        born_after = last.replace(year=last.year - 5, day=28)
+    return FollowedWindow(month - timedelta(days=PUERPERIUM_DAYS), born_after, last)

@@ -1,0 +1,93 @@
+"""The Application factory: builds the python-telegram-bot Application and wires our services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
+from telegram.request import BaseRequest
+
+from bot.domain.clock import Clock, utc_now
+from bot.runtime.health import Heartbeat
+from bot.settings import SUPPORTED_LANGUAGES, Settings
+from bot.texts.i18n import Translations
+from handlers import routes
+from handlers.menu import bot_commands
+from jobs.schedule import schedule_jobs
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What handlers and jobs need, created once per process."""
+
+    settings: Settings
+    store: Store
+    translations: Translations
+    clock: Clock = utc_now
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
+
+
+class SapaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context with our services as properties (`context.services.store`)."""
+
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.application.bot_data["services"])
+
+
+SapaApplication = Application[
+    ExtBot[None], SapaContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+def build_application(
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    token: str | None = None,
+    jobs: bool = False,
+) -> SapaApplication:
+    """The bot, its handlers and services; `request` replaces the HTTP edge in tests.
+
+    `jobs` schedules the planner and the outbox dispatcher (a running bot wants them; tests and
+    the console drive them by hand or not at all).
+    """
+    settings = services.settings
+    if token is None:
+        assert settings.telegram_bot_token is not None
+        token = settings.telegram_bot_token.get_secret_value()
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.bot_api_url.replace("/bot", "/file/bot"))
+        .context_types(ContextTypes(context=SapaContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = cast(SapaApplication, builder.post_init(announce_commands).build())
+    application.bot_data["services"] = services
+    routes.register(application)
+    if jobs:
+        schedule_jobs(application)
+    return application
+
+
+async def announce_commands(application: SapaApplication) -> None:
+    """Show the command menu in Telegram in each language (and the default one for the rest)."""
+    translations: Translations = application.bot_data["services"].translations
+    languages: list[str | None] = [None, *SUPPORTED_LANGUAGES]
+    for language in languages:
+        t = translations.for_language(language)
+        try:
+            await application.bot.set_my_commands(bot_commands(t), language_code=language)
+        except TelegramError as error:
+            log.warning("set_commands_failed language=%s error=%s", language, type(error).__name__)

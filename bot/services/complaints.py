@@ -1,0 +1,187 @@
+"""Complaints (keluhan): filing one, who owns it first, its ticket code, and status changes.
+
+A complaint goes first to the household's companion, with a deadline counted in working days.
+A complaint about the companion (or from a household without one) goes straight to the kecamatan
+coordinator, never to that companion. Whoever owns it hears of it through the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    EscalationLevel,
+    Household,
+    Person,
+    Recipient,
+    Role,
+)
+from bot.domain.workdays import working_deadline
+from bot.settings import Settings
+from bot.texts.notices import COMPLAINT_FILED, COMPLAINT_STATUS
+from storage.store import Repositories, Store
+
+MAX_TEXT_LENGTH = 2000
+MIN_WORD_CHARACTERS = 3
+
+
+class TextProblem(StrEnum):
+    NO_WORDS = "no_words"  # empty, or only emoji and punctuation
+    TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class ComplaintPolicy:
+    """How long each level has, in working days, and the local calendar they are counted in."""
+
+    zone: ZoneInfo
+    companion_days: int = 3
+    coordinator_days: int = 5
+    # Government offices are closed on cuti bersama: by default they are not working days.
+    skip_cuti_bersama: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ComplaintPolicy:
+        return cls(
+            settings.zone,
+            settings.companion_working_days,
+            settings.coordinator_working_days,
+            settings.sla_skip_cuti_bersama,
+        )
+
+    def days_at(self, level: EscalationLevel) -> int:
+        """Working days a complaint has at this level before it goes up."""
+        return self.companion_days if level is EscalationLevel.COMPANION else self.coordinator_days
+
+    def deadline(self, start: datetime, working_days: int) -> datetime:
+        """`working_days` working days after `start`, at the same local time."""
+        return working_deadline(
+            start, working_days, self.zone, skip_cuti_bersama=self.skip_cuti_bersama
+        )
+
+
+def text_problem(text: str) -> TextProblem | None:
+    if sum(character.isalnum() for character in text) < MIN_WORD_CHARACTERS:
+        return TextProblem.NO_WORDS
+    if len(text) > MAX_TEXT_LENGTH:
+        return TextProblem.TOO_LONG
+    return None
+
+
+def ticket_code(filed_at: datetime, number: int, zone: ZoneInfo) -> str:
+    """`KLH-2612-0042`: year and month of filing (local time), then the month's sequence."""
+    return f"KLH-{filed_at.astimezone(zone):%y%m}-{number:04d}"
+
+
+def first_level(category: ComplaintCategory, household: Household) -> EscalationLevel:
+    if category is ComplaintCategory.COMPANION or household.companion_id is None:
+        return EscalationLevel.COORDINATOR
+    return EscalationLevel.COMPANION
+
+
+async def owner_of(
+    repo: Repositories, level: EscalationLevel, household: Household
+) -> Recipient | None:
+    """Who answers a complaint of this household at this level (None when nobody is on record)."""
+    if level is EscalationLevel.COMPANION and household.companion_id is not None:
+        return Recipient(staff_id=household.companion_id)
+    if level in (EscalationLevel.COMPANION, EscalationLevel.COORDINATOR):
+        coordinators = await repo.staff.active_with_role(Role.COORDINATOR, household.kecamatan_id)
+        if coordinators:
+            return Recipient(staff_id=coordinators[0].id)
+    admins = await repo.staff.active_with_role(Role.ADMIN)
+    return Recipient(staff_id=admins[0].id) if admins else None
+
+
+async def file_complaint(
+    store: Store,
+    person: Person,
+    household: Household,
+    category: ComplaintCategory,
+    text: str,
+    photo_file_id: str | None,
+    *,
+    now: datetime,
+    policy: ComplaintPolicy,
+) -> Complaint:
+    level = first_level(category, household)
+    days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
+    deadline = policy.deadline(now, days)
+    async with store.write() as repo:
+        month = f"{now.astimezone(policy.zone):%y%m}"
+        number = await repo.sequences.next_value(f"complaint:{month}")
+        complaint = await repo.complaints.add(
+            ticket_code=ticket_code(now, number, policy.zone),
+            household_id=household.id,
+            filed_by=person.id,
+            category=category,
+            text=text,
+            photo_file_id=photo_file_id,
+            level=level,
+            deadline_at=deadline,
+            now=now,
+            about_staff_id=(
+                household.companion_id if category is ComplaintCategory.COMPANION else None
+            ),
+        )
+        await repo.complaints.add_event(
+            complaint.id, "filed", now, actor_person_id=person.id,
+            status=ComplaintStatus.OPEN, level=level,
+        )  # fmt: skip
+        owner = await owner_of(repo, level, household)
+        if owner is not None:
+            await repo.notifications.queue(
+                owner,
+                COMPLAINT_FILED,
+                {
+                    "ticket": complaint.ticket_code,
+                    "program_number": household.program_number,
+                    "category": category.value,
+                    "deadline": deadline.astimezone(policy.zone).date().isoformat(),
+                },
+                due_at=now,
+                dedup_key=f"complaint:filed:{complaint.id}",
+                now=now,
+            )
+        await repo.audit.record(
+            now, f"person:{person.id}", "file_complaint", "complaint", complaint.ticket_code
+        )
+    return complaint
+
+
+async def change_status(
+    store: Store,
+    complaint_id: int,
+    status: ComplaintStatus,
+    *,
+    actor_person_id: int | None,
+    now: datetime,
+) -> Complaint | None:
+    """Record a new status in the history and tell every linked member of the household."""
+    async with store.write() as repo:
+        complaint = await repo.complaints.get(complaint_id)
+        if complaint is None or complaint.status is status:
+            return complaint
+        await repo.complaints.set_status(complaint_id, status, now)
+        await repo.complaints.add_event(
+            complaint_id, "status", now, actor_person_id=actor_person_id, status=status
+        )
+        for person in await repo.people.linked_to_household(complaint.household_id):
+            await repo.notifications.queue(
+                Recipient(person_id=person.id),
+                COMPLAINT_STATUS,
+                {"ticket": complaint.ticket_code, "status": status.value},
+                due_at=now,
+                # One per linked account: a household with two phones hears it on both.
+                dedup_key=(
+                    f"complaint:status:{complaint_id}:{status.value}:{now.isoformat()}:{person.id}"
+                ),
+                now=now,
+            )
+        return await repo.complaints.get(complaint_id)

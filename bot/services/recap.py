@@ -1,0 +1,130 @@
+"""The recap that measures the programme, for a kecamatan (coordinator) or the district (TPJK):
+attendance per desa, complaints, companion activity, unreachable households, messages that could
+not be delivered; one month, and the attendance of the months before it for the chart."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from contextlib import suppress
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.recap import (
+    DesaAttendance,
+    Recap,
+    add_months,
+    followed_window,
+    month_bounds,
+    month_last_day,
+    month_of,
+)
+from bot.domain.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
+from bot.domain.sessions import sessions_between
+from storage.store import Repositories, Store
+
+
+async def attendance_by_month(
+    repo: Repositories, kecamatan_id: int | None, months: list[date]
+) -> list[list[DesaAttendance]]:
+    """Attendance per desa in each of consecutive `months` (first days, oldest first), with one
+    pass over the members and one over the reports, however many months."""
+    if not months:
+        return []
+    places = await repo.recap.places(kecamatan_id)
+    changes = await repo.planning.session_changes()
+    followed = await repo.recap.followed_members(
+        kecamatan_id, [followed_window(month) for month in months]
+    )
+    reports = await repo.recap.reports_by_posyandu_day(
+        kecamatan_id, months[0], month_last_day(months[-1])
+    )
+    names: dict[int, tuple[str, str]] = {}
+    rules: dict[int, ScheduleRule] = {}
+    for place in places:
+        names[place.desa_id] = (place.kecamatan, place.desa)
+        with suppress(ScheduleRuleError):  # an unreadable rule: no sessions, nobody expected
+            rules[place.posyandu_id] = parse_schedule_rule(place.schedule)
+    desa_of = {place.posyandu_id: place.desa_id for place in places}
+    reported: dict[tuple[date, int], Counter[str]] = defaultdict(Counter)  # (month, desa)
+    for (posyandu_id, day), by_status in reports.items():
+        reported[(month_of(day), desa_of[posyandu_id])].update(by_status)
+    history = []
+    for index, month in enumerate(months):
+        expected: dict[int, int] = defaultdict(int)
+        for place in places:
+            rule = rules.get(place.posyandu_id)
+            if rule is None:
+                continue
+            changed = changes.get(place.posyandu_id, {})
+            held = len(sessions_between(rule, changed, month, month_last_day(month)))
+            members = followed.get(place.posyandu_id, [0] * len(months))
+            expected[place.desa_id] += held * members[index]
+        rows = []
+        for desa_id, (kecamatan, desa) in names.items():
+            by_status = reported[(month, desa_id)]
+            rows.append(
+                DesaAttendance(
+                    kecamatan,
+                    desa,
+                    expected[desa_id],
+                    sum(by_status.values()),
+                    by_status["verified"] + by_status["cross_checked"],
+                    by_status["cross_checked"],
+                )
+            )
+        history.append(sorted(rows, key=lambda r: (r.kecamatan, r.desa)))
+    return history
+
+
+async def build_recap(
+    store: Store,
+    kecamatan_id: int | None,
+    month: date,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    with_complaint_rows: bool = False,
+    history_months: int = 1,
+) -> Recap:
+    """The month's figures; `with_complaint_rows` adds the complaint list the export needs,
+    `history_months` the attendance of the months before for the chart (in the same pass)."""
+    _first, _last, start, end = month_bounds(month, zone)
+    shown = [add_months(month, -back) for back in range(max(history_months, 1) - 1, -1, -1)]
+    async with store.read() as repo:
+        scope = ""
+        if kecamatan_id is not None:
+            scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
+        by_month = await attendance_by_month(repo, kecamatan_id, shown)
+        complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
+        hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
+        breaches = await repo.recap.escalations(kecamatan_id, start, end)
+        companions = await repo.recap.companions(kecamatan_id, start, end, now)
+        unreachable = await repo.recap.unreachable_households(kecamatan_id)
+        undelivered = await repo.recap.undelivered_messages(kecamatan_id, start, end)
+        rows = (
+            await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
+        )
+    return Recap(
+        month,
+        scope,
+        by_month[-1],
+        complaints,
+        statistics.median(hours) if hours else None,
+        breaches,
+        companions,
+        unreachable,
+        rows,
+        list(zip(shown, by_month, strict=True)) if history_months > 1 else [],
+        undelivered_messages=undelivered,
+    )
+
+
+async def attendance_history(
+    store: Store, kecamatan_id: int | None, month: date, zone: ZoneInfo, months: int = 6
+) -> list[tuple[date, list[DesaAttendance]]]:
+    """Attendance per desa for the last `months` months, oldest first (for the chart)."""
+    shown = [add_months(month, -back) for back in range(months - 1, -1, -1)]
+    async with store.read() as repo:
+        history = await attendance_by_month(repo, kecamatan_id, shown)
+    return list(zip(shown, history, strict=True))

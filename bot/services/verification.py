@@ -1,0 +1,88 @@
+"""Companions verifying attendance reports: verify, or reject with a reason the household reads.
+
+Who may decide: the household's companion, or the coordinator of its kecamatan. Each decision is
+checked on the server, recorded with who and when, and a rejection reaches the household through
+the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.models import Person, Recipient, ReportStatus, Role
+from bot.texts.notices import ATTENDANCE_REJECTED
+from storage.attendance import ReportLine
+from storage.notifications import QueuedMessage
+from storage.store import Repositories, Store
+
+log = logging.getLogger(__name__)
+
+MAX_REASON = 500
+
+
+class Decision(StrEnum):
+    DONE = "done"
+    NOT_ALLOWED = "not_allowed"
+    ALREADY_DECIDED = "already_decided"
+
+
+async def households_in_scope(repo: Repositories, person: Person) -> list[int]:
+    """The households whose reports this person verifies."""
+    if person.staff_id is None:
+        return []
+    staff = await repo.staff.get(person.staff_id)
+    if staff is None or not staff.active:
+        return []
+    if person.role is Role.COMPANION:
+        return [h.id for h in await repo.planning.caseload(staff.id)]
+    if person.role is Role.COORDINATOR and staff.kecamatan_id is not None:
+        return list(await repo.planning.active_households(staff.kecamatan_id))
+    return []
+
+
+async def decide(
+    store: Store,
+    person: Person,
+    report_id: int,
+    verified: bool,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> tuple[Decision, ReportLine | None]:
+    async with store.write() as repo:
+        report = await repo.verification.get(report_id)
+        if report is None or report.household_id not in await households_in_scope(repo, person):
+            log.warning(
+                "authorization_refused action=verify person=%s report=%s", person.id, report_id
+            )
+            return Decision.NOT_ALLOWED, None
+        status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
+        if not await repo.verification.decide(report_id, status, person.id, now, reason):
+            return Decision.ALREADY_DECIDED, report
+        if not verified:
+            people = await repo.people.linked_to_household(report.household_id)
+            params = {
+                "member": report.member,
+                "date": report.session_date.isoformat(),
+                "reason": reason or "",
+            }
+            await repo.notifications.queue_many(
+                [
+                    QueuedMessage(
+                        Recipient(person_id=p.id),
+                        ATTENDANCE_REJECTED,
+                        params,
+                        now,
+                        f"attendance:rejected:{report_id}:{p.id}",
+                    )
+                    for p in people
+                ],
+                now,
+            )
+        await repo.people.touch(person.id, now)
+        await repo.audit.record(
+            now, f"person:{person.id}", status.value, "attendance_report", str(report_id)
+        )
+    return Decision.DONE, report

@@ -1,0 +1,195 @@
+"""Outbox messages: each template key names a message that is rendered in the recipient's language
+when it is sent (so a user who switches language later still reads it in the new one).
+
+Parameters are plain JSON values; `render` turns dates, amounts, categories and statuses into
+words, and adds the buttons some messages carry.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+from typing import Any
+
+from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
+from bot.texts.digest import render_digest
+from bot.texts.i18n import N_, Translator
+from bot.texts.labels import category_label, level_label, reject_reason_label, status_label
+from bot.texts.notice import Notice as Notice
+
+ATTENDANCE_REPORTED = "attendance.reported"
+COMPLAINT_FILED = "complaint.filed"
+COMPLAINT_STATUS = "complaint.status"
+POSYANDU_EVE = "posyandu.eve"
+POSYANDU_DAY = "posyandu.day"
+POSYANDU_MISSED = "posyandu.missed"
+POSYANDU_MOVED = "posyandu.moved"
+POSYANDU_CANCELLED = "posyandu.cancelled"
+PAYOUT_REMINDER = "payout.reminder"
+PAYOUT_REMINDER_NO_SLOT = "payout.reminder.no_slot"
+PAYOUT_TOMORROW = "payout.tomorrow"
+PAYOUT_TOMORROW_NO_SLOT = "payout.tomorrow.no_slot"
+PAYOUT_SLOTS_SHORT = "payout.slots_short"
+COMPANION_DIGEST = "digest.companion"
+COMPLAINT_ESCALATED = "complaint.escalated"
+COMPLAINT_LEVEL_UP = "complaint.level_up"
+COMPLAINT_REPLY = "complaint.reply"
+COMPLAINT_CONFIRM = "complaint.confirm"
+COMPLAINT_REOPENED = "complaint.reopened"
+ATTENDANCE_REJECTED = "attendance.rejected"
+HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
+DATA_REQUEST_ALERT = "datarequest.alert"
+DATA_REQUEST_DONE = "datarequest.done"
+DATA_REQUEST_DONE_OPEN = "datarequest.done_open"
+DATA_REQUEST_REJECTED = "datarequest.rejected"
+
+TEMPLATES: dict[str, str] = {
+    ATTENDANCE_REPORTED: N_(
+        "New posyandu report from household {program_number}: {member}, {date}. "
+        "It waits for your verification."
+    ),
+    COMPLAINT_FILED: N_(
+        "New complaint {ticket} from household {program_number} ({category}). "
+        "Please answer by {deadline}."
+    ),
+    COMPLAINT_STATUS: N_("Your complaint {ticket} is now: {status}."),
+    POSYANDU_EVE: N_(
+        "Reminder: tomorrow, {date}, is posyandu day at {posyandu}, for {members}. "
+        "Please bring the buku KIA / KMS card."
+    ),
+    POSYANDU_DAY: N_(
+        "Today, {date}, is posyandu day at {posyandu}, for {members}. "
+        "Don't forget the buku KIA / KMS card."
+    ),
+    POSYANDU_MISSED: N_(
+        "Did you go to the posyandu yesterday ({posyandu}, {date})? Please tell us, so that "
+        "your visit is recorded."
+    ),
+    POSYANDU_MOVED: N_(
+        "Schedule change: the posyandu session at {posyandu} on {old_date} moves to {new_date}."
+    ),
+    POSYANDU_CANCELLED: N_(
+        "Schedule change: the posyandu session at {posyandu} on {old_date} is cancelled."
+    ),
+    PAYOUT_REMINDER: N_(
+        "Payout in {days} days, on {date}, at {place}. Your queue time: {start}–{end} WIB. "
+        "Amount: {amount}. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_REMINDER_NO_SLOT: N_(
+        "Payout in {days} days, on {date}, at {place}, {start}–{end} WIB. Amount: {amount}. "
+        "Your companion will tell you your queue time. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_TOMORROW: N_(
+        "Payout tomorrow, {date}, at {place}. Your queue time: {start}–{end} WIB. "
+        "Amount: {amount}. Bring your KTP, KK and programme card."
+    ),
+    PAYOUT_TOMORROW_NO_SLOT: N_(
+        "Payout tomorrow, {date}, at {place}, {start}–{end} WIB. Amount: {amount}. "
+        "Your companion will tell you your queue time. Bring your KTP, KK and programme card."
+    ),
+    COMPLAINT_ESCALATED: N_(
+        "Complaint {ticket} from household {program_number} ({category}) was not resolved in "
+        "time and is now yours. Please answer by {deadline}."
+    ),
+    COMPLAINT_LEVEL_UP: N_(
+        "Your complaint {ticket} has been passed to the {level}, so that it gets an answer sooner."
+    ),
+    COMPLAINT_REPLY: N_("Answer to your complaint {ticket}:\n<i>{text}</i>"),
+    COMPLAINT_CONFIRM: N_("Your complaint {ticket} was marked as resolved. Is the problem solved?"),
+    COMPLAINT_REOPENED: N_(
+        "Household {program_number} says complaint {ticket} is not solved. It is open again, "
+        "with a new deadline: {deadline}."
+    ),
+    ATTENDANCE_REJECTED: N_(
+        "Your posyandu report for {member} on {date} was not accepted. Reason: <i>{reason}</i>. "
+        "Please talk to your companion if this is a mistake."
+    ),
+    HEALTH_WORKER_PROMPT: N_(
+        "Posyandu {posyandu} met today. Please confirm who came: it cross-checks the households' "
+        "own reports."
+    ),
+    PAYOUT_SLOTS_SHORT: N_(
+        "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
+        "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
+        "window longer or add a day."
+    ),
+    DATA_REQUEST_ALERT: N_(
+        "Household {program_number} asked on {date} to erase its Telegram link and chat data "
+        "(personal data law, UU PDP). The programme record stays. Please approve or reject the "
+        "request."
+    ),
+    DATA_REQUEST_DONE: N_(
+        "Your request is done: the Telegram link and the chat data of household "
+        "{program_number} were erased. The programme record stays. Send /start if you want to "
+        "link this Telegram again."
+    ),
+    DATA_REQUEST_DONE_OPEN: N_(
+        "Your request is done: the Telegram link and the chat data of household "
+        "{program_number} were erased. The programme record stays. Complaints still being "
+        "handled were kept: {open}. Send /start if you want to link this Telegram again."
+    ),
+    DATA_REQUEST_REJECTED: N_(
+        "Your request to erase the chat data of household {program_number} was not approved. "
+        "Reason: {refusal}. Please talk to your companion if you have questions."
+    ),
+}
+
+_DATES = ("date", "deadline", "old_date", "new_date")
+
+
+def render(template_key: str, params: dict[str, Any], t: Translator) -> str:
+    """The message text for one outbox row, in the recipient's language."""
+    return render_notice(template_key, params, t).text
+
+
+def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> Notice:
+    if template_key == COMPANION_DIGEST:
+        return render_digest(params, t)
+    # Names and places come from the registry: escape them for the HTML message.
+    values: dict[str, Any] = {
+        key: escape(value) if isinstance(value, str) else value for key, value in params.items()
+    }
+    for key in _DATES:
+        if key in values:
+            values[key] = t.long_date(date.fromisoformat(values[key]))
+    if "amount" in values:
+        values["amount"] = t.rupiah(int(values["amount"]))
+    if "members" in values:
+        values["members"] = ", ".join(escape(name) for name in values["members"])
+    if "category" in values:
+        values["category"] = category_label(ComplaintCategory(values["category"]), t)
+    if "status" in values:
+        values["status"] = status_label(ComplaintStatus(values["status"]), t)
+    if "level" in values:
+        values["level"] = level_label(EscalationLevel(values["level"]), t)
+    if "refusal" in values:
+        values["refusal"] = reject_reason_label(RejectReason(values["refusal"]), t)
+    text = t(TEMPLATES[template_key]).format(**values)
+    buttons: list[list[tuple[str, str]]] = []
+    if template_key == COMPLAINT_ESCALATED:
+        complaint = f"cp:{params['complaint_id']}"
+        buttons = [
+            [(t("Take over"), f"{complaint}:take")],
+            [(t("Reply to the household"), f"{complaint}:reply")],
+            [(t("Mark resolved"), f"{complaint}:resolve")],
+        ]
+    if template_key == COMPLAINT_CONFIRM:
+        buttons = [
+            [(t("Yes, it is solved"), f"kc:{params['complaint_id']}:yes")],
+            [(t("No, not yet"), f"kc:{params['complaint_id']}:no")],
+        ]
+    if template_key == HEALTH_WORKER_PROMPT:
+        buttons = [[(t("Confirm attendance"), "hwc:open")]]
+    if template_key == POSYANDU_MISSED:
+        session = f"miss:{params['posyandu_id']}:{params['date']}"
+        buttons = [
+            [(t("Yes, report my visit"), f"{session}:report")],
+            [(t("No, we did not go"), f"{session}:absent")],
+        ]
+    if template_key == DATA_REQUEST_ALERT:
+        request = f"dsr:{params['request_id']}"
+        buttons = [
+            [(t("Approve and erase"), f"{request}:approve")],
+            [(t("Reject"), f"{request}:reject")],
+        ]
+    return Notice(text, buttons)
