@@ -5,6 +5,7 @@
     python3 tasks.py test    # create .venv, install, compile catalogs, run the whole test suite
     python3 tasks.py setup   # only the set-up part
     python3 tasks.py lint    # ruff, mypy and the layer contracts (import-linter)
+    python3 tasks.py catalogs  # after changing texts: refresh locale/sapa.pot and every .po
 
 Extra arguments after `test` go to pytest (`python3 tasks.py test -k import`).
 """
@@ -64,6 +65,19 @@ def lint() -> None:
     sh(BIN / "lint-imports", "--no-cache")
 
 
+def catalogs() -> None:
+    """Extract the messages of the code into locale/sapa.pot and bring every language's .po up
+    to date with it (new messages untranslated, unused ones removed); then translate the new
+    ones. tests/test_catalogs.py fails while any of them is out of date."""
+    setup()
+    sh(BIN / "pybabel", "extract", "-F", "babel.cfg", "-k", "t", "-k", "tr:2", "-k",
+       "plural:1,2", "-k", "N_", "--no-location", "--sort-output", "--project", "Sapa RTS",
+       "--copyright-holder", "ORGANIZATION", "-o", "locale/sapa.pot", ".")  # fmt: skip
+    sh(BIN / "pybabel", "update", "-i", "locale/sapa.pot", "-d", "locale", "-D", "sapa",
+       "--no-fuzzy-matching", "--ignore-obsolete", "--no-wrap")  # fmt: skip
+    sh(BIN / "pybabel", "compile", "--use-fuzzy", "-d", "locale", "-D", "sapa", "--statistics")
+
+
 def main() -> None:
     task, *rest = sys.argv[1:] or ["help"]
     if task == "setup":
@@ -74,6 +88,8 @@ def main() -> None:
         test(rest)
     elif task == "lint":
         lint()
+    elif task == "catalogs":
+        catalogs()
     else:
         print(__doc__)
         sys.exit(0 if task == "help" else 2)

@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import Member, Recipient, Role
-from bot.domain.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
+from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
 from bot.domain.slots import assign_slots, cut_window, stable_order
 from bot.services.attendance import is_followed, missed_question_prefix
@@ -135,13 +135,7 @@ async def plan(store: Store, now: datetime, policy: PlanPolicy) -> PlanReport:
 
 
 def _rules(schedules: dict[int, PosyanduSchedule]) -> dict[int, ScheduleRule]:
-    rules = {}
-    for posyandu_id, place in schedules.items():
-        try:
-            rules[posyandu_id] = parse_schedule_rule(place.schedule)
-        except ScheduleRuleError:
-            continue  # imports refuse bad rules; a rule edited by hand is skipped, not fatal
-    return rules
+    return {posyandu_id: place.schedule for posyandu_id, place in schedules.items()}
 
 
 def _followed_names(household_members: list[Member], day: date) -> list[str]:

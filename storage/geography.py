@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
+from bot.domain.schedule import parse_schedule_rule
 from storage.database import excluded, upsert
 from storage.schema import desa, kecamatan, posyandu
 
@@ -99,7 +100,7 @@ class GeographyRepository:
                 name=row.name,
                 desa_id=row.desa_id,
                 kecamatan_id=row.kecamatan_id,
-                schedule=row.schedule,
+                schedule=parse_schedule_rule(row.schedule),
             )
             for row in await self._connection.execute(query)
         ]

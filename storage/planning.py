@@ -23,6 +23,7 @@ from bot.domain.models import (
     ReportStatus,
     Role,
 )
+from bot.domain.schedule import ScheduleRule, parse_schedule_rule
 from storage.database import upsert
 from storage.schema import (
     absence,
@@ -70,7 +71,7 @@ class PosyanduSchedule:
     id: int
     name: str
     kecamatan_id: int
-    schedule: str
+    schedule: ScheduleRule
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,12 @@ class PlanningRepository:
     async def posyandu_schedules(self) -> dict[int, PosyanduSchedule]:
         query = select(posyandu.c.id, posyandu.c.name, desa.c.kecamatan_id, posyandu.c.schedule)
         rows = await self._connection.execute(query.join(desa))
-        return {row.id: PosyanduSchedule(*row) for row in rows}
+        return {
+            row.id: PosyanduSchedule(
+                row.id, row.name, row.kecamatan_id, parse_schedule_rule(row.schedule)
+            )
+            for row in rows
+        }
 
     async def session_changes(self) -> dict[int, dict[date, date | None]]:
         """Moved and cancelled sessions by posyandu: original date -> new date (None: cancelled)."""

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import ComplaintStatus, EscalationLevel, MemberKind, Role
 from bot.domain.recap import CompanionRow, ComplaintRow, FollowedWindow
+from bot.domain.schedule import ScheduleRule, parse_schedule_rule
 from storage.notifications import undelivered
 from storage.schema import (
     attendance_report,
@@ -47,7 +48,7 @@ class PlaceRow:
     desa_id: int
     desa: str
     kecamatan: str
-    schedule: str
+    schedule: ScheduleRule
 
 
 def _desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
@@ -100,7 +101,10 @@ class RecapRepository:
         )
         if kecamatan_id is not None:
             query = query.where(desa.c.kecamatan_id == kecamatan_id)
-        return [PlaceRow(*row) for row in await self._connection.execute(query)]
+        return [
+            PlaceRow(*row[:4], parse_schedule_rule(row[4]))
+            for row in await self._connection.execute(query)
+        ]
 
     async def followed_members(
         self, kecamatan_id: int | None, windows: Sequence[FollowedWindow]

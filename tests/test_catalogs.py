@@ -34,6 +34,29 @@ def catalog(language: str) -> Catalog:
         return read_po(handle, locale=language)
 
 
+def template_ids() -> set[str]:
+    with (LOCALE_DIR / "sapa.pot").open("rb") as handle:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+
+
+def test_the_template_is_up_to_date_with_the_code() -> None:
+    """`locale/sapa.pot` holds exactly the messages the code uses (regenerate it with the
+    `pybabel extract` line in docs/design.md, "Languages")."""
+    used, template = used_message_ids(), template_ids()
+    assert not sorted(used - template), f"sapa.pot lacks: {sorted(used - template)}"
+    assert not sorted(template - used), f"sapa.pot has unused: {sorted(template - used)}"
+
+
+@pytest.mark.parametrize("language", ["id", "en", "su"])
+def test_every_catalog_is_up_to_date_with_the_template(language: str) -> None:
+    """Each language lists every message of the code (su may leave some untranslated: they
+    fall back to Indonesian) and none that the code no longer uses (`pybabel update`)."""
+    listed = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog(language) if m.id}
+    used = used_message_ids()
+    assert not sorted(used - listed), f"{language} lacks: {sorted(used - listed)}"
+    assert not sorted(listed - used), f"{language} has unused: {sorted(listed - used)}"
+
+
 def test_code_uses_messages() -> None:
     used = used_message_ids()
     assert "NIK must have 16 digits" in used

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.schedule import ScheduleRule
+
 
 class Role(StrEnum):
     HOUSEHOLD = "household"
@@ -91,7 +93,7 @@ class Posyandu(Model):
     name: str
     desa_id: int
     kecamatan_id: int
-    schedule: str
+    schedule: ScheduleRule  # parsed once, by storage; imports refuse a rule that does not parse
 
 
 class Staff(Model):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.domain.models import Household, Member, PayoutRound, Posyandu
-from bot.domain.schedule import ScheduleRuleError, next_posyandu_day, parse_schedule_rule
+from bot.domain.schedule import next_posyandu_day
 from bot.services.attendance import is_followed
 from storage.store import Store
 
@@ -26,9 +26,6 @@ async def household_agenda(store: Store, household: Household, today: date) -> A
         rounds = await repo.payouts.for_kecamatan(household.kecamatan_id)
     day = None
     if posyandu is not None:
-        try:
-            day = next_posyandu_day(parse_schedule_rule(posyandu.schedule), today)
-        except ScheduleRuleError:
-            day = None
+        day = next_posyandu_day(posyandu.schedule, today)
     payout = next((r for r in rounds if r.payout_date >= today), None)
     return Agenda(posyandu, day, members, payout)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.domain.models import EscalationLevel
-from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.domain.sessions import last_session_before, sessions_between
 from bot.services.attendance import is_followed
 from bot.texts.i18n import N_
@@ -48,10 +47,7 @@ async def household_list(
         place = schedules.get(household.posyandu_id)
         if place is None:
             continue
-        try:
-            rule = parse_schedule_rule(place.schedule)
-        except ScheduleRuleError:
-            continue
+        rule = place.schedule
         own = changes.get(place.id, {})
         if kind == "due_week":
             week_end = today + timedelta(days=6 - today.weekday())

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.models import Member, Person, Role
-from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.domain.sessions import last_session_before
 from bot.services.attendance import is_followed, missed_question_prefix
 from storage.store import Repositories, Store
@@ -48,10 +47,7 @@ async def session_to_confirm(
     posyandu = await repo.geography.posyandu_by_id(staff.posyandu_id)
     if posyandu is None:
         return None
-    try:
-        rule = parse_schedule_rule(posyandu.schedule)
-    except ScheduleRuleError:
-        return None
+    rule = posyandu.schedule
     changes = (await repo.planning.session_changes()).get(posyandu.id, {})
     session = last_session_before(rule, changes, today + timedelta(days=1))
     if session is None or session.day < today - timedelta(days=CONFIRM_WITHIN_DAYS):

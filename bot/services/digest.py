@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.domain.sessions import last_session_before, sessions_between
 from bot.services.attendance import is_followed
 from bot.services.linking import HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
@@ -45,10 +44,7 @@ async def build_digest(
         place = schedules.get(posyandu_id)
         if place is None:
             continue
-        try:
-            rule = parse_schedule_rule(place.schedule)
-        except ScheduleRuleError:
-            continue
+        rule = place.schedule
         local = [h for h in households if h.posyandu_id == posyandu_id]
         for session in sessions_between(rule, changes.get(posyandu_id, {}), today,
                                         today + timedelta(days=1)):  # fmt: skip

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from contextlib import suppress
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from bot.domain.recap import (
     month_last_day,
     month_of,
 )
-from bot.domain.schedule import ScheduleRule, ScheduleRuleError, parse_schedule_rule
+from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
 from storage.store import Repositories, Store
 
@@ -43,8 +42,7 @@ async def attendance_by_month(
     rules: dict[int, ScheduleRule] = {}
     for place in places:
         names[place.desa_id] = (place.kecamatan, place.desa)
-        with suppress(ScheduleRuleError):  # an unreadable rule: no sessions, nobody expected
-            rules[place.posyandu_id] = parse_schedule_rule(place.schedule)
+        rules[place.posyandu_id] = place.schedule
     desa_of = {place.posyandu_id: place.desa_id for place in places}
     reported: dict[tuple[date, int], Counter[str]] = defaultdict(Counter)  # (month, desa)
     for (posyandu_id, day), by_status in reports.items():

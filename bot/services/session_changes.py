@@ -11,7 +11,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.models import Recipient
-from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.domain.sessions import sessions_between
 from bot.services.attendance import is_followed
 from bot.texts.notices import POSYANDU_CANCELLED, POSYANDU_MOVED
@@ -51,11 +50,7 @@ async def change_session(
             return ChangeOutcome.UNKNOWN_POSYANDU, 0
         if kecamatan_id is not None and posyandu.kecamatan_id != kecamatan_id:
             return ChangeOutcome.NOT_ALLOWED, 0
-        try:
-            rule = parse_schedule_rule(posyandu.schedule)
-        except ScheduleRuleError:
-            return ChangeOutcome.NOT_A_SESSION, 0
-        if not sessions_between(rule, {}, original, original):
+        if not sessions_between(posyandu.schedule, {}, original, original):
             return ChangeOutcome.NOT_A_SESSION, 0
         await repo.planning.change_session(posyandu.id, original, new, actor, now)
         await repo.notifications.cancel_pending(dedup_prefix=f"posyandu:{posyandu.id}:{original}:")
