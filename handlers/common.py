@@ -50,17 +50,23 @@ class Visitor:
         return self.person is not None and self.person.role is Role.HOUSEHOLD
 
 
-async def visit(update: Update, context: SapaContext) -> Visitor:
+async def visit(update: Update, context: SapaContext, *, fresh: bool = False) -> Visitor:
+    """Who is writing: read once per update (the gate does it first) and kept on the context;
+    `fresh` reads again, after this update changed the person (linked, chose a language)."""
     services = context.services
     assert update.effective_user is not None
     user_id = update.effective_user.id
+    known = context.visitor
+    if known is not None and known.user_id == user_id and not fresh:
+        return known
     async with services.store.read() as repo:
         person = await repo.people.by_telegram_id(user_id)
         household = None
         if person is not None and person.household_id is not None:
             household = await repo.households.get(person.household_id)
     t = services.translations.for_language(person.language if person else None)
-    return Visitor(user_id, person, household, t)
+    context.visitor = Visitor(user_id, person, household, t)
+    return context.visitor
 
 
 async def translator_for(update: Update, context: SapaContext) -> Translator:
@@ -211,7 +217,7 @@ async def language_chosen(update: Update, context: SapaContext) -> int:
                 update.effective_user.id, Role.HOUSEHOLD, services.clock(), language=language
             )
         await repo.people.set_language(person.id, language)
-    visitor = await visit(update, context)
+    visitor = await visit(update, context, fresh=True)
     await reply(update, visitor.t("From now on I will write in English."), home_markup(visitor))
     return END
 

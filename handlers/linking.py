@@ -176,7 +176,7 @@ async def _link_by_deep_link(
 
 
 async def _tell_outcome(update: Update, context: SapaContext, result: LinkResult) -> None:
-    visitor = await visit(update, context)
+    visitor = await visit(update, context, fresh=True)
     t = visitor.t
     if result.outcome is LinkOutcome.LINKED and result.household is not None:
         await reply(

@@ -32,7 +32,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.domain.models import Role
 from bot.services.reachability import set_reachable
-from handlers.common import apologise
+from handlers.common import apologise, visit
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -89,8 +89,7 @@ async def _active_accounts_only(update: Update, context: SapaContext) -> None:
     """Refuse an account the registry has deactivated, whatever it asks, before anything runs."""
     assert update.effective_user is not None
     try:
-        async with context.services.store.read() as repo:
-            person = await repo.people.by_telegram_id(update.effective_user.id)
+        person = (await visit(update, context)).person  # kept for the handlers after this one
     except Exception as error:
         log.error("account_check_failed error=%s", type(error).__name__)
         await apologise(update, context)

@@ -16,6 +16,7 @@ from bot.runtime.health import Heartbeat
 from bot.settings import SUPPORTED_LANGUAGES, Settings
 from bot.texts.i18n import Translations
 from handlers import routes
+from handlers.common import Visitor
 from handlers.menu import bot_commands
 from jobs.schedule import schedule_jobs
 from storage.store import Store
@@ -35,7 +36,15 @@ class Services:
 
 
 class SapaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """The callback context with our services as properties (`context.services.store`)."""
+    """The callback context with our services as properties (`context.services.store`), and who
+    is writing (`visitor`), loaded once per update by `handlers.common.visit`: PTB makes one
+    context per update and hands it to every handler group."""
+
+    def __init__(
+        self, application: Any, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
+        super().__init__(application, chat_id, user_id)
+        self.visitor: Visitor | None = None
 
     @property
     def services(self) -> Services:
