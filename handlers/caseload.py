@@ -3,12 +3,12 @@ for a household they serve (/kodetautan)."""
 
 from __future__ import annotations
 
-import re
 from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.domain.buttons import CaseloadFilter, decode, encode
 from bot.domain.models import Role
 from bot.services.caseload import FILTERS, household_list
 from bot.services.linking import DEEP_LINK_PREFIX, format_code, issue_link_code
@@ -16,8 +16,6 @@ from handlers.common import refuse, reply, stale_button, take_button, visit
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
-
-_FILTER = re.compile(r"^rt:([a-z_]{1,20})$")
 
 
 async def households_command(update: Update, context: SapaContext) -> None:
@@ -27,7 +25,7 @@ async def households_command(update: Update, context: SapaContext) -> None:
         await refuse(update, t, "caseload", visitor.person)
         return
     buttons = [
-        [InlineKeyboardButton(t(label), callback_data=f"rt:{key}")]
+        [InlineKeyboardButton(t(label), callback_data=encode(CaseloadFilter(key)))]
         for key, label in FILTERS.items()
     ]
     await reply(update, t("Which households?"), InlineKeyboardMarkup(buttons))
@@ -35,8 +33,8 @@ async def households_command(update: Update, context: SapaContext) -> None:
 
 async def filter_pressed(update: Update, context: SapaContext) -> None:
     assert update.callback_query is not None
-    match = _FILTER.match(update.callback_query.data or "")
-    if match is None or match[1] not in FILTERS:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, CaseloadFilter) or pressed.key not in FILTERS:
         await stale_button(update, context)
         return
     await take_button(update)
@@ -49,8 +47,8 @@ async def filter_pressed(update: Update, context: SapaContext) -> None:
     now = services.clock()
     today = now.astimezone(services.settings.zone).date()
     async with services.store.read() as repo:
-        lines = await household_list(repo, person.staff_id, match[1], today, now)
-    title = f"<b>{t(FILTERS[match[1]])}</b> ({len(lines)})"
+        lines = await household_list(repo, person.staff_id, pressed.key, today, now)
+    title = f"<b>{t(FILTERS[pressed.key])}</b> ({len(lines)})"
     shown = [escape(line) for line in lines]  # all of them: a long list goes in several messages
     await reply(update, "\n".join([title, *shown]) if lines else title + "\n" + t("Nothing now."))
 

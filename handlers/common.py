@@ -20,6 +20,7 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
+from bot.domain.buttons import Language, decode, encode
 from bot.domain.models import Household, Person, Role
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.texts.i18n import Translator
@@ -195,7 +196,7 @@ async def language_command(update: Update, context: SapaContext) -> int:
     end_flow(context.user_data or {})
     t = await translator_for(update, context)
     buttons = [
-        [InlineKeyboardButton(name, callback_data=f"lang:{code}")]
+        [InlineKeyboardButton(name, callback_data=encode(Language(code)))]
         for code, name in LANGUAGE_NAMES.items()
     ]
     await reply(update, t("Choose your language:"), InlineKeyboardMarkup(buttons))
@@ -204,9 +205,10 @@ async def language_command(update: Update, context: SapaContext) -> int:
 
 async def language_chosen(update: Update, context: SapaContext) -> int:
     assert update.callback_query is not None
-    language = (update.callback_query.data or "").removeprefix("lang:")
-    if language not in SUPPORTED_LANGUAGES:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, Language) or pressed.code not in SUPPORTED_LANGUAGES:
         return await stale_button(update, context)
+    language = pressed.code
     await take_button(update)
     services = context.services
     assert update.effective_user is not None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from bot.domain.buttons import DigestList, decode
 from bot.domain.models import Role
 from bot.services.digest import build_digest
 from bot.texts.digest import LIST_TITLES, list_lines
@@ -15,14 +15,12 @@ from handlers.common import refuse, reply, stale_button, visit
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
 
-_LIST = re.compile(r"^dg:\d{4}-\d{2}-\d{2}:([a-z]{1,12})$")
-
 
 async def digest_list(update: Update, context: SapaContext) -> None:
     """Show one list of the digest, computed afresh (the digest itself may be hours old)."""
     assert update.callback_query is not None
-    match = _LIST.match(update.callback_query.data or "")
-    if match is None or match[1] not in LIST_TITLES:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, DigestList) or pressed.kind not in LIST_TITLES:
         await stale_button(update, context)
         return
     visitor = await visit(update, context)
@@ -35,8 +33,8 @@ async def digest_list(update: Update, context: SapaContext) -> None:
     services = context.services
     now = services.clock()
     async with services.store.read() as repo:
-        params = await build_digest(repo, person.staff_id, now.astimezone(services.settings.zone)
-                                    .date(), now)  # fmt: skip
-    lines = list_lines(match[1], params, t) if params else []
-    title = f"<b>{t(LIST_TITLES[match[1]])}</b>"
+        today = now.astimezone(services.settings.zone).date()
+        params = await build_digest(repo, person.staff_id, today, now)
+    lines = list_lines(pressed.kind, params, t) if params else []
+    title = f"<b>{t(LIST_TITLES[pressed.kind])}</b>"
     await reply(update, "\n".join([title, *lines]) if lines else title + "\n" + t("Nothing now."))

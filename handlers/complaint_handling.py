@@ -3,12 +3,12 @@ household's answer to "Is the problem solved?"."""
 
 from __future__ import annotations
 
-import re
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.domain.buttons import CompanionAction, ComplaintSolved, decode, encode
 from bot.domain.models import EscalationLevel, Role
 from bot.services.complaint_handling import (
     HandlingOutcome,
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 FLOW = "rpl"
 REPLY_TEXT = "rpl_text"
 STAFF_ROLES_HANDLING = (Role.COMPANION, Role.COORDINATOR, Role.ADMIN)
-_STAFF_BUTTON = re.compile(r"^cp:(\d{1,9}):(take|reply|resolve)$")
-_CONFIRM_BUTTON = re.compile(r"^kc:(\d{1,9}):(yes|no)$")
 LIST_LIMIT = 10
 
 
@@ -60,15 +58,15 @@ async def _refused(update: Update, visitor: Visitor, outcome: HandlingOutcome) -
 
 async def staff_button(update: Update, context: SapaContext) -> str | int:
     assert update.callback_query is not None
-    match = _STAFF_BUTTON.match(update.callback_query.data or "")
-    if match is None:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, CompanionAction):
         return await stale_button(update, context)
     await take_button(update)
     visitor = await visit(update, context)
     person = visitor.person
     if person is None or person.role not in STAFF_ROLES_HANDLING:
         return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
-    complaint_id, action = int(match[1]), match[2]
+    complaint_id, action = pressed.complaint_id, pressed.action
     store, now, t = context.services.store, context.services.clock(), visitor.t
     if action == "take":
         outcome, complaint = await take_over(store, person, complaint_id, now=now)
@@ -151,8 +149,8 @@ async def reply_text(update: Update, context: SapaContext) -> str | int:
 
 async def household_confirms(update: Update, context: SapaContext) -> int:
     assert update.callback_query is not None
-    match = _CONFIRM_BUTTON.match(update.callback_query.data or "")
-    if match is None:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, ComplaintSolved):
         return await stale_button(update, context)
     visitor = await linked_household(update, context)
     if visitor is None or visitor.person is None or visitor.household is None:
@@ -162,8 +160,8 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
         context.services.store,
         visitor.person,
         visitor.household,
-        int(match[1]),
-        match[2] == "yes",
+        pressed.complaint_id,
+        pressed.answer == "yes",
         now=context.services.clock(),
         policy=_policy(context),
     )
@@ -174,7 +172,7 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
         await reply(
             update, t("Thank you, this complaint has already been answered."), menu_keyboard(t)
         )
-    elif match[2] == "yes":
+    elif pressed.answer == "yes":
         await reply(update, t("Thank you! The complaint is closed."), menu_keyboard(t))
     else:
         await reply(
@@ -233,18 +231,22 @@ async def waiting_command(update: Update, context: SapaContext) -> int:
         )
         buttons = InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(take_label, callback_data=f"cp:{complaint.id}:take")],
+                [InlineKeyboardButton(take_label, callback_data=_card(complaint.id, "take"))],
                 [
                     InlineKeyboardButton(
-                        t("Reply to the household"), callback_data=f"cp:{complaint.id}:reply"
+                        t("Reply to the household"), callback_data=_card(complaint.id, "reply")
                     )
                 ],
                 [
                     InlineKeyboardButton(
-                        t("Mark resolved"), callback_data=f"cp:{complaint.id}:resolve"
+                        t("Mark resolved"), callback_data=_card(complaint.id, "resolve")
                     )
                 ],
             ]
         )
         await reply(update, text, buttons)
     return END
+
+
+def _card(complaint_id: int, action: Literal["take", "reply", "resolve"]) -> str:
+    return encode(CompanionAction(complaint_id, action))

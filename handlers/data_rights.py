@@ -8,13 +8,13 @@ programme goes through its companion or the kecamatan office (and `/putus` still
 from __future__ import annotations
 
 import logging
-import re
 from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.domain.buttons import ErasureDecision, decode, encode
 from bot.domain.models import Member, MemberKind, RejectReason, Role
 from bot.services.data_rights import (
     COMPLAINT_LIMIT,
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 FLOW = "hps"
 CONFIRM = "hps_confirm"
-_DECISION = re.compile(r"^dsr:(\d{1,9}):(approve|reject|back|identity|audit|other)$")
 REVIEWERS = (Role.COORDINATOR, Role.ADMIN)
 
 log = logging.getLogger(__name__)
@@ -250,13 +249,13 @@ async def confirm_pressed(update: Update, context: SapaContext) -> str | int | N
 
 async def decision_pressed(update: Update, context: SapaContext) -> int:
     assert update.callback_query is not None
-    match = _DECISION.match(update.callback_query.data or "")
+    pressed = decode(update.callback_query.data)
     await take_button(update)
     visitor = await visit(update, context)
     t, person = visitor.t, visitor.person
-    if match is None:
+    if not isinstance(pressed, ErasureDecision):
         return await _old_button(update, visitor)
-    request_id, action = int(match[1]), match[2]
+    request_id, action = pressed.request_id, pressed.decision
     if person is None or person.role not in REVIEWERS:
         await refuse(update, t, "data_request", person, request=request_id)
         return END
@@ -281,10 +280,10 @@ async def decision_pressed(update: Update, context: SapaContext) -> int:
             await _tell_household(context, decision.notice, request_id)
     elif action == "reject":
         reasons = [
-            [InlineKeyboardButton(t(label), callback_data=f"dsr:{request_id}:{reason.value}")]
+            [InlineKeyboardButton(t(label), callback_data=_decision(request_id, reason.value))]
             for reason, label in REJECT_REASON_LABELS.items()
         ]
-        back = [InlineKeyboardButton(t("Back"), callback_data=f"dsr:{request_id}:back")]
+        back = [InlineKeyboardButton(t("Back"), callback_data=_decision(request_id, "back"))]
         await reply(
             update,
             t(
@@ -301,10 +300,14 @@ async def decision_pressed(update: Update, context: SapaContext) -> int:
                 [
                     [
                         InlineKeyboardButton(
-                            t("Approve and erase"), callback_data=f"dsr:{request_id}:approve"
+                            t("Approve and erase"), callback_data=_decision(request_id, "approve")
                         )
                     ],
-                    [InlineKeyboardButton(t("Reject"), callback_data=f"dsr:{request_id}:reject")],
+                    [
+                        InlineKeyboardButton(
+                            t("Reject"), callback_data=_decision(request_id, "reject")
+                        )
+                    ],
                 ]
             ),
         )
@@ -354,3 +357,7 @@ async def _old_button(update: Update, visitor: Visitor) -> int:
         home_markup(visitor),
     )
     return END
+
+
+def _decision(request_id: int, decision: str) -> str:
+    return encode(ErasureDecision(request_id, decision))  # type: ignore[arg-type]

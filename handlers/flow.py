@@ -3,22 +3,22 @@
 Nothing is saved to the database until the user confirms; the draft lives in `user_data` for the
 length of the flow and is dropped when it ends, is cancelled, or times out.
 
-Button data has the form `<flow>:<nonce>:<action>[:<argument>]`. The nonce is new for every flow,
-so a button from an earlier message is recognised and refused. Button data comes from the user's
-phone and can be forged: handlers parse it with `parse_button` and re-check every id against the
-user's scope before using it.
+A flow's buttons are `FlowStep`s of the button codec (`bot.domain.buttons`):
+`<flow>:<nonce>:<action>[:<argument>]`. The nonce is new for every flow, so a button from an
+earlier message is recognised and refused. Button data comes from the user's phone and can be
+forged: handlers read it with `button_of_flow` and re-check every id against the user's scope
+before using it.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton
 
-_BUTTON = re.compile(r"^([a-z]{1,8}):([0-9a-f]{6}):([a-z_]{1,12})(?::([\w\-]{1,40}))?$")
+from bot.domain.buttons import FlowStep, decode, encode
 
 FLOW_KEY = "flow"
 
@@ -30,14 +30,6 @@ class Flow:
     kind: str
     nonce: str
     draft: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Button:
-    kind: str
-    nonce: str
-    action: str
-    argument: str | None
 
 
 def start_flow(user_data: dict[Any, Any], kind: str) -> Flow:
@@ -60,23 +52,13 @@ def end_flow(user_data: dict[Any, Any]) -> bool:
 def button(
     text: str, flow: Flow, action: str, argument: str | int | None = None
 ) -> InlineKeyboardButton:
-    data = f"{flow.kind}:{flow.nonce}:{action}"
-    if argument is not None:
-        data += f":{argument}"
-    return InlineKeyboardButton(text, callback_data=data)
+    step = FlowStep(flow.kind, flow.nonce, action, None if argument is None else str(argument))
+    return InlineKeyboardButton(text, callback_data=encode(step))
 
 
-def parse_button(data: str | None) -> Button | None:
-    """The parts of well-formed button data, or None for anything else."""
-    match = _BUTTON.match(data or "")
-    if match is None:
-        return None
-    return Button(match[1], match[2], match[3], match[4])
-
-
-def button_of_flow(data: str | None, flow: Flow | None) -> Button | None:
+def button_of_flow(data: str | None, flow: Flow | None) -> FlowStep | None:
     """The button, when it belongs to this very flow (same kind and nonce); else None."""
-    parsed = parse_button(data)
-    if parsed is None or flow is None or (parsed.kind, parsed.nonce) != (flow.kind, flow.nonce):
+    pressed = decode(data)
+    if not isinstance(pressed, FlowStep) or flow is None:
         return None
-    return parsed
+    return pressed if (pressed.kind, pressed.nonce) == (flow.kind, flow.nonce) else None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.domain.buttons import MissedSession, decode
 from bot.domain.models import AbsenceReason
 from bot.services.attendance import REPORT_WINDOW_DAYS, record_absence
 from bot.texts.labels import ABSENCE_LABELS
@@ -30,20 +30,18 @@ if TYPE_CHECKING:
 
 FLOW = "abs"
 REASON = "abs_reason"
-_QUESTION = re.compile(r"^miss:(\d{1,9}):(\d{4}-\d{2}-\d{2}):(report|absent)$")
 
 
 async def answered(update: Update, context: SapaContext) -> str | int:
     """A button of the missed-session question (the outbox sent it; its data is re-checked)."""
     assert update.callback_query is not None
-    match = _QUESTION.match(update.callback_query.data or "")
-    day = _day(match[2]) if match else None
-    if match is None or day is None:  # forged: not our data, or a day that does not exist
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, MissedSession):  # forged: not ours, or a day that does not exist
         return await stale_button(update, context)
     visitor = await linked_household(update, context)
     if visitor is None or visitor.household is None:
         return END
-    posyandu_id, action = int(match[1]), match[3]
+    posyandu_id, day, action = pressed.posyandu_id, pressed.day, pressed.answer
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
     async with services.store.read() as repo:
@@ -96,9 +94,3 @@ async def reason_chosen(update: Update, context: SapaContext) -> str | int | Non
     )  # fmt: skip
     return END
 
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None

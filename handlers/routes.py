@@ -23,6 +23,19 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.domain.buttons import (
+    CaseloadFilter,
+    CompanionAction,
+    ComplaintSolved,
+    DigestList,
+    ErasureDecision,
+    FlowStep,
+    Language,
+    MissedSession,
+    OpenConfirmations,
+    Verification,
+    is_kind,
+)
 from handlers import (
     attendance,
     caseload,
@@ -108,22 +121,24 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         MessageHandler(menu(MenuAction.SCHEDULE), schedule.schedule_command),
         CommandHandler("bahasa", common.language_command),
         MessageHandler(menu(MenuAction.LANGUAGE), common.language_command),
-        CallbackQueryHandler(common.language_chosen, pattern=r"^lang:"),
-        CallbackQueryHandler(missed.answered, pattern=r"^miss:"),
-        CallbackQueryHandler(complaint_handling.staff_button, pattern=r"^cp:"),
-        CallbackQueryHandler(complaint_handling.household_confirms, pattern=r"^kc:"),
+        CallbackQueryHandler(common.language_chosen, pattern=is_kind(Language)),
+        CallbackQueryHandler(missed.answered, pattern=is_kind(MissedSession)),
+        CallbackQueryHandler(complaint_handling.staff_button, pattern=is_kind(CompanionAction)),
+        CallbackQueryHandler(
+            complaint_handling.household_confirms, pattern=is_kind(ComplaintSolved)
+        ),
         CommandHandler("keluhanmasuk", complaint_handling.waiting_command),
         CommandHandler("verifikasi", verification.queue_command),
         CommandHandler("konfirmasi", health_worker.open_list),
-        CallbackQueryHandler(health_worker.open_list, pattern=r"^hwc:open$"),
-        CallbackQueryHandler(verification.decision_pressed, pattern=r"^vr:"),
+        CallbackQueryHandler(health_worker.open_list, pattern=is_kind(OpenConfirmations)),
+        CallbackQueryHandler(verification.decision_pressed, pattern=is_kind(Verification)),
         CommandHandler(["bantuan", "help"], common.help_command),
         MessageHandler(menu(MenuAction.HELP), common.help_command),
         CommandHandler("batal", common.cancel),
         CommandHandler("putus", linking.unlink_command),
         CommandHandler("datasaya", data_rights.my_data_command),
         CommandHandler("hapusdata", data_rights.erase_command),
-        CallbackQueryHandler(data_rights.decision_pressed, pattern=r"^dsr:"),
+        CallbackQueryHandler(data_rights.decision_pressed, pattern=is_kind(ErasureDecision)),
     ]
     buttons_only = [
         MessageHandler(TEXT, button_expected),
@@ -132,48 +147,48 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         linking.LINK_NUMBER: [MessageHandler(TEXT, linking.program_number_given)],
         linking.LINK_SECRET: [MessageHandler(TEXT, linking.secret_given)],
         attendance.MEMBER: [
-            CallbackQueryHandler(attendance.member_chosen, pattern=r"^att:"),
+            CallbackQueryHandler(attendance.member_chosen, pattern=is_kind(FlowStep, "att")),
             *buttons_only,
         ],
         attendance.DAY: [
-            CallbackQueryHandler(attendance.day_chosen, pattern=r"^att:"),
+            CallbackQueryHandler(attendance.day_chosen, pattern=is_kind(FlowStep, "att")),
             MessageHandler(TEXT, attendance.day_chosen),
         ],
         attendance.PHOTO: [
-            CallbackQueryHandler(attendance.photo_given, pattern=r"^att:"),
+            CallbackQueryHandler(attendance.photo_given, pattern=is_kind(FlowStep, "att")),
             MessageHandler(PHOTO, attendance.photo_given),
             MessageHandler(TEXT, not_a_photo),
         ],
         attendance.CONFIRM: [
-            CallbackQueryHandler(attendance.confirm_pressed, pattern=r"^att:"),
+            CallbackQueryHandler(attendance.confirm_pressed, pattern=is_kind(FlowStep, "att")),
             *buttons_only,
         ],
         complaints.CATEGORY: [
-            CallbackQueryHandler(complaints.category_chosen, pattern=r"^klh:"),
+            CallbackQueryHandler(complaints.category_chosen, pattern=is_kind(FlowStep, "klh")),
             *buttons_only,
         ],
         complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
         complaint_handling.REPLY_TEXT: [MessageHandler(TEXT, complaint_handling.reply_text)],
         verification.REASON: [MessageHandler(TEXT, verification.reason_given)],
         health_worker.SELECT: [
-            CallbackQueryHandler(health_worker.pressed, pattern=r"^hw:"),
+            CallbackQueryHandler(health_worker.pressed, pattern=is_kind(FlowStep, "hw")),
             *buttons_only,
         ],
         missed.REASON: [
-            CallbackQueryHandler(missed.reason_chosen, pattern=r"^abs:"),
+            CallbackQueryHandler(missed.reason_chosen, pattern=is_kind(FlowStep, "abs")),
             *buttons_only,
         ],
         complaints.PHOTO: [
-            CallbackQueryHandler(complaints.photo_given, pattern=r"^klh:"),
+            CallbackQueryHandler(complaints.photo_given, pattern=is_kind(FlowStep, "klh")),
             MessageHandler(filters.PHOTO, complaints.photo_given),
             MessageHandler(TEXT, not_a_photo),
         ],
         complaints.CONFIRM: [
-            CallbackQueryHandler(complaints.confirm_pressed, pattern=r"^klh:"),
+            CallbackQueryHandler(complaints.confirm_pressed, pattern=is_kind(FlowStep, "klh")),
             *buttons_only,
         ],
         data_rights.CONFIRM: [
-            CallbackQueryHandler(data_rights.confirm_pressed, pattern=r"^hps:"),
+            CallbackQueryHandler(data_rights.confirm_pressed, pattern=is_kind(FlowStep, "hps")),
             *buttons_only,
         ],
         ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
@@ -209,11 +224,15 @@ def register(application: SapaApplication) -> None:
     application.add_handler(CommandHandler("sesi", staff.session_command))
     application.add_handler(CommandHandler("rekap", recap.recap_command))
     application.add_handler(CommandHandler("rumahtangga", caseload.households_command))
-    application.add_handler(CallbackQueryHandler(caseload.filter_pressed, pattern=r"^rt:"))
+    application.add_handler(
+        CallbackQueryHandler(caseload.filter_pressed, pattern=is_kind(CaseloadFilter))
+    )
     application.add_handler(CommandHandler("kodetautan", caseload.link_code_command))
     application.add_handler(CommandHandler("ekspor", recap.export_command))
     application.add_handler(household_conversation(application))
-    application.add_handler(CallbackQueryHandler(companion.digest_list, pattern=r"^dg:"))
+    application.add_handler(
+        CallbackQueryHandler(companion.digest_list, pattern=is_kind(DigestList))
+    )
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(filters.ALL, common.unknown))
     application.add_error_handler(common.on_error)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.domain.buttons import Verification, decode, encode
 from bot.domain.models import Role
 from bot.services.verification import MAX_REASON, Decision, decide, households_in_scope
 from handlers.common import (
@@ -29,7 +29,6 @@ FLOW = "rej"
 REASON = "rej_reason"
 QUEUE_PAGE = 5
 VERIFIERS = (Role.COMPANION, Role.COORDINATOR)
-_BUTTON = re.compile(r"^vr:(\d{1,9}):(ok|no)$")
 
 
 async def _not_allowed(update: Update, visitor: Visitor) -> int:
@@ -65,8 +64,12 @@ async def queue_command(update: Update, context: SapaContext) -> int:
         buttons = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(t("✅ Verify"), callback_data=f"vr:{report.id}:ok"),
-                    InlineKeyboardButton(t("❌ Reject"), callback_data=f"vr:{report.id}:no"),
+                    InlineKeyboardButton(
+                        t("✅ Verify"), callback_data=encode(Verification(report.id, "ok"))
+                    ),
+                    InlineKeyboardButton(
+                        t("❌ Reject"), callback_data=encode(Verification(report.id, "no"))
+                    ),
                 ]
             ]
         )
@@ -81,17 +84,17 @@ async def queue_command(update: Update, context: SapaContext) -> int:
 
 async def decision_pressed(update: Update, context: SapaContext) -> str | int:
     assert update.callback_query is not None
-    match = _BUTTON.match(update.callback_query.data or "")
-    if match is None:
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, Verification):
         return await stale_button(update, context)
     await take_button(update)
     visitor = await visit(update, context)
     person, t = visitor.person, visitor.t
     if person is None or person.role not in VERIFIERS:
         return await _not_allowed(update, visitor)
-    report_id = int(match[1])
+    report_id = pressed.report_id
     services = context.services
-    if match[2] == "ok":
+    if pressed.decision == "ok":
         outcome, report = await decide(
             services.store, person, report_id, True, now=services.clock()
         )

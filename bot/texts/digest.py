@@ -7,6 +7,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
+from bot.domain.buttons import DigestList, encode
 from bot.texts.i18n import N_, Translator
 from bot.texts.notice import Notice
 
@@ -85,5 +86,6 @@ def render_digest(params: dict[str, Any], t: Translator) -> Notice:
         if len(lines) > PREVIEW:
             shown.append(t("… and {count} more").format(count=len(lines) - PREVIEW))
         blocks.append(f"<b>{t(title)}</b>\n" + "\n".join(shown))
-        buttons.append([(f"{t(title)} ({len(lines)})", f"dg:{params['date']}:{kind}")])
+        data = encode(DigestList(date.fromisoformat(params["date"]), kind))
+        buttons.append([(f"{t(title)} ({len(lines)})", data)])
     return Notice("\n\n".join(blocks), buttons)

@@ -11,6 +11,14 @@ from datetime import date
 from html import escape
 from typing import Any
 
+from bot.domain.buttons import (
+    CompanionAction,
+    ComplaintSolved,
+    ErasureDecision,
+    MissedSession,
+    OpenConfirmations,
+    encode,
+)
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
@@ -167,29 +175,30 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
     text = t(TEMPLATES[template_key]).format(**values)
     buttons: list[list[tuple[str, str]]] = []
     if template_key == COMPLAINT_ESCALATED:
-        complaint = f"cp:{params['complaint_id']}"
+        complaint = int(params["complaint_id"])
         buttons = [
-            [(t("Take over"), f"{complaint}:take")],
-            [(t("Reply to the household"), f"{complaint}:reply")],
-            [(t("Mark resolved"), f"{complaint}:resolve")],
+            [(t("Take over"), encode(CompanionAction(complaint, "take")))],
+            [(t("Reply to the household"), encode(CompanionAction(complaint, "reply")))],
+            [(t("Mark resolved"), encode(CompanionAction(complaint, "resolve")))],
         ]
     if template_key == COMPLAINT_CONFIRM:
+        complaint = int(params["complaint_id"])
         buttons = [
-            [(t("Yes, it is solved"), f"kc:{params['complaint_id']}:yes")],
-            [(t("No, not yet"), f"kc:{params['complaint_id']}:no")],
+            [(t("Yes, it is solved"), encode(ComplaintSolved(complaint, "yes")))],
+            [(t("No, not yet"), encode(ComplaintSolved(complaint, "no")))],
         ]
     if template_key == HEALTH_WORKER_PROMPT:
-        buttons = [[(t("Confirm attendance"), "hwc:open")]]
+        buttons = [[(t("Confirm attendance"), encode(OpenConfirmations("open")))]]
     if template_key == POSYANDU_MISSED:
-        session = f"miss:{params['posyandu_id']}:{params['date']}"
+        posyandu, day = int(params["posyandu_id"]), date.fromisoformat(params["date"])
         buttons = [
-            [(t("Yes, report my visit"), f"{session}:report")],
-            [(t("No, we did not go"), f"{session}:absent")],
+            [(t("Yes, report my visit"), encode(MissedSession(posyandu, day, "report")))],
+            [(t("No, we did not go"), encode(MissedSession(posyandu, day, "absent")))],
         ]
     if template_key == DATA_REQUEST_ALERT:
-        request = f"dsr:{params['request_id']}"
+        request = int(params["request_id"])
         buttons = [
-            [(t("Approve and erase"), f"{request}:approve")],
-            [(t("Reject"), f"{request}:reject")],
+            [(t("Approve and erase"), encode(ErasureDecision(request, "approve")))],
+            [(t("Reject"), encode(ErasureDecision(request, "reject")))],
         ]
     return Notice(text, buttons)
