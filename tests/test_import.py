@@ -94,7 +94,7 @@ async def test_households_are_linked_to_their_places(
     assert found.posyandu_id == posyandu.id
     assert found.companion_id == companion.id
     assert found.kecamatan_id == posyandu.kecamatan_id
-    assert posyandu.schedule == "2nd tuesday"
+    assert str(posyandu.schedule) == "2nd tuesday"
 
 
 async def test_nik_is_never_stored_in_full(store: Store, t_id: Translator, tmp_path: Path) -> None:
@@ -231,7 +231,7 @@ async def test_semicolons_bom_and_header_case_are_accepted(
     async with store.read() as repo:
         melati = await repo.geography.get_posyandu("P-002")
     assert melati is not None and melati.name == "Posyandu Melati; Karaton"
-    assert melati.schedule == "2nd tuesday"
+    assert str(melati.schedule) == "2nd tuesday"
 
 
 async def test_dry_run_reports_but_changes_nothing(

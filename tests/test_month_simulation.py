@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.models import Role
-from bot.domain.schedule import parse_schedule_rule
 from bot.domain.sessions import sessions_between
 from bot.runtime.app import SapaApplication
 from bot.services import demo
@@ -76,7 +75,7 @@ async def test_a_month_of_reminders(
     reporters = {p.household_id for p in people if p.household_id % 3 == 0}
     # On 3 December, Posyandu 0 of the first kecamatan moves its next session by two days.
     moved_posyandu = min(schedules)
-    rule = parse_schedule_rule(schedules[moved_posyandu].schedule)
+    rule = schedules[moved_posyandu].schedule
     [moved_from] = [s.day for s in sessions_between(rule, {}, date(2026, 12, 4), date(2027, 1, 3))][
         :1
     ]
@@ -125,7 +124,7 @@ async def test_a_month_of_reminders(
     for person in people:
         if HOUSEHOLD_USER + person.household_id == blocked:
             continue
-        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        rule = schedules[person.posyandu_id].schedule
         for session in sessions_between(rule, changes.get(person.posyandu_id, {}),
                                         date(2026, 12, 1), date(2026, 12, 31)):  # fmt: skip
             if not any(is_followed(m, session.day) for m in members[person.household_id]):
@@ -147,7 +146,7 @@ async def test_a_month_of_reminders(
     for person in people:
         if HOUSEHOLD_USER + person.household_id == blocked:
             continue
-        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        rule = schedules[person.posyandu_id].schedule
         # Sessions from 30 November (asked on 1 December) to 30 December (asked on the 31st).
         for session in sessions_between(rule, changes.get(person.posyandu_id, {}),
                                         date(2026, 11, 30), date(2026, 12, 30)):  # fmt: skip
@@ -211,7 +210,7 @@ async def _report_visits(store, people, members, reporters, schedules, changes, 
     for person in people:
         if person.household_id not in reporters:
             continue
-        rule = parse_schedule_rule(schedules[person.posyandu_id].schedule)
+        rule = schedules[person.posyandu_id].schedule
         if not sessions_between(rule, changes.get(person.posyandu_id, {}), day, day):
             continue
         followed = [m for m in members[person.household_id] if is_followed(m, day)]
