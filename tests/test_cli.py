@@ -300,3 +300,15 @@ def test_copy_database_into_an_empty_migrated_database_only(workdir: Path) -> No
     assert again.returncode == 1 and "sudah berisi data" in again.stderr
     nowhere = sapa("copy-database", "postgresql+asyncpg://postgres@127.0.0.1:1/none", cwd=workdir)
     assert nowhere.returncode == 2 and "tidak dapat dibuka" in nowhere.stderr
+
+
+def test_the_fast_choice_lists_match_the_domain() -> None:
+    """`sapa --help` starts fast because the CLI writes the import kinds and staff roles out
+    instead of importing them; they must stay the same as the code's."""
+    from bot.cli.chat import STAFF_ROLE_NAMES
+    from bot.cli.registry import IMPORT_KINDS
+    from bot.domain.models import STAFF_ROLES
+    from bot.services.registry.importer import ImportKind
+
+    assert list(IMPORT_KINDS) == [kind.value for kind in ImportKind]
+    assert list(STAFF_ROLE_NAMES) == [role.value for role in STAFF_ROLES]

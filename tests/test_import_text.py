@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import print_report
+from bot.cli.registry import print_report
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
 from bot.texts.i18n import Translator
 from storage.store import Store

@@ -65,12 +65,12 @@ class StandIn:
 @pytest.fixture
 def bot(monkeypatch: pytest.MonkeyPatch) -> StandIn:
     stand_in = StandIn()
-    monkeypatch.setattr(cli, "_serve", stand_in)
+    monkeypatch.setattr(cli.serve, "_serve", stand_in)
     return stand_in
 
 
 def sapa_run(settings: Settings, t: Translator) -> int:
-    return cli.run(settings, t, cli.build_parser().parse_args(["run"]))
+    return cli.serve.run(settings, t, cli.build_parser().parse_args(["run"]))
 
 
 def test_a_second_bot_on_the_same_sqlite_file_is_refused(
@@ -140,10 +140,10 @@ def test_other_verbs_work_beside_a_running_bot(
     settings = settings_for(f"sqlite+aiosqlite:///{database}")
     running = lock_database(database)
     try:
-        asyncio.run(cli.migrate(settings))
+        asyncio.run(cli.database.migrate(settings))
         stats = cli.build_parser().parse_args(["stats"])
-        assert asyncio.run(cli._dispatch(stats, settings, t_id)) == cli.EXIT_OK
-        assert cli.backup(settings, t_id, tmp_path / "copy.db") == cli.EXIT_OK
+        assert asyncio.run(stats.handler(settings, t_id, stats)) == cli.EXIT_OK
+        assert cli.database.backup(settings, t_id, tmp_path / "copy.db") == cli.EXIT_OK
     finally:
         running.release()
     assert "Jumlah" in capsys.readouterr().out

@@ -1,0 +1,159 @@
+"""`sapa export`, `escalate` and `session`: the monthly recap, complaints, posyandu sessions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS, open_store
+
+if TYPE_CHECKING:
+    from bot.cli.common import Commands
+    from bot.settings import Settings
+    from bot.texts.i18n import Translator
+    from storage.store import Store
+
+
+def add_parsers(commands: Commands) -> None:
+    export_parser = commands.add_parser(
+        "export",
+        help="write the monthly recap as XLSX and CSV (attendance, complaints, companions)",
+    )
+    export_parser.add_argument("--month", help="YYYY-MM (default: this month)")
+    export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
+    export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
+    export_parser.set_defaults(handler=_export)
+    escalate_parser = commands.add_parser(
+        "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
+    )
+    escalate_parser.add_argument(
+        "--at", help="pretend it is this moment, YYYY-MM-DDTHH:MM in WIB (for demos and drills)"
+    )
+    escalate_parser.set_defaults(handler=_escalate)
+    session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
+    session_commands = session_parser.add_subparsers(dest="change", required=True, metavar="CHANGE")
+    move = session_commands.add_parser("move", help="move a session to another day")
+    move.add_argument("posyandu_code")
+    move.add_argument("date", type=date.fromisoformat, help="the session's day, YYYY-MM-DD")
+    move.add_argument("new_date", type=date.fromisoformat, help="the new day, YYYY-MM-DD")
+    cancel = session_commands.add_parser("cancel", help="cancel a session")
+    cancel.add_argument("posyandu_code")
+    cancel.add_argument("date", type=date.fromisoformat, help="the session's day, YYYY-MM-DD")
+    session_parser.set_defaults(handler=_session)
+
+
+async def _export(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await run_export(store, settings, t, args.month, args.kecamatan, args.output)
+
+
+async def _escalate(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await run_escalate(store, settings, t, args.at)
+
+
+async def _session(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    new_date = args.new_date if args.change == "move" else None
+    async with open_store(settings) as store:
+        return await run_session_change(store, settings, t, args.posyandu_code, args.date, new_date)
+
+
+async def run_export(
+    store: Store,
+    settings: Settings,
+    t: Translator,
+    month_text: str | None,
+    kecamatan_name: str | None,
+    folder: Path,
+) -> int:
+    from bot.domain.clock import utc_now
+    from bot.domain.models import name_key
+    from bot.domain.recap import month_of, parse_month
+    from bot.services.recap import build_recap
+    from bot.texts.workbook import workbook_bytes, write_csv_files, write_private
+
+    now = utc_now()
+    month = (
+        parse_month(month_text) if month_text else month_of(now.astimezone(settings.zone).date())
+    )
+    if month is None:
+        print(t("Write the month like 2026-11, or nothing for this month."), file=sys.stderr)
+        return EXIT_CONFIG
+    kecamatan_id = None
+    if kecamatan_name:
+        async with store.read() as repo:
+            kecamatan_id = (await repo.geography.kecamatan_ids()).get(name_key(kecamatan_name))
+        if kecamatan_id is None:
+            print(
+                t("There is no kecamatan named {name}.").format(name=kecamatan_name),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
+    recap = await build_recap(
+        store, kecamatan_id, month, now=now, zone=settings.zone, with_complaint_rows=True
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"sapa-rekap-{month:%Y-%m}" + (f"-{name_key(kecamatan_name)}" if kecamatan_name else "")
+    workbook = folder / f"{stem.replace(' ', '-')}.xlsx"
+    write_private(workbook, workbook_bytes(recap, t, settings.zone))
+    written = [workbook, *write_csv_files(recap, t, settings.zone, folder, stem.replace(" ", "-"))]
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+async def run_escalate(store: Store, settings: Settings, t: Translator, at: str | None) -> int:
+    from bot.domain.clock import utc_now
+    from bot.services.complaints import ComplaintPolicy
+    from jobs.escalation import sweep
+
+    moment = utc_now()
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            print(t("Write the moment like 2026-12-10T10:00."), file=sys.stderr)
+            return EXIT_CONFIG
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=settings.zone)
+    policy = ComplaintPolicy.from_settings(settings)
+    moved = await sweep(store, moment, policy, send_at=utc_now())
+    print(t("{count} complaint(s) went up a level.").format(count=moved))
+    return EXIT_OK
+
+
+async def run_session_change(
+    store: Store, settings: Settings, t: Translator, code: str, day: date, new: date | None
+) -> int:
+    from bot.domain.clock import utc_now
+    from bot.services.session_changes import ChangeOutcome, change_session
+
+    outcome, households = await change_session(
+        store, code, day, new, actor="cli", now=utc_now(), zone=settings.zone
+    )
+    if outcome is ChangeOutcome.UNKNOWN_POSYANDU:
+        print(t("There is no posyandu with code {code}.").format(code=code), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if outcome is ChangeOutcome.NOT_A_SESSION:
+        print(
+            t("Posyandu {code} has no session on {date} by its schedule.").format(
+                code=code, date=t.long_date(day)
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    if outcome is ChangeOutcome.IN_THE_PAST:
+        print(t("Only sessions from today on can be changed."), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if new is None:
+        done = t("The session of {date} is cancelled.").format(date=t.long_date(day))
+    else:
+        done = t("The session of {date} moves to {new_date}.").format(
+            date=t.long_date(day), new_date=t.long_date(new)
+        )
+    told = t("{count} households will get a notice.").format(count=households)
+    print(f"{done} {told}")
+    return EXIT_OK
