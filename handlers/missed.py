@@ -93,4 +93,3 @@ async def reason_chosen(update: Update, context: SapaContext) -> str | int | Non
         menu_keyboard(t),
     )  # fmt: skip
     return END
-
