@@ -330,9 +330,13 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
     )
     services = context.services
     outcome, _report = await report_attendance(
-        services.store, visitor.person, visitor.household, draft,
-        now=services.clock(), today=_today(context),
-    )  # fmt: skip
+        services.store,
+        visitor.person,
+        visitor.household,
+        draft,
+        now=services.clock(),
+        today=_today(context),
+    )
     end_flow(context.user_data or {})
     if outcome is ReportOutcome.SAVED:
         text = t("Thank you! Your report is saved and waits for your companion's verification.")

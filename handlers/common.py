@@ -310,9 +310,11 @@ async def wrong_button(update: Update, context: SapaContext) -> None:
     t = await translator_for(update, context)
     await reply(
         update,
-        t("That button is not part of what you are doing now. Please use the buttons of the last "
-          "message, or send /batal to stop."),
-    )  # fmt: skip
+        t(
+            "That button is not part of what you are doing now. Please use the buttons of the last "
+            "message, or send /batal to stop."
+        ),
+    )
 
 
 async def cancelled(update: Update, context: SapaContext, visitor: Visitor) -> int:
@@ -344,8 +346,12 @@ async def refuse(
     ids = "".join(f" {name}={value}" for name, value in sorted(target.items()))
     log.warning(
         "authorization_refused action=%s role=%s person=%s telegram_user=%s%s",
-        action, role, person_id, user, ids,
-    )  # fmt: skip
+        action,
+        role,
+        person_id,
+        user,
+        ids,
+    )
     if update.callback_query is not None:  # the spinner stops on a refused button too
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()

@@ -70,14 +70,18 @@ async def category_chosen(update: Update, context: SapaContext) -> str | int | N
     category = categories[pressed.argument]
     flow.draft["category"] = category.value
     lines = [
-        t("Please describe the problem in your own words: what happened, when and where "
-          "(up to {limit} characters).").format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")),
-    ]  # fmt: skip
+        t(
+            "Please describe the problem in your own words: what happened, when and where "
+            "(up to {limit} characters)."
+        ).format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")),
+    ]
     if category is ComplaintCategory.COMPANION:
         lines.append(
-            t("A complaint about your companion goes to the kecamatan coordinator, not to the "
-              "companion.")
-        )  # fmt: skip
+            t(
+                "A complaint about your companion goes to the kecamatan coordinator, not to the "
+                "companion."
+            )
+        )
     await reply(update, "\n\n".join(lines))
     return TEXT
 
@@ -172,10 +176,15 @@ async def confirm_pressed(update: Update, context: SapaContext) -> str | int | N
     settings = services.settings
     policy = ComplaintPolicy.from_settings(settings)
     complaint = await file_complaint(
-        services.store, visitor.person, visitor.household,
-        ComplaintCategory(flow.draft["category"]), flow.draft["text"],
-        flow.draft.get("photo_file_id"), now=services.clock(), policy=policy,
-    )  # fmt: skip
+        services.store,
+        visitor.person,
+        visitor.household,
+        ComplaintCategory(flow.draft["category"]),
+        flow.draft["text"],
+        flow.draft.get("photo_file_id"),
+        now=services.clock(),
+        policy=policy,
+    )
     end_flow(context.user_data or {})
     owner = (
         t("Your companion")

@@ -177,22 +177,30 @@ async def erase_command(update: Update, context: SapaContext) -> str | int:
         return END
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
     lines = [
-        t("You can ask the programme to erase what this chat collected about household {number}:")
-        .format(number=escape(visitor.household.program_number)),
-        t("• the Telegram link of the household ({count} accounts), the language chosen and "
-          "whether the bot can reach you;").format(count=preview.accounts),
+        t(
+            "You can ask the programme to erase what this chat collected about household {number}:"
+        ).format(number=escape(visitor.household.program_number)),
+        t(
+            "• the Telegram link of the household ({count} accounts), the language chosen and "
+            "whether the bot can reach you;"
+        ).format(count=preview.accounts),
         t("• the photos sent as proof of posyandu visits;"),
         t("• the texts and photos of complaints that are resolved or closed."),
         "",
-        t("Complaints still being handled are not erased (open now: {count})."
-          ).format(count=preview.open_complaints),
-        t("The programme record stays: the household, its members, the visit reports and the "
-          "complaint codes. It is a public programme and must stay auditable."),
-        t("The kecamatan coordinator reviews the request. Once it is done, this Telegram is no "
-          "longer linked to the household."),
+        t("Complaints still being handled are not erased (open now: {count}).").format(
+            count=preview.open_complaints
+        ),
+        t(
+            "The programme record stays: the household, its members, the visit reports and the "
+            "complaint codes. It is a public programme and must stay auditable."
+        ),
+        t(
+            "The kecamatan coordinator reviews the request. Once it is done, this Telegram is no "
+            "longer linked to the household."
+        ),
         "",
         t("Send the request?"),
-    ]  # fmt: skip
+    ]
     buttons = InlineKeyboardMarkup(
         [[button(t("Yes, send the request"), flow, "send")], [button(t("Cancel"), flow, "cancel")]]
     )

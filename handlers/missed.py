@@ -58,10 +58,14 @@ async def answered(update: Update, context: SapaContext) -> str | int:
     t = visitor.t
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
     flow.draft.update({"posyandu_id": posyandu_id, "date": day.isoformat()})
-    rows = [[button(t(label), flow, "reason", reason.value)]
-            for reason, label in ABSENCE_LABELS.items()]  # fmt: skip
-    await reply(update, t("What kept you from going? (This helps the programme.)"),
-                InlineKeyboardMarkup([*rows, [button(t("Cancel"), flow, "cancel")]]))  # fmt: skip
+    rows = [
+        [button(t(label), flow, "reason", reason.value)] for reason, label in ABSENCE_LABELS.items()
+    ]
+    await reply(
+        update,
+        t("What kept you from going? (This helps the programme.)"),
+        InlineKeyboardMarkup([*rows, [button(t("Cancel"), flow, "cancel")]]),
+    )
     return REASON
 
 
@@ -81,15 +85,22 @@ async def reason_chosen(update: Update, context: SapaContext) -> str | int | Non
         return None
     services = context.services
     await record_absence(
-        services.store, visitor.person, visitor.household, int(flow.draft["posyandu_id"]),
-        date.fromisoformat(flow.draft["date"]), reasons[pressed.argument], now=services.clock(),
-    )  # fmt: skip
+        services.store,
+        visitor.person,
+        visitor.household,
+        int(flow.draft["posyandu_id"]),
+        date.fromisoformat(flow.draft["date"]),
+        reasons[pressed.argument],
+        now=services.clock(),
+    )
     end_flow(context.user_data or {})
     t = visitor.t
     await reply(
         update,
-        t("Thank you for telling us. Your companion will see it. The next posyandu day is in "
-          "“My schedule”."),
+        t(
+            "Thank you for telling us. Your companion will see it. The next posyandu day is in "
+            "“My schedule”."
+        ),
         menu_keyboard(t),
-    )  # fmt: skip
+    )
     return END

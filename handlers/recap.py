@@ -97,10 +97,11 @@ def recap_text(recap: Recap, t: Translator) -> str:
         )
     lines += [
         "",
-        t("Messages that could not be delivered this month: {count} (operator: sapa outbox)")
-        .format(count=recap.undelivered_messages),
+        t(
+            "Messages that could not be delivered this month: {count} (operator: sapa outbox)"
+        ).format(count=recap.undelivered_messages),
         t("Households the bot cannot reach: {count}").format(count=recap.unreachable_households),
-    ]  # fmt: skip
+    ]
     return "\n".join(lines)
 
 
@@ -112,9 +113,13 @@ async def recap_command(update: Update, context: SapaContext) -> None:
     services = context.services
     zone = services.settings.zone
     recap = await build_recap(
-        services.store, kecamatan_id, month, now=services.clock(), zone=zone,
+        services.store,
+        kecamatan_id,
+        month,
+        now=services.clock(),
+        zone=zone,
         history_months=CHART_MONTHS,
-    )  # fmt: skip
+    )
     await reply(update, recap_text(recap, t))
     assert update.effective_chat is not None
     await update.effective_chat.send_photo(

@@ -368,8 +368,9 @@ class Dispatcher:
                 except Exception as error:  # whichever driver raised it (aiosqlite, asyncpg)
                     log.warning(
                         "outbox_mark_failed notification=%s error=%s retrying=1",
-                        message.id, type(error).__name__,
-                    )  # fmt: skip
+                        message.id,
+                        type(error).__name__,
+                    )
             async with self.store.write() as repo:
                 await repo.notifications.mark_sent(message.id, sent_at)
 
@@ -390,12 +391,14 @@ class Dispatcher:
         parts = split_text(notice.text)
         markup = (
             InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                 for row in notice.buttons]
+                [
+                    [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                    for row in notice.buttons
+                ]
             )
             if notice.buttons
             else None
-        )  # fmt: skip
+        )
         phase = self.policy.send_timeout / 2  # connect, write, read: each within the whole
         try:
             for index, part in enumerate(parts):
@@ -426,8 +429,11 @@ class Dispatcher:
             return
         except Forbidden:
             stats.blocked += 1
-            log.info("outbox_recipient_unreachable notification=%s person=%s",
-                     message.id, message.person_id)  # fmt: skip
+            log.info(
+                "outbox_recipient_unreachable notification=%s person=%s",
+                message.id,
+                message.person_id,
+            )
             async with self.store.write() as repo:
                 await repo.notifications.fail(message.id, message.attempts + 1, FORBIDDEN)
                 await repo.people.set_reachable(message.person_id, False)
@@ -459,8 +465,9 @@ class Dispatcher:
         expires = _expires_at(message)
         if expires is not None and next_attempt >= expires:
             stats.failed += 1
-            log.warning("outbox_expired notification=%s attempts=%s error=%s",
-                        message.id, attempts, kind)  # fmt: skip
+            log.warning(
+                "outbox_expired notification=%s attempts=%s error=%s", message.id, attempts, kind
+            )
             async with self.store.write() as repo:
                 await repo.notifications.expire(message.id, attempts, kind)
             return
@@ -485,8 +492,9 @@ class Dispatcher:
         attempts: int | None = None,
         kind: str | None = None,
     ) -> None:
-        log.warning("outbox_failed notification=%s error=%s", message.id,
-                    kind or error.split(":", 1)[0])  # fmt: skip
+        log.warning(
+            "outbox_failed notification=%s error=%s", message.id, kind or error.split(":", 1)[0]
+        )
         async with self.store.write() as repo:
             await repo.notifications.fail(
                 message.id, attempts if attempts is not None else message.attempts + 1, error[:500]

@@ -282,10 +282,13 @@ async def _payout_reminders(
             }
             # For whoever runs the bot, in the log at every run until the round fits.
             log.warning(
-                "payout_slots_short round=%s kecamatan_id=%s households=%s capacity=%s "
-                "unplaced=%s", payout.round_code, payout.kecamatan_id, len(households),
-                warn["capacity"], unplaced_count,
-            )  # fmt: skip
+                "payout_slots_short round=%s kecamatan_id=%s households=%s capacity=%s unplaced=%s",
+                payout.round_code,
+                payout.kecamatan_id,
+                len(households),
+                warn["capacity"],
+                unplaced_count,
+            )
             staff_ids = await repo.planning.staff_with_role(Role.COORDINATOR, payout.kecamatan_id)
             staff_ids += await repo.planning.staff_with_role(Role.OPERATOR, payout.kecamatan_id)
             for staff_id in staff_ids:

@@ -40,8 +40,12 @@ async def run_planner(context: SapaContext) -> None:
         services.store, services.clock(), PlanPolicy.from_settings(services.settings)
     )
     # One line every run, also when nothing was queued: the log shows the planner is alive.
-    log.info("planner_run queued=%s slots_assigned=%s without_slot=%s",
-             report.queued, report.slots_assigned, report.households_without_slot)  # fmt: skip
+    log.info(
+        "planner_run queued=%s slots_assigned=%s without_slot=%s",
+        report.queued,
+        report.slots_assigned,
+        report.households_without_slot,
+    )
 
 
 async def run_dispatcher(context: SapaContext) -> None:
@@ -50,8 +54,12 @@ async def run_dispatcher(context: SapaContext) -> None:
     if stats.sent or stats.failed or stats.blocked or stats.rate_limited:
         log.info(
             "dispatch_run sent=%s retried=%s failed=%s blocked=%s rate_limited=%s",
-            stats.sent, stats.retried, stats.failed, stats.blocked, stats.rate_limited,
-        )  # fmt: skip
+            stats.sent,
+            stats.retried,
+            stats.failed,
+            stats.blocked,
+            stats.rate_limited,
+        )
 
 
 async def run_escalation(context: SapaContext) -> None:
@@ -72,9 +80,12 @@ async def run_retention(context: SapaContext) -> None:
     log.info(
         "retention_run proof_photos=%s complaints=%s complaint_notes=%s outbox_rows=%s "
         "link_attempts=%s",
-        erased.proof_photos, erased.complaints, erased.complaint_notes, erased.outbox_rows,
+        erased.proof_photos,
+        erased.complaints,
+        erased.complaint_notes,
+        erased.outbox_rows,
         erased.link_attempts,
-    )  # fmt: skip
+    )
 
 
 def schedule_jobs(application: SapaApplication) -> None:
@@ -82,14 +93,29 @@ def schedule_jobs(application: SapaApplication) -> None:
     job_queue = application.job_queue
     assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     application.bot_data["dispatcher"] = Dispatcher(
-        services.store, application.bot, services.translations,
-        DeliveryPolicy.from_settings(services.settings), services.clock,
-    )  # fmt: skip
-    job_queue.run_repeating(run_planner, interval=PLAN_EVERY_SECONDS, first=5, name="planner",
-                            job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
-    job_queue.run_repeating(run_escalation, interval=SWEEP_EVERY_SECONDS, first=20,
-                            name="escalation", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
-    job_queue.run_repeating(run_dispatcher, interval=DISPATCH_EVERY_SECONDS, first=3,
-                            name="dispatcher", job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
-    job_queue.run_daily(run_retention, time=RETENTION_AT, name="retention",
-                        job_kwargs=_ONE_AT_A_TIME)  # fmt: skip
+        services.store,
+        application.bot,
+        services.translations,
+        DeliveryPolicy.from_settings(services.settings),
+        services.clock,
+    )
+    job_queue.run_repeating(
+        run_planner, interval=PLAN_EVERY_SECONDS, first=5, name="planner", job_kwargs=_ONE_AT_A_TIME
+    )
+    job_queue.run_repeating(
+        run_escalation,
+        interval=SWEEP_EVERY_SECONDS,
+        first=20,
+        name="escalation",
+        job_kwargs=_ONE_AT_A_TIME,
+    )
+    job_queue.run_repeating(
+        run_dispatcher,
+        interval=DISPATCH_EVERY_SECONDS,
+        first=3,
+        name="dispatcher",
+        job_kwargs=_ONE_AT_A_TIME,
+    )
+    job_queue.run_daily(
+        run_retention, time=RETENTION_AT, name="retention", job_kwargs=_ONE_AT_A_TIME
+    )

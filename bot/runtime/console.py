@@ -182,14 +182,24 @@ class ConsoleChat:
             self.api.out.write(f"   ↳ {line}\n")
         if line == PHOTO_COMMAND:
             photo = [
-                {"file_id": f"console-photo-{time.time_ns()}", "file_unique_id": "c",
-                 "width": 800, "height": 600}
-            ]  # fmt: skip
+                {
+                    "file_id": f"console-photo-{time.time_ns()}",
+                    "file_unique_id": "c",
+                    "width": 800,
+                    "height": 600,
+                }
+            ]
             await self._process(self._message(photo=photo))
         elif line == STICKER_COMMAND:
-            sticker = {"file_id": "console-sticker", "file_unique_id": "s", "type": "regular",
-                       "width": 512, "height": 512, "is_animated": False,
-                       "is_video": False}  # fmt: skip
+            sticker = {
+                "file_id": "console-sticker",
+                "file_unique_id": "s",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
             await self._process(self._message(sticker=sticker))
         elif line:
             entities = []

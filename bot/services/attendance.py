@@ -168,9 +168,13 @@ async def report_attendance(
                 now=now,
             )
         await repo.audit.record(
-            now, f"person:{person.id}", "report_attendance", "attendance_report", str(report.id),
+            now,
+            f"person:{person.id}",
+            "report_attendance",
+            "attendance_report",
+            str(report.id),
             {"status": report.status.value},
-        )  # fmt: skip
+        )
     return outcome, report
 
 
@@ -195,7 +199,11 @@ async def record_absence(
         if saved:
             detail = {"date": session_date.isoformat(), "reason": reason.value}
             await repo.audit.record(
-                now, f"person:{person.id}", "report_absence", "household",
-                household.program_number, detail,
-            )  # fmt: skip
+                now,
+                f"person:{person.id}",
+                "report_absence",
+                "household",
+                household.program_number,
+                detail,
+            )
     return saved

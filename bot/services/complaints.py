@@ -131,9 +131,13 @@ async def file_complaint(
             ),
         )
         await repo.complaints.add_event(
-            complaint.id, "filed", now, actor_person_id=person.id,
-            status=ComplaintStatus.OPEN, level=level,
-        )  # fmt: skip
+            complaint.id,
+            "filed",
+            now,
+            actor_person_id=person.id,
+            status=ComplaintStatus.OPEN,
+            level=level,
+        )
         owner = await owner_of(repo, level, household)
         if owner is not None:
             await repo.notifications.queue(

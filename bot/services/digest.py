@@ -46,8 +46,9 @@ async def build_digest(
             continue
         rule = place.schedule
         local = [h for h in households if h.posyandu_id == posyandu_id]
-        for session in sessions_between(rule, changes.get(posyandu_id, {}), today,
-                                        today + timedelta(days=1)):  # fmt: skip
+        for session in sessions_between(
+            rule, changes.get(posyandu_id, {}), today, today + timedelta(days=1)
+        ):
             expected = [label[h] for h in expected_on(session.day, local)]
             if expected:
                 sessions.append([session.day.isoformat(), place.name, *expected])

@@ -79,8 +79,9 @@ async def issue_invite(
                 or inviting.kecamatan_id != staff.kecamatan_id
                 or staff.role not in COORDINATOR_MAY_INVITE
             ):
-                log.warning("authorization_refused action=invite person=%s staff=%s",
-                            inviter.id, staff.id)  # fmt: skip
+                log.warning(
+                    "authorization_refused action=invite person=%s staff=%s", inviter.id, staff.id
+                )
                 return Invite(InviteOutcome.NOT_ALLOWED, staff=staff)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         await repo.invites.add(staff.id, token_digest(token), actor, now, now + INVITE_LIFETIME)

@@ -54,26 +54,43 @@ async def change_session(
             return ChangeOutcome.NOT_A_SESSION, 0
         await repo.planning.change_session(posyandu.id, original, new, actor, now)
         await repo.notifications.cancel_pending(dedup_prefix=f"posyandu:{posyandu.id}:{original}:")
-        people = [p for p in await repo.planning.linked_people(posyandu.kecamatan_id)
-                  if p.posyandu_id == posyandu.id and p.reachable]  # fmt: skip
+        people = [
+            p
+            for p in await repo.planning.linked_people(posyandu.kecamatan_id)
+            if p.posyandu_id == posyandu.id and p.reachable
+        ]
         members = await repo.planning.members_of({p.household_id for p in people})
         concerned = [
             p for p in people if any(is_followed(m, original) for m in members[p.household_id])
         ]
         last_day = new or original
         expires = datetime.combine(last_day, time(12, 0), tzinfo=zone)
-        params: dict[str, object] = {"posyandu": posyandu.name, "old_date": original.isoformat(),
-                                     "expires_at": expires.isoformat()}  # fmt: skip
+        params: dict[str, object] = {
+            "posyandu": posyandu.name,
+            "old_date": original.isoformat(),
+            "expires_at": expires.isoformat(),
+        }
         if new is not None:
             params["new_date"] = new.isoformat()
         template = POSYANDU_MOVED if new is not None else POSYANDU_CANCELLED
         change = new.isoformat() if new is not None else "cancelled"
         notices = [
-            QueuedMessage(Recipient(person_id=p.person_id), template, params, now,
-                          f"session-change:{posyandu.id}:{original}:{change}:{p.person_id}")
+            QueuedMessage(
+                Recipient(person_id=p.person_id),
+                template,
+                params,
+                now,
+                f"session-change:{posyandu.id}:{original}:{change}:{p.person_id}",
+            )
             for p in concerned
-        ]  # fmt: skip
+        ]
         await repo.notifications.queue_many(notices, now)
-        await repo.audit.record(now, actor, "change_session", "posyandu", posyandu.code,
-                                {"original": original.isoformat(), "new": change})  # fmt: skip
+        await repo.audit.record(
+            now,
+            actor,
+            "change_session",
+            "posyandu",
+            posyandu.code,
+            {"original": original.isoformat(), "new": change},
+        )
     return ChangeOutcome.CHANGED, len({p.household_id for p in concerned})

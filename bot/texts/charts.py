@@ -74,10 +74,15 @@ def attendance_lines(
     latest rates), and the rate of all of them together."""
     place_names = sorted({_place(row, by_kecamatan) for _month, rows in history for row in rows})
     series = [
-        Series(name, [_rate([r for r in rows if _place(r, by_kecamatan) == name])
-                      for _month, rows in history])
+        Series(
+            name,
+            [
+                _rate([r for r in rows if _place(r, by_kecamatan) == name])
+                for _month, rows in history
+            ],
+        )
         for name in place_names
-    ]  # fmt: skip
+    ]
     measured = [s for s in series if s.latest is not None]
     lowest = sorted(measured, key=lambda s: (s.latest or 0.0, s.place))[:LOWEST_SHOWN]
     overall = Series("", [_rate(rows) for _month, rows in history]) if len(measured) > 1 else None
@@ -125,12 +130,24 @@ def draw_attendance(
 ) -> None:
     positions = list(range(len(history)))  # one per month
     for index, series in enumerate(lines.places):
-        axes.plot(positions, _percent(series), marker=MARKERS[index], linewidth=2.5,
-                  color=PALETTE[index], label=_short(series.place))  # fmt: skip
+        axes.plot(
+            positions,
+            _percent(series),
+            marker=MARKERS[index],
+            linewidth=2.5,
+            color=PALETTE[index],
+            label=_short(series.place),
+        )
     if lines.overall is not None:
         everyone = t("All kecamatan") if lines.by_kecamatan else t("All desa")
-        axes.plot(positions, _percent(lines.overall), linewidth=3, linestyle="--",
-                  color=OVERALL_COLOUR, label=everyone)  # fmt: skip
+        axes.plot(
+            positions,
+            _percent(lines.overall),
+            linewidth=3,
+            linestyle="--",
+            color=OVERALL_COLOUR,
+            label=everyone,
+        )
     first, last = history[0][0], history[-1][0]
     title = [
         t("Posyandu attendance, verified (%)"),
@@ -147,9 +164,16 @@ def draw_attendance(
             fontsize=11, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False
         )
     else:
-        axes.text(0.5, 0.5, t("Nobody was expected at the posyandu in these months."),
-                  ha="center", va="center", fontsize=12, wrap=True,
-                  transform=axes.transAxes)  # fmt: skip
+        axes.text(
+            0.5,
+            0.5,
+            t("Nobody was expected at the posyandu in these months."),
+            ha="center",
+            va="center",
+            fontsize=12,
+            wrap=True,
+            transform=axes.transAxes,
+        )
 
 
 def _shown(lines: AttendanceLines, t: Translator) -> str:

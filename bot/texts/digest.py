@@ -28,17 +28,21 @@ def list_lines(kind: str, params: dict[str, Any], t: Translator) -> list[str]:
     if kind == "sessions":
         return [
             t("{date}, {posyandu}: {households}").format(
-                date=t.long_date(date.fromisoformat(day)), posyandu=escape(place),
+                date=t.long_date(date.fromisoformat(day)),
+                posyandu=escape(place),
                 households=", ".join(escape(h) for h in expected),
             )
             for day, place, *expected in params["sessions"]
-        ]  # fmt: skip
+        ]
     if kind == "complaints":
         lines = []
         for ticket, number, deadline, overdue in params["complaints"]:
             when = t.long_date(datetime.fromisoformat(deadline).date())
-            text = t("{ticket} ({number}), due {date}") if not overdue else t(
-                "{ticket} ({number}), OVERDUE since {date}")  # fmt: skip
+            text = (
+                t("{ticket} ({number}), due {date}")
+                if not overdue
+                else t("{ticket} ({number}), OVERDUE since {date}")
+            )
             lines.append(text.format(ticket=ticket, number=escape(number), date=when))
         return lines
     return [escape(item) for item in params.get(kind, [])]  # digests queued before a list existed
