@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.domain.models import Role
+from bot.domain.models import Role, SessionChangeOutcome
 from bot.services.enrolment import INVITE_PREFIX, EnrolOutcome, InviteOutcome, enrol, issue_invite
-from bot.services.session_changes import ChangeOutcome, change_session
+from bot.services.session_changes import change_session
 from bot.texts.labels import role_label
+from bot.texts.outcomes import session_change_sentence
 from handlers.common import END, Visitor, refuse, reply, visit
 
 if TYPE_CHECKING:
@@ -155,30 +156,13 @@ async def session_command(update: Update, context: SapaContext) -> None:
         zone=services.settings.zone,
         kecamatan_id=staff.kecamatan_id,
     )
-    if outcome is ChangeOutcome.CHANGED:
-        if new is not None:
-            done = t("The session of {date} moves to {new_date}.").format(
-                date=t.long_date(original), new_date=t.long_date(new)
-            )
-        else:
-            done = t("The session of {date} is cancelled.").format(date=t.long_date(original))
-        told = t("{count} households will get a notice.").format(count=households)
-        await reply(update, f"{done} {told}")
-    elif outcome is ChangeOutcome.NOT_ALLOWED:
+    if outcome is SessionChangeOutcome.NOT_ALLOWED:
         await _refuse(update, visitor, "change_session")
-    elif outcome is ChangeOutcome.UNKNOWN_POSYANDU:
-        await reply(
-            update, t("There is no posyandu with code {code}.").format(code=escape(args[1]))
-        )
-    elif outcome is ChangeOutcome.NOT_A_SESSION:
-        await reply(
-            update,
-            t("Posyandu {code} has no session on {date} by its schedule.").format(
-                code=escape(args[1]), date=t.long_date(original)
-            ),
-        )
-    else:
-        await reply(update, t("Only sessions from today on can be changed."))
+        return
+    sentence = session_change_sentence(
+        outcome, t, code=escape(args[1]), day=original, new=new, households=households
+    )
+    await reply(update, sentence)
 
 
 def _full_date(text: str) -> date | None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.domain.models import SessionChangeOutcome
 from bot.services.digest import build_digest
-from bot.services.session_changes import ChangeOutcome, change_session
+from bot.services.session_changes import change_session
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.schema import complaint, household
@@ -50,7 +51,7 @@ async def test_household_filters(mother: Chat, store: Store) -> None:
     moved, _told = await change_session(
         store, "P-MKJ-03", date(2026, 12, 15), date(2026, 12, 4), actor="test", now=NOW, zone=WIB
     )
-    assert moved is ChangeOutcome.CHANGED
+    assert moved is SessionChangeOutcome.CHANGED
     await euis.send("/rumahtangga")
     [due] = await euis.press("Jadwal posyandu minggu ini")
     assert due == "<b>Jadwal posyandu minggu ini</b> (1)\nRTS-2026-0003 Encep Maulana (04/12)"

@@ -129,31 +129,18 @@ async def run_session_change(
     store: Store, settings: Settings, t: Translator, code: str, day: date, new: date | None
 ) -> int:
     from bot.domain.clock import utc_now
-    from bot.services.session_changes import ChangeOutcome, change_session
+    from bot.domain.models import SessionChangeOutcome
+    from bot.services.session_changes import change_session
+    from bot.texts.outcomes import session_change_sentence
 
     outcome, households = await change_session(
         store, code, day, new, actor="cli", now=utc_now(), zone=settings.zone
     )
-    if outcome is ChangeOutcome.UNKNOWN_POSYANDU:
-        print(t("There is no posyandu with code {code}.").format(code=code), file=sys.stderr)
+    sentence = session_change_sentence(
+        outcome, t, code=code, day=day, new=new, households=households
+    )
+    if outcome is not SessionChangeOutcome.CHANGED:
+        print(sentence, file=sys.stderr)
         return EXIT_PROBLEMS
-    if outcome is ChangeOutcome.NOT_A_SESSION:
-        print(
-            t("Posyandu {code} has no session on {date} by its schedule.").format(
-                code=code, date=t.long_date(day)
-            ),
-            file=sys.stderr,
-        )
-        return EXIT_PROBLEMS
-    if outcome is ChangeOutcome.IN_THE_PAST:
-        print(t("Only sessions from today on can be changed."), file=sys.stderr)
-        return EXIT_PROBLEMS
-    if new is None:
-        done = t("The session of {date} is cancelled.").format(date=t.long_date(day))
-    else:
-        done = t("The session of {date} moves to {new_date}.").format(
-            date=t.long_date(day), new_date=t.long_date(new)
-        )
-    told = t("{count} households will get a notice.").format(count=households)
-    print(f"{done} {told}")
+    print(sentence)
     return EXIT_OK

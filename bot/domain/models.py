@@ -46,6 +46,16 @@ class AbsenceReason(StrEnum):
     NONE = "none"  # no reason given
 
 
+class SessionChangeOutcome(StrEnum):
+    """What became of a request to move or cancel one posyandu session."""
+
+    CHANGED = "changed"
+    UNKNOWN_POSYANDU = "unknown_posyandu"
+    NOT_A_SESSION = "not_a_session"  # the posyandu's rule has no session on that day
+    IN_THE_PAST = "in_the_past"
+    NOT_ALLOWED = "not_allowed"  # the posyandu is outside the asking staff member's kecamatan
+
+
 class RejectReason(StrEnum):
     """Why a coordinator refused a household's request to erase its chat data."""
 

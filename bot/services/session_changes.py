@@ -7,23 +7,14 @@ for the new day), and every linked household the session concerns gets one notic
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.models import Recipient
+from bot.domain.models import Recipient, SessionChangeOutcome
 from bot.domain.sessions import sessions_between
 from bot.services.attendance import is_followed
 from bot.texts.notices import POSYANDU_CANCELLED, POSYANDU_MOVED
 from storage.notifications import QueuedMessage
 from storage.store import Store
-
-
-class ChangeOutcome(StrEnum):
-    CHANGED = "changed"
-    UNKNOWN_POSYANDU = "unknown_posyandu"
-    NOT_A_SESSION = "not_a_session"  # the posyandu's rule has no session on that day
-    IN_THE_PAST = "in_the_past"
-    NOT_ALLOWED = "not_allowed"  # the posyandu is outside the asking staff member's kecamatan
 
 
 async def change_session(
@@ -36,22 +27,22 @@ async def change_session(
     now: datetime,
     zone: ZoneInfo,
     kecamatan_id: int | None = None,
-) -> tuple[ChangeOutcome, int]:
+) -> tuple[SessionChangeOutcome, int]:
     """Move the session of `original` to `new` (None cancels it); returns the households told.
 
     `kecamatan_id` limits the change to one kecamatan (a coordinator or operator in the chat).
     """
     today = now.astimezone(zone).date()
     if original < today or (new is not None and new < today):
-        return ChangeOutcome.IN_THE_PAST, 0
+        return SessionChangeOutcome.IN_THE_PAST, 0
     async with store.write() as repo:
         posyandu = await repo.geography.get_posyandu(posyandu_code.strip())
         if posyandu is None:
-            return ChangeOutcome.UNKNOWN_POSYANDU, 0
+            return SessionChangeOutcome.UNKNOWN_POSYANDU, 0
         if kecamatan_id is not None and posyandu.kecamatan_id != kecamatan_id:
-            return ChangeOutcome.NOT_ALLOWED, 0
+            return SessionChangeOutcome.NOT_ALLOWED, 0
         if not sessions_between(posyandu.schedule, {}, original, original):
-            return ChangeOutcome.NOT_A_SESSION, 0
+            return SessionChangeOutcome.NOT_A_SESSION, 0
         await repo.planning.change_session(posyandu.id, original, new, actor, now)
         await repo.notifications.cancel_pending(dedup_prefix=f"posyandu:{posyandu.id}:{original}:")
         people = [
@@ -93,4 +84,4 @@ async def change_session(
             posyandu.code,
             {"original": original.isoformat(), "new": change},
         )
-    return ChangeOutcome.CHANGED, len({p.household_id for p in concerned})
+    return SessionChangeOutcome.CHANGED, len({p.household_id for p in concerned})
