@@ -28,8 +28,8 @@ from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import metadata
 from storage.store import Store
-from tests.chat import Chat
-from tests.fake_bot_api import FakeBotApi
+from tests.support.chat import Chat
+from tests.support.fake_bot_api import FakeBotApi
 
 POSTGRES_URL = os.environ.get(
     "SAPA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -204,7 +204,7 @@ async def chat(
     store: Store, t_id: Translator, bot_app: tuple[SapaApplication, FakeBotApi]
 ) -> AsyncIterator[Chat]:
     """A new Telegram user, with the example province (`examples/`) in the database."""
-    from tests.helpers import import_valid_files
+    from tests.support.helpers import import_valid_files
 
     await import_valid_files(store, t_id)
     application, api = bot_app

@@ -36,9 +36,8 @@ from storage.schema import (
     staff,
 )
 from storage.store import Store
-from tests.chat import Chat
-from tests.test_complaint_handling import enrolled, file_payout_complaint
-from tests.test_verification import report_visit
+from tests.support.chat import Chat
+from tests.support.scenes import enrolled, file_payout_complaint, report_visit
 
 REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
 

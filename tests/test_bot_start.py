@@ -17,8 +17,8 @@ from bot.texts.i18n import Translations
 from storage.database import create_engine
 from storage.store import Store
 from tests.conftest import NOW, TOKEN
-from tests.fake_bot_api import FakeBotApi
-from tests.telegram_updates import sticker_message, text_message
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.telegram_updates import sticker_message, text_message
 
 
 async def test_start_greets_in_indonesian_with_a_privacy_notice(

@@ -25,7 +25,7 @@ from bot.domain.buttons import (
     encode,
     is_kind,
 )
-from tests.chat import Chat
+from tests.support.chat import Chat
 
 LONGEST: list[ButtonData] = [
     FlowStep("hps", "abcdef", "a" * 12, "x" * 30),

@@ -14,11 +14,11 @@ from bot.texts.i18n import Translator
 from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.schema import complaint, household
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.helpers import add_households_for_euis
-from tests.outbox import WIB
-from tests.test_complaint_handling import enrolled, file_payout_complaint
+from tests.support.chat import Chat
+from tests.support.helpers import add_households_for_euis
+from tests.support.outbox import WIB
+from tests.support.scenes import enrolled, file_payout_complaint
 
 
 async def test_household_filters(mother: Chat, store: Store) -> None:

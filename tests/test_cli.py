@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_csv
-
-SAPA = Path(sys.executable).parent / "sapa"
-
-
-def sapa(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith("SAPA_") and k != "TELEGRAM_BOT_TOKEN"}  # fmt: skip
-    environment.update(env or {})
-    return subprocess.run([str(SAPA), *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+from tests.support.helpers import SAPA, import_examples, sapa, write_csv
 
 
 @pytest.fixture
@@ -103,15 +90,6 @@ def test_invalid_setting_names_the_variable(workdir: Path) -> None:
 def test_english_output(workdir: Path) -> None:
     result = sapa("stats", cwd=workdir, env={"SAPA_DEFAULT_LANGUAGE": "en"})
     assert "Run `sapa migrate` first" in result.stderr
-
-
-def import_examples(workdir: Path) -> None:
-    from tests.helpers import EXAMPLES, VALID_FILES
-
-    assert sapa("migrate", cwd=workdir).returncode == 0
-    for kind, name, _rows in VALID_FILES:
-        result = sapa("import", kind.value, str(EXAMPLES / name), cwd=workdir)
-        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_console_link_report_complain_status_and_english(workdir: Path) -> None:

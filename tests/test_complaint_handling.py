@@ -7,34 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services.enrolment import INVITE_PREFIX, issue_invite
 from bot.texts.i18n import Translations
 from storage.schema import complaint, complaint_event, notification
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.outbox import ManualClock, make_dispatcher
-
-
-async def enrolled(store: Store, mother: Chat, code: str, user_id: int) -> Chat:
-    made = await issue_invite(store, code, now=NOW, actor="test")
-    staff = Chat(mother.application, mother.api, user_id, seen=len(mother.api.calls))
-    await staff.send(f"/start {INVITE_PREFIX}{made.token}")
-    return staff
-
-
-async def file_payout_complaint(mother: Chat) -> None:
-    await mother.send("/keluhan")
-    await mother.press("Pencairan bantuan")
-    await mother.send("Uang bantuan tahap ini belum kami terima.")
-    await mother.press("Lewati")
-    await mother.press("📨 Kirim")
-
-
-async def deliver(store: Store, mother: Chat, translations: Translations) -> None:
-    dispatcher = make_dispatcher(store, mother.application.bot, translations, ManualClock())
-    await dispatcher.run_once()
-    mother.seen = len(mother.api.calls)
+from tests.support.chat import Chat
+from tests.support.scenes import deliver, enrolled, file_payout_complaint
 
 
 async def test_answer_resolve_reopen_close(

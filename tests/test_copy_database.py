@@ -17,9 +17,9 @@ from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import complaint, metadata
 from storage.store import Store
-from tests.bot_process import postgres_database
 from tests.conftest import NOW
-from tests.helpers import import_valid_files
+from tests.support.bot_process import postgres_database
+from tests.support.helpers import import_valid_files
 
 POLICY = ComplaintPolicy(ZoneInfo("Asia/Jakarta"), companion_days=3, coordinator_days=5)
 

@@ -24,10 +24,10 @@ from storage.schema import (
     person,
 )
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.helpers import enrol_staff
-from tests.outbox import ManualClock, make_dispatcher
+from tests.support.chat import Chat
+from tests.support.outbox import ManualClock, make_dispatcher
+from tests.support.scenes import enrolled
 
 ERASED = "[dihapus atas permintaan]"
 
@@ -178,7 +178,7 @@ async def test_my_data_and_erasure_are_for_linked_households_only(chat: Chat, st
     for command in ("/datasaya", "/hapusdata"):
         [answer] = await chat.send(command)
         assert answer.startswith("Akun Telegram ini belum terhubung dengan rumah tangga.")
-    euis = await enrol_staff(store, chat, "PD-MKJ-1", 7401)
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7401)
     for command in ("/datasaya", "/hapusdata"):
         assert await euis.send(command) == ["Perintah ini untuk rumah tangga peserta program."]
     assert await rows(store, deletion_request) == []
@@ -205,7 +205,7 @@ async def test_erasure_approved_by_the_coordinator(
     await complain(mother, "Uang bantuan tahap ini belum kami terima.", photo="AgACcomplaint7")
     await complain(mother, "Antrean di kantor pos terlalu panjang.")
     other = await second_account(mother, 81002)
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7404)
+    asep = await enrolled(store, mother, "KO-MKJ", 7404)
     await mother.send("/bahasa")
     await mother.press("Basa Sunda")
 
@@ -312,9 +312,9 @@ async def test_rejection_wrong_reviewers_and_forged_buttons(
 ) -> None:
     outbox = Outbox(store, translations)
     await report_with_photo(mother, "AgACproof42")
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7404)
-    euis = await enrol_staff(store, mother, "PD-MKJ-1", 7401)
-    agus = await enrol_staff(store, mother, "TPJK-1", 7409)
+    asep = await enrolled(store, mother, "KO-MKJ", 7404)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7401)
+    agus = await enrolled(store, mother, "TPJK-1", 7409)
     await mother.send("/hapusdata")
     assert await mother.press("Batal") == ["Dibatalkan. Tidak ada yang disimpan."]
     assert await rows(store, deletion_request) == []
@@ -381,8 +381,8 @@ async def test_a_kecamatan_without_coordinator_asks_the_district(
     await dede.send("/start")
     await dede.send("RTS-2026-0004")
     await dede.send("900004")
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7404)
-    agus = await enrol_staff(store, mother, "TPJK-1", 7409)
+    asep = await enrolled(store, mother, "KO-MKJ", 7404)
+    agus = await enrolled(store, mother, "TPJK-1", 7409)
     await dede.send("/hapusdata")
     await dede.press("Ya, kirim permintaan")
     await outbox.deliver(dede, asep, agus)

@@ -9,7 +9,7 @@ from bot.runtime.app import SapaApplication
 from storage.database import create_engine
 from storage.schema import attendance_report
 from storage.store import Store
-from tests.chat import Chat
+from tests.support.chat import Chat
 
 APOLOGY = "Maaf, terjadi gangguan di sistem kami. Silakan coba lagi sebentar lagi."
 

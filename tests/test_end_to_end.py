@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from storage.schema import attendance_report, complaint, notification, person
 from storage.store import Store
-from tests.bot_process import (
+from tests.support.bot_process import (
     TOKEN,
     BotProcess,
     bot_environment,
@@ -36,7 +36,7 @@ from tests.bot_process import (
     postgres_database,
     prepare_database,
 )
-from tests.fake_bot_server import FakeBotServer
+from tests.support.fake_bot_server import FakeBotServer
 
 MOTHER = 4_100_001
 COMPLAINT_TEXT = "Antrean di kantor pos panjang sekali, kami menunggu enam jam."
@@ -436,7 +436,7 @@ async def outbox_statuses(url: str) -> list[str]:
 async def queue_messages(url: str, how_many: int) -> None:
     from bot.domain.clock import utc_now
     from bot.domain.models import Recipient, Role
-    from tests.outbox import add_household
+    from tests.support.outbox import add_household
 
     now = utc_now()
     store = await Store.open(url)
@@ -460,6 +460,6 @@ async def queue_messages(url: str, how_many: int) -> None:
 
 
 def test_the_sapa_command_is_installed() -> None:
-    from tests.bot_process import SAPA
+    from tests.support.bot_process import SAPA
 
     assert SAPA.exists() and os.access(SAPA, os.X_OK)

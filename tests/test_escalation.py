@@ -23,8 +23,8 @@ from storage.database import create_engine
 from storage.schema import complaint, complaint_event, notification
 from storage.store import Store
 from tests.conftest import NOW, running_bot
-from tests.helpers import import_valid_files
-from tests.outbox import ManualClock, make_dispatcher
+from tests.support.helpers import import_valid_files
+from tests.support.outbox import ManualClock, make_dispatcher
 
 WIB = ZoneInfo("Asia/Jakarta")
 POLICY = ComplaintPolicy(WIB, companion_days=3, coordinator_days=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.services.registry.importer import ImportKind
 from bot.texts.i18n import Translator
 from storage.store import Store
-from tests.helpers import VALID_FILES, import_valid_files, run_import
+from tests.support.helpers import VALID_FILES, import_valid_files, run_import
 
 
 async def household_count(store: Store) -> int:

@@ -17,11 +17,10 @@ from sqlalchemy import update
 from bot.cli import EXIT_OK, EXIT_PROBLEMS
 from storage import schema
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import Sapa
-from tests.helpers import EXAMPLES, VALID_FILES
-from tests.test_complaint_handling import enrolled
-from tests.test_recap import activity
+from tests.support.chat import Chat
+from tests.support.helpers import EXAMPLES, VALID_FILES
+from tests.support.scenes import activity, enrolled
 
 # What someone may type into a registry spreadsheet, in the example province's places.
 LINK = '=HYPERLINK("http://x","y")'  # desa Kadomas (CLI) / Sukamulya (chat)

@@ -10,10 +10,9 @@ from bot.domain.models import Role
 from jobs.planner import PlanPolicy, plan
 from storage.schema import attendance_report, member, notification, person
 from storage.store import Store
-from tests.chat import Chat
-from tests.outbox import WIB
-from tests.test_complaint_handling import enrolled
-from tests.test_verification import report_visit
+from tests.support.chat import Chat
+from tests.support.outbox import WIB
+from tests.support.scenes import enrolled, report_visit
 
 
 async def test_confirming_cross_checks_and_creates(mother: Chat, store: Store) -> None:

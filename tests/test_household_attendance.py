@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from storage.schema import attendance_report, notification, posyandu
 from storage.store import Store
-from tests.chat import Chat
+from tests.support.chat import Chat
 
 
 async def reports(store: Store) -> list[dict[str, object]]:

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from bot.texts.i18n import Translations, Translator
 from storage.schema import attendance_report, complaint
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, running_bot
-from tests.helpers import import_valid_files
+from tests.support.chat import Chat
+from tests.support.helpers import import_valid_files
 
 VOICE = {"voice": {"file_id": "AwACvoice", "file_unique_id": "v1", "duration": 3}}
 LOCATION = {"location": {"latitude": -6.31, "longitude": 106.1}}

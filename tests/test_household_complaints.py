@@ -10,8 +10,8 @@ from bot.domain.models import ComplaintStatus
 from bot.services.complaints import change_status
 from storage.schema import complaint, complaint_event, notification, staff
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
+from tests.support.chat import Chat
 
 
 async def rows(store: Store, table: object) -> list[dict[str, object]]:

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from bot.services.linking import format_code, issue_link_code
 from storage.schema import person
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY
+from tests.support.chat import Chat
 
 NUMBER, NIK_TAIL = "RTS-2026-0001", "850001"  # examples/households.csv
 

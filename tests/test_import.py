@@ -14,7 +14,7 @@ from bot.texts.i18n import Translator
 from storage.schema import household
 from storage.store import Store
 from tests.conftest import NOW, TEST_NIK_KEY
-from tests.helpers import write_csv
+from tests.support.helpers import write_csv
 
 POSYANDU = """
 code,name,kecamatan,desa,schedule

@@ -8,8 +8,8 @@ from bot.services.linking import issue_link_code
 from bot.texts.digest import render_digest
 from bot.texts.i18n import Translator
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY
+from tests.support.chat import Chat
 
 NUMBER, NIK_TAIL = "RTS-2026-0001", "850001"  # examples/households.csv
 REFUSED = "tidak cocok"

@@ -20,10 +20,10 @@ from bot.services.enrolment import INVITE_PREFIX, issue_invite
 from bot.services.linking import format_code
 from bot.texts.i18n import Translations
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, TOKEN
-from tests.outbox import ManualClock, make_dispatcher
-from tests.telegram_updates import message_update, user
+from tests.support.chat import Chat
+from tests.support.outbox import ManualClock, make_dispatcher
+from tests.support.telegram_updates import message_update, user
 
 NIK = "3601290305850001"  # the head of RTS-2026-0001 (examples/households.csv)
 NIK_TAIL = "850001"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.texts.message_parts import split_text
-from tests.test_recap import is_whole_html
+from tests.support.scenes import is_whole_html
 
 
 def test_a_line_too_long_for_one_part_is_cut_between_words_never_in_an_entity_or_a_tag() -> None:

@@ -26,8 +26,8 @@ from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store
 from tests.conftest import TEST_NIK_KEY
-from tests.fake_bot_api import Call, FakeBotApi
-from tests.outbox import ManualClock, make_dispatcher
+from tests.support.fake_bot_api import Call, FakeBotApi
+from tests.support.outbox import ManualClock, make_dispatcher
 
 WIB = ZoneInfo("Asia/Jakarta")
 START = datetime(2026, 12, 1, 0, 0, tzinfo=WIB)

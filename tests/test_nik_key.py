@@ -21,7 +21,7 @@ from storage.schema import app_secret
 from storage.secrets import NIK_KEY, NIK_KEY_FINGERPRINT, NikKeyMismatch
 from storage.store import Store
 from tests.conftest import Sapa
-from tests.helpers import EXAMPLES, VALID_FILES
+from tests.support.helpers import EXAMPLES, VALID_FILES
 
 NUMBER = "RTS-2026-0001"  # head's NIK 3601290305850001: link secret 850001
 

@@ -20,8 +20,8 @@ from storage.notifications import sent_marks
 from storage.schema import notification, person
 from storage.store import Store
 from tests.conftest import NOW
-from tests.fake_bot_api import FakeBotApi
-from tests.outbox import WIB, ManualClock, add_household_person, make_dispatcher
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.outbox import WIB, ManualClock, add_household_person, make_dispatcher
 
 
 async def add_person(store: Store, telegram_id: int, language: str = "id") -> int:
@@ -171,7 +171,7 @@ async def test_403_marks_the_person_unreachable_until_they_return(
     store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
     clock: ManualClock,
 ) -> None:  # fmt: skip
-    from tests.chat import Chat
+    from tests.support.chat import Chat
 
     application, api = bot_app
     mother = await add_person(store, 7001)
@@ -283,7 +283,7 @@ async def test_staff_rows_wait_until_the_staff_member_links_telegram(
     store: Store, translations: Translations, bot_app: tuple[SapaApplication, FakeBotApi],
     clock: ManualClock, t_id: object,
 ) -> None:  # fmt: skip
-    from tests.helpers import import_valid_files
+    from tests.support.helpers import import_valid_files
 
     application, api = bot_app
     await import_valid_files(store, t_id)  # type: ignore[arg-type]

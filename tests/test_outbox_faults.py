@@ -19,10 +19,10 @@ from jobs.planner import PlanPolicy, plan
 from storage.schema import household, notification, person, staff
 from storage.store import Store
 from tests.conftest import NOW
-from tests.fake_bot_api import FakeBotApi
-from tests.helpers import import_valid_files
-from tests.outbox import WIB, ManualClock, add_household_person, make_dispatcher
-from tests.test_planner import link_everyone
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.helpers import import_valid_files
+from tests.support.outbox import WIB, ManualClock, add_household_person, make_dispatcher
+from tests.support.scenes import link_everyone
 
 
 @pytest.fixture

@@ -17,11 +17,11 @@ from bot.domain.models import Recipient, Role
 from bot.texts.i18n import Translations
 from storage.schema import audit_log, notification
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, Sapa
-from tests.fake_bot_api import FakeBotApi
-from tests.outbox import WIB, ManualClock, make_dispatcher
-from tests.test_complaint_handling import enrolled
+from tests.support.chat import Chat
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.outbox import WIB, ManualClock, make_dispatcher
+from tests.support.scenes import enrolled
 
 RECAP_LINE = "Pesan yang gagal terkirim bulan ini: {count} (operator: sapa outbox)"
 

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.models import Role
 from bot.services.registry.importer import ImportKind, import_file
 from bot.texts.i18n import Translator
 from bot.texts.notices import render_notice
@@ -18,7 +17,8 @@ from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, queue_slot
 from storage.store import Store
 from tests.conftest import NOW
-from tests.helpers import import_valid_files, write_csv
+from tests.support.helpers import write_csv
+from tests.support.scenes import link_everyone
 
 WIB = ZoneInfo("Asia/Jakarta")
 POLICY = PlanPolicy(WIB)
@@ -26,20 +26,6 @@ POLICY = PlanPolicy(WIB)
 
 def wib(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=WIB).astimezone(UTC)
-
-
-async def link_everyone(store: Store, t: Translator) -> dict[str, int]:
-    """One Telegram user per example household; person ids by programme number."""
-    await import_valid_files(store, t)
-    people = {}
-    async with store.write() as repo:
-        numbers = await repo.households.ids_by_program_number()
-        for n, (number, household_id) in enumerate(sorted(numbers.items())):
-            person = await repo.people.add(
-                60_000 + n, Role.HOUSEHOLD, NOW, household_id=household_id
-            )
-            people[number] = person.id
-    return people
 
 
 async def outbox(store: Store) -> dict[str, dict[str, object]]:

@@ -12,10 +12,10 @@ from bot.services.enrolment import INVITE_PREFIX, issue_invite
 from bot.services.linking import DEEP_LINK_PREFIX
 from storage.schema import invite, link_code, person
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.helpers import enrol_staff
-from tests.telegram_updates import bot_membership, group_chat, group_text
+from tests.support.chat import Chat
+from tests.support.scenes import enrolled
+from tests.support.telegram_updates import bot_membership, group_chat, group_text
 
 LINE = "Sapa RTS hanya melayani lewat chat pribadi. Silakan buka chat pribadi dengan bot."
 GROUP = group_chat(-100777, "supergroup")
@@ -38,8 +38,8 @@ async def count(store: Store, table: Any) -> int:
 async def test_link_code_and_invite_commands_in_a_group_make_nothing(
     mother: Chat, store: Store
 ) -> None:
-    euis = await enrol_staff(store, mother, "PD-MKJ-1", 7101)
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7102)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7101)
+    asep = await enrolled(store, mother, "KO-MKJ", 7102)
     codes, invites = await count(store, link_code), await count(store, invite)
 
     [answer] = await in_group(euis, "/kodetautan@sapa_rts_bot RTS-2026-0001")
@@ -56,9 +56,9 @@ async def test_link_code_and_invite_commands_in_a_group_make_nothing(
 async def test_household_and_staff_commands_in_a_group_show_no_data(
     mother: Chat, store: Store
 ) -> None:
-    euis = await enrol_staff(store, mother, "PD-MKJ-1", 7201)
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7202)
-    agus = await enrol_staff(store, mother, "TPJK-1", 7203)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7201)
+    asep = await enrolled(store, mother, "KO-MKJ", 7202)
+    agus = await enrolled(store, mother, "TPJK-1", 7203)
     for chat, command in [
         (mother, "/jadwal"), (mother, "/status"), (mother, "/hadir"), (mother, "/putus"),
         (euis, "/rumahtangga"), (euis, "/verifikasi"), (euis, "/keluhanmasuk"),

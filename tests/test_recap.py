@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -18,23 +17,11 @@ from bot.texts.charts import LOWEST_SHOWN, attendance_lines, recap_chart
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY
-from tests.helpers import import_valid_files, write_csv
-from tests.outbox import WIB
-from tests.test_complaint_handling import enrolled, file_payout_complaint
-from tests.test_verification import report_visit
-
-
-async def activity(mother: Chat, store: Store) -> Chat:
-    """Two reports (one verified), one complaint, one verification by Euis."""
-    await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)
-    await report_visit(mother, "Neneng Sukmana (ibu hamil)", "Kemarin", photo=False)
-    await file_payout_complaint(mother)
-    euis = await enrolled(store, mother, "PD-MKJ-1", 7701)
-    await euis.send("/verifikasi")
-    await euis.press("✅ Verifikasi")
-    return euis
+from tests.support.chat import Chat
+from tests.support.helpers import import_valid_files, write_csv
+from tests.support.outbox import WIB
+from tests.support.scenes import activity, enrolled, is_whole_html
 
 
 async def test_recap_figures(mother: Chat, store: Store) -> None:
@@ -106,7 +93,7 @@ def test_month_parsing() -> None:
 
 
 def test_sapa_export_writes_xlsx_and_csv(tmp_path: Path) -> None:
-    from tests.test_cli import import_examples, sapa
+    from tests.support.helpers import import_examples, sapa
 
     import_examples(tmp_path)
     result = sapa("export", "--month", "2026-11", "--kecamatan", "Mekarjaya", "--output", "out",
@@ -313,14 +300,6 @@ async def import_the_whole_district(store: Store, t: Translator, folder: Path) -
         )
         assert report.ok
     return desa_names
-
-
-def is_whole_html(part: str) -> bool:
-    """Every tag closed in the same part, and no entity cut at either end."""
-    opened = re.findall(r"<([a-z]+)[^>]*>", part)
-    closed = re.findall(r"</([a-z]+)>", part)
-    cut_entity = re.search(r"&#?\w*$", part) or re.match(r"^#?\w*;", part)
-    return sorted(opened) == sorted(closed) and cut_entity is None
 
 
 async def test_district_rekap_too_long_for_one_message_arrives_in_parts_then_the_chart(

@@ -16,9 +16,10 @@ from bot.services.registry.importer import ImportKind, ImportReport, StaffChange
 from bot.texts.i18n import Translator
 from storage.schema import audit_log, notification
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, Sapa
-from tests.helpers import EXAMPLES, enrol_staff, write_csv
+from tests.support.chat import Chat
+from tests.support.helpers import EXAMPLES, write_csv
+from tests.support.scenes import enrolled
 
 REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
 STAFF_OFF = (
@@ -43,7 +44,7 @@ async def reimport_people(
 async def test_an_admin_reimported_as_companion_loses_the_district_at_once(
     mother: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
-    agus = await enrol_staff(store, mother, "TPJK-1", 7301)
+    agus = await enrolled(store, mother, "TPJK-1", 7301)
     [recap, *_] = await agus.send("/rekap")
     assert recap.startswith("<b>Rekap seluruh kabupaten")
 
@@ -62,7 +63,7 @@ async def test_an_admin_reimported_as_companion_loses_the_district_at_once(
 async def test_a_coordinator_moved_to_another_kecamatan_sees_only_the_new_one(
     mother: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
-    asep = await enrol_staff(store, mother, "KO-MKJ", 7302)
+    asep = await enrolled(store, mother, "KO-MKJ", 7302)
     [before, *_] = await asep.send("/rekap")
     assert before.startswith("<b>Rekap Mekarjaya,")
     await reimport_people(
@@ -75,7 +76,7 @@ async def test_a_coordinator_moved_to_another_kecamatan_sees_only_the_new_one(
 async def test_a_deactivated_companion_is_refused_everywhere_and_hears_nothing(
     mother: Chat, store: Store
 ) -> None:
-    euis = await enrol_staff(store, mother, "PD-MKJ-1", 7303)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7303)
     async with store.write() as repo:
         await repo.notifications.queue(
             Recipient(staff_id=(await repo.staff.get_by_code("PD-MKJ-1")).id),  # type: ignore[union-attr]

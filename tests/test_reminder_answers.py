@@ -16,10 +16,10 @@ from bot.texts.i18n import Translations, Translator
 from bot.texts.notices import render_notice
 from storage.schema import absence, attendance_report, notification
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.fake_bot_api import FakeBotApi
-from tests.outbox import ManualClock, add_household, make_dispatcher
+from tests.support.chat import Chat
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.outbox import ManualClock, add_household, make_dispatcher
 
 
 async def deliver_missed_question(store: Store, chat: Chat, translations: Translations) -> None:
@@ -127,8 +127,8 @@ async def test_a_long_digest_list_arrives_in_parts(
     chat: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
     from bot.texts.message_parts import MESSAGE_LIMIT
-    from tests.helpers import add_households_for_euis
-    from tests.test_recap import is_whole_html
+    from tests.support.helpers import add_households_for_euis
+    from tests.support.scenes import is_whole_html
 
     # 150 more households for Euis at Posyandu Anggrek, each with a child: none came on the
     # 30th of November, so all of them are in her "missed" list (too long for one message).

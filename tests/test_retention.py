@@ -25,8 +25,8 @@ from storage.schema import (
 )
 from storage.store import Store
 from tests.conftest import NOW, TOKEN
-from tests.fake_bot_api import FakeBotApi
-from tests.helpers import import_valid_files
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.helpers import import_valid_files
 
 OLD = NOW - timedelta(days=2 * 365 + 40)  # before the 24-month cutoff (2024-12-01)
 RECENT = NOW - timedelta(days=45)

@@ -11,8 +11,8 @@ from bot.domain.models import Role
 from bot.services.enrolment import INVITE_PREFIX, InviteOutcome, issue_invite
 from storage.schema import invite, session_change
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
+from tests.support.chat import Chat
 
 
 async def invite_link(store: Store, code: str, role: Role | None = None) -> str:

@@ -9,10 +9,10 @@ from bot.runtime.app import SapaApplication
 from bot.texts.i18n import Translations
 from jobs.planner import PlanPolicy, plan
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW
-from tests.fake_bot_api import FakeBotApi
-from tests.outbox import WIB, ManualClock, make_dispatcher
+from tests.support.chat import Chat
+from tests.support.fake_bot_api import FakeBotApi
+from tests.support.outbox import WIB, ManualClock, make_dispatcher
 
 COMPANION_CHAT = 7300  # Euis Rohmah, PD-MKJ-1, who serves RTS-2026-0001
 

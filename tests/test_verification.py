@@ -7,19 +7,8 @@ from sqlalchemy import select
 from bot.texts.i18n import Translations
 from storage.schema import attendance_report, notification
 from storage.store import Store
-from tests.chat import Chat
-from tests.test_complaint_handling import deliver, enrolled
-
-
-async def report_visit(mother: Chat, member: str, day: str, photo: bool) -> None:
-    await mother.send("/hadir")
-    await mother.press(member)
-    await mother.press(day)
-    if photo:
-        await mother.send_photo("AgACkms-stamp")
-    else:
-        await mother.press("Lewati")
-    await mother.press("✅ Simpan")
+from tests.support.chat import Chat
+from tests.support.scenes import deliver, enrolled, report_visit
 
 
 async def test_verify_one_reject_another_with_a_reason(

@@ -21,7 +21,7 @@ from bot.runtime.web import SECRET_HEADER, build_web_app
 from storage.database import create_engine
 from storage.store import Store
 from tests.conftest import NOW, POSTGRES_URL, _postgres_options
-from tests.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import FakeBotApi
 
 SECRET = "web-test-secret-0123456789"
 START = {"update_id": 7001, "message": {

@@ -13,8 +13,8 @@ from typing import Any
 from telegram import Update
 
 from bot.runtime.app import SapaApplication
-from tests.fake_bot_api import BOT_USER, FakeBotApi
-from tests.telegram_updates import DATE, message_update, sticker_message, text_message, user
+from tests.support.fake_bot_api import BOT_USER, FakeBotApi
+from tests.support.telegram_updates import DATE, message_update, sticker_message, text_message, user
 
 _ids = itertools.count(500_000)
 

@@ -24,7 +24,7 @@ from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store
 from tests.conftest import POSTGRES_URL, TEST_NIK_KEY
-from tests.helpers import import_valid_files
+from tests.support.helpers import import_valid_files
 
 SAPA = Path(sys.executable).parent / "sapa"
 TOKEN = "123456789:E2EtokenE2EtokenE2EtokenE2Etoken"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
 from bot.texts.i18n import Translator
 from storage.store import Store
-from tests.chat import Chat
 from tests.conftest import NOW, TEST_NIK_KEY
 
 
@@ -18,7 +20,7 @@ def write_csv(folder: Path, name: str, text: str, *, bom: bool = False) -> Path:
     return path
 
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # The five valid files, in the order they must be imported, with their number of data rows.
 VALID_FILES: list[tuple[ImportKind, str, int]] = [
@@ -59,12 +61,21 @@ async def add_households_for_euis(store: Store, t: Translator, folder: Path, cou
         assert report.ok
 
 
-async def enrol_staff(store: Store, beside: Chat, code: str, user_id: int) -> Chat:
-    """A staff member (by code in examples/people.csv) enrolled by invite in a private chat, on
-    the same bot as `beside`."""
-    from bot.services.enrolment import INVITE_PREFIX, issue_invite
+SAPA = Path(sys.executable).parent / "sapa"
 
-    made = await issue_invite(store, code, now=NOW, actor="test")
-    staff = Chat(beside.application, beside.api, user_id, seen=len(beside.api.calls))
-    await staff.send(f"/start {INVITE_PREFIX}{made.token}")
-    return staff
+
+def sapa(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("SAPA_") and k != "TELEGRAM_BOT_TOKEN"}  # fmt: skip
+    environment.update(env or {})
+    return subprocess.run([str(SAPA), *args], cwd=cwd, env=environment, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def import_examples(workdir: Path) -> None:
+    assert sapa("migrate", cwd=workdir).returncode == 0
+    for kind, name, _rows in VALID_FILES:
+        result = sapa("import", kind.value, str(EXAMPLES / name), cwd=workdir)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,101 @@
+"""What an import found and did (`ImportReport`), and what every step of it shares
+(`ImportContext`): the translator, the clock, the NIK key and the report being written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tqdm import tqdm
+
+from bot.domain.models import Role
+from bot.texts.i18n import Translator
+
+# A report lists this many problems; past that it only counts them (a file with thousands of bad
+# rows usually has one mistake repeated, and a screenful is enough to find it).
+MAX_LISTED_PROBLEMS = 100
+
+
+class ImportKind(StrEnum):
+    POSYANDU = "posyandu"
+    PEOPLE = "people"
+    HOUSEHOLDS = "households"
+    MEMBERS = "members"
+    PAYOUTS = "payouts"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the file: where (line, column) and why, in plain words."""
+
+    line: int | None
+    column: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    """A staff member whose role or kecamatan a re-import changed (listed in the summary; it
+    takes effect at their next message, since authorization reads the registry every time)."""
+
+    code: str
+    name: str
+    role_before: Role
+    role_after: Role
+    kecamatan_before: str | None
+    kecamatan_after: str | None
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did. `problems` holds the first MAX_LISTED_PROBLEMS problems, in
+    the order they were found; `more_problems` counts the ones found after them."""
+
+    kind: ImportKind
+    file: str
+    dry_run: bool
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0
+    applied: bool = False
+    staff_changes: list[StaffChange] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.more_problems
+
+    @property
+    def problem_count(self) -> int:
+        """All the problems found, listed or not."""
+        return len(self.problems) + self.more_problems
+
+    def add_problem(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.more_problems += 1
+
+
+@dataclass
+class ImportContext:
+    t: Translator
+    now: datetime
+    nik_key: bytes | None
+    report: ImportReport
+    progress: bool
+
+    def problem(self, line: int | None, column: str | None, reason: str) -> None:
+        self.report.add_problem(Problem(line, column, reason))
+
+    def bar(self, total: int, description: str) -> tqdm[Any]:
+        return tqdm(
+            total=total,
+            desc=description,
+            unit=" rows",
+            disable=not self.progress or None,
+            leave=False,
+        )
