@@ -26,14 +26,13 @@ from handlers.common import (
     END,
     Visitor,
     cancelled,
-    flow_and_visitor,
     linked_household,
     reply,
-    take_button,
     wrong_button,
 )
-from handlers.flow import Flow, button, button_of_flow, end_flow, start_flow
+from handlers.flow import Flow, button, end_flow, start_flow
 from handlers.menu import menu_keyboard
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -86,20 +85,12 @@ async def begin(
     return MEMBER
 
 
-async def member_chosen(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
-    pressed = button_of_flow(data, flow)
-    if pressed is None:
-        await wrong_button(update, context)
-        return None
-    if pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
+@flow_step(FLOW, takes={"member"})
+async def member_chosen(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
+    assert pressed is not None
     member = await _member(context, visitor, pressed.argument)
-    if pressed.action != "member" or member is None:
+    if member is None:
         await wrong_button(update, context)
         return None
     flow.draft["member_id"] = member.id
@@ -137,22 +128,13 @@ async def _ask_day(
     )
 
 
-async def day_chosen(update: Update, context: SapaContext) -> str | int | None:
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        await take_button(update)
-        return END
-    flow, visitor = found
+@flow_step(FLOW, takes={"day"})
+async def day_chosen(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
     t = visitor.t
     today = _today(context)
-    if update.callback_query is not None:
-        pressed = button_of_flow(await take_button(update), flow)
-        if pressed is None:
-            await wrong_button(update, context)
-            return None
-        if pressed.action == "cancel":
-            return await cancelled(update, context, visitor)
-        day = _iso_date(pressed.argument) if pressed.action == "day" else None
+    if pressed is not None:
+        day = _iso_date(pressed.argument)
         if day is None:
             await wrong_button(update, context)
             return None
@@ -204,19 +186,10 @@ def _date_problem_text(t: Translator, problem: DateProblem, member: Member) -> s
     )
 
 
-async def photo_given(update: Update, context: SapaContext) -> str | int | None:
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        await take_button(update)
-        return END
-    flow, visitor = found
-    if update.callback_query is not None:
-        pressed = button_of_flow(await take_button(update), flow)
-        if pressed is None or pressed.action not in ("skip", "cancel"):
-            await wrong_button(update, context)
-            return None
-        if pressed.action == "cancel":
-            return await cancelled(update, context, visitor)
+@flow_step(FLOW, takes={"skip"})
+async def photo_given(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
+    if step.pressed is not None:
         flow.draft["proof_file_id"] = None
     else:
         flow.draft["proof_file_id"] = _file_id(update)
@@ -270,18 +243,10 @@ async def _show_summary(
     return CONFIRM
 
 
-async def confirm_pressed(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
-    pressed = button_of_flow(data, flow)
-    if pressed is None:
-        await wrong_button(update, context)
-        return None
-    if pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
+@flow_step(FLOW, takes={"posyandu", "pick", "save"})
+async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
+    assert pressed is not None
     if pressed.action == "posyandu":
         return await _offer_posyandu(update, context, visitor, flow)
     if pressed.action == "pick" and pressed.argument and pressed.argument.isdigit():

@@ -23,7 +23,6 @@ from bot.texts.labels import category_label, status_label
 from handlers.common import (
     END,
     Visitor,
-    flow_and_visitor_of_staff,
     linked_household,
     refuse,
     reply,
@@ -33,6 +32,7 @@ from handlers.common import (
 )
 from handlers.flow import end_flow, start_flow
 from handlers.menu import menu_keyboard
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -107,11 +107,9 @@ async def staff_button(update: Update, context: SapaContext) -> str | int:
     return REPLY_TEXT
 
 
-async def reply_text(update: Update, context: SapaContext) -> str | int:
-    found = await flow_and_visitor_of_staff(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW, staff=True)
+async def reply_text(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
     assert update.effective_message is not None and visitor.person is not None
     text = (update.effective_message.text or "").strip()
     t = visitor.t

@@ -18,15 +18,13 @@ from bot.services.complaints import (
 from bot.texts.labels import CATEGORY_LABELS, category_label, status_label
 from handlers.common import (
     END,
-    cancelled,
-    flow_and_visitor,
     linked_household,
     reply,
-    take_button,
     wrong_button,
 )
-from handlers.flow import button, button_of_flow, end_flow, start_flow
+from handlers.flow import button, end_flow, start_flow
 from handlers.menu import menu_keyboard
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -53,18 +51,13 @@ async def begin(update: Update, context: SapaContext) -> str | int:
     return CATEGORY
 
 
-async def category_chosen(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW, takes={"category"})
+async def category_chosen(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
+    assert pressed is not None
     t = visitor.t
-    pressed = button_of_flow(data, flow)
-    if pressed is not None and pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
     categories = {c.value: c for c in ComplaintCategory}
-    if pressed is None or pressed.action != "category" or pressed.argument not in categories:
+    if pressed.argument not in categories:
         await wrong_button(update, context)
         return None
     category = categories[pressed.argument]
@@ -86,11 +79,9 @@ async def category_chosen(update: Update, context: SapaContext) -> str | int | N
     return TEXT
 
 
-async def text_given(update: Update, context: SapaContext) -> str | int | None:
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW)
+async def text_given(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
     t = visitor.t
     assert update.effective_message is not None
     text = (update.effective_message.text or "").strip()
@@ -118,20 +109,11 @@ async def text_given(update: Update, context: SapaContext) -> str | int | None:
     return PHOTO
 
 
-async def photo_given(update: Update, context: SapaContext) -> str | int | None:
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        await take_button(update)
-        return END
-    flow, visitor = found
+@flow_step(FLOW, takes={"skip"})
+async def photo_given(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
     t = visitor.t
-    if update.callback_query is not None:
-        pressed = button_of_flow(await take_button(update), flow)
-        if pressed is None or pressed.action not in ("skip", "cancel"):
-            await wrong_button(update, context)
-            return None
-        if pressed.action == "cancel":
-            return await cancelled(update, context, visitor)
+    if step.pressed is not None:
         flow.draft["photo_file_id"] = None
     else:
         message = update.effective_message
@@ -158,20 +140,11 @@ async def photo_given(update: Update, context: SapaContext) -> str | int | None:
     return CONFIRM
 
 
-async def confirm_pressed(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW, takes={"send"})
+async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
     assert visitor.person is not None and visitor.household is not None
     t = visitor.t
-    pressed = button_of_flow(data, flow)
-    if pressed is not None and pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
-    if pressed is None or pressed.action != "send":
-        await wrong_button(update, context)
-        return None
     services = context.services
     settings = services.settings
     policy = ComplaintPolicy.from_settings(settings)

@@ -43,17 +43,15 @@ from bot.texts.notices import render_notice
 from handlers.common import (
     END,
     Visitor,
-    cancelled,
-    flow_and_visitor,
     home_markup,
     linked_household,
     refuse,
     reply,
     take_button,
     visit,
-    wrong_button,
 )
-from handlers.flow import button, button_of_flow, end_flow, start_flow
+from handlers.flow import button, end_flow, start_flow
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -215,19 +213,10 @@ def _already_waiting(t: Translator, date: str) -> str:
     ).format(date=date)
 
 
-async def confirm_pressed(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW, takes={"send"})
+async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> StepResult:
+    visitor = step.visitor
     assert visitor.person is not None and visitor.household is not None
-    pressed = button_of_flow(data, flow)
-    if pressed is not None and pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
-    if pressed is None or pressed.action != "send":
-        await wrong_button(update, context)
-        return None
     end_flow(context.user_data or {})
     services, t = context.services, visitor.t
     outcome, request = await request_erasure(

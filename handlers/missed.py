@@ -14,16 +14,15 @@ from bot.texts.labels import ABSENCE_LABELS
 from handlers import attendance
 from handlers.common import (
     END,
-    cancelled,
-    flow_and_visitor,
     linked_household,
     reply,
     stale_button,
     take_button,
     wrong_button,
 )
-from handlers.flow import button, button_of_flow, end_flow, start_flow
+from handlers.flow import button, end_flow, start_flow
 from handlers.menu import menu_keyboard
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -69,18 +68,12 @@ async def answered(update: Update, context: SapaContext) -> str | int:
     return REASON
 
 
-async def reason_chosen(update: Update, context: SapaContext) -> str | int | None:
-    data = await take_button(update)
-    found = await flow_and_visitor(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
-    assert visitor.person is not None and visitor.household is not None
-    pressed = button_of_flow(data, flow)
-    if pressed is not None and pressed.action == "cancel":
-        return await cancelled(update, context, visitor)
+@flow_step(FLOW, takes={"reason"})
+async def reason_chosen(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
+    assert visitor.person is not None and visitor.household is not None and pressed is not None
     reasons = {reason.value: reason for reason in AbsenceReason}
-    if pressed is None or pressed.action != "reason" or pressed.argument not in reasons:
+    if pressed.argument not in reasons:
         await wrong_button(update, context)
         return None
     services = context.services

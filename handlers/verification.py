@@ -13,7 +13,6 @@ from bot.services.verification import MAX_REASON, Decision, decide, households_i
 from handlers.common import (
     END,
     Visitor,
-    flow_and_visitor_of_staff,
     refuse,
     reply,
     stale_button,
@@ -21,6 +20,7 @@ from handlers.common import (
     visit,
 )
 from handlers.flow import end_flow, start_flow
+from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -126,11 +126,9 @@ async def decision_pressed(update: Update, context: SapaContext) -> str | int:
     return REASON
 
 
-async def reason_given(update: Update, context: SapaContext) -> str | int:
-    found = await flow_and_visitor_of_staff(update, context, FLOW)
-    if found is None:
-        return END
-    flow, visitor = found
+@flow_step(FLOW, staff=True)
+async def reason_given(update: Update, context: SapaContext, step: Step) -> StepResult:
+    flow, visitor = step.flow, step.visitor
     assert update.effective_message is not None and visitor.person is not None
     t = visitor.t
     reason = (update.effective_message.text or "").strip()
