@@ -334,12 +334,12 @@ async def _digests(plan: _Plan, repo: Repositories, today: date) -> None:
         key = f"digest:{staff_id}:{today}"
         if await repo.notifications.exists(key):
             continue
-        params = await build_digest(repo, staff_id, today, plan.now)
-        if params is not None:
+        digest = await build_digest(repo, staff_id, today, plan.now)
+        if digest is not None:
             plan.add(
                 Recipient(staff_id=staff_id),
                 COMPANION_DIGEST,
-                params,
+                digest.as_params(),
                 due=start,
                 expires=until,
                 key=key,

@@ -86,7 +86,7 @@ async def test_complaints_about_the_companion_stay_out_of_her_lists(
         assert companion is not None
         digest = await build_digest(repo, companion.id, date(2026, 12, 1), NOW)
     assert digest is not None
-    assert [ticket for ticket, *_rest in digest["complaints"]] == [tickets["payout"]]
+    assert [c.ticket for c in digest.complaints] == [tickets["payout"]]
 
 
 async def test_link_code_from_the_chat(mother: Chat, store: Store) -> None:

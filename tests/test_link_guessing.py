@@ -48,7 +48,7 @@ async def test_ten_wrong_guesses_from_several_accounts_lock_the_nik_path(
         euis = await repo.staff.get_by_code("PD-MKJ-1")
         assert euis is not None
         params = await build_digest(repo, euis.id, NOW.date(), NOW)
-    assert params is not None and params["locked"] == ["RTS-2026-0001 Ujang Sukmana"]
+    assert params is not None and params.locked == ["RTS-2026-0001 Ujang Sukmana"]
     digest = render_digest(params, t_id).text
     assert "• Penautan dikunci karena percobaan salah: 1" in digest
     # ...and her link code links the mother at once.

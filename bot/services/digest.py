@@ -11,8 +11,8 @@ is sent.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
+from bot.domain.digest import ComplaintLine, DigestContent, SessionLine
 from bot.domain.sessions import last_session_before, sessions_between
 from bot.services.attendance import is_followed
 from bot.services.linking import HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
@@ -22,8 +22,8 @@ from storage.store import Repositories
 
 async def build_digest(
     repo: Repositories, companion_id: int, today: date, now: datetime
-) -> dict[str, Any] | None:
-    """The digest's content as outbox parameters, or None when there is nothing to say."""
+) -> DigestContent | None:
+    """The digest's content, or None when there is nothing to say."""
     households = await repo.planning.caseload(companion_id)
     if not households:
         return None
@@ -37,7 +37,7 @@ async def build_digest(
         """Households with a member the posyandu follows on that day."""
         return [h.id for h in among if any(is_followed(m, day) for m in members.get(h.id, []))]
 
-    sessions: list[list[str]] = []  # [date, posyandu, household, household, ...]
+    sessions: list[SessionLine] = []
     missed: list[str] = []
     last_sessions: dict[date, list[int]] = {}
     for posyandu_id in sorted({h.posyandu_id for h in households}):
@@ -51,7 +51,9 @@ async def build_digest(
         ):
             expected = [label[h] for h in expected_on(session.day, local)]
             if expected:
-                sessions.append([session.day.isoformat(), place.name, *expected])
+                sessions.append(
+                    SessionLine(day=session.day, posyandu=place.name, households=expected)
+                )
         last = last_session_before(rule, changes.get(posyandu_id, {}), today)
         if last is not None:
             last_sessions.setdefault(last.day, []).extend(expected_on(last.day, local))
@@ -65,7 +67,12 @@ async def build_digest(
     ]
     waiting = await repo.planning.complaints_waiting(ids)  # earliest deadline first
     complaints = [
-        [c.ticket_code, c.program_number, c.deadline_at.isoformat(), c.deadline_at < now]
+        ComplaintLine(
+            ticket=c.ticket_code,
+            program_number=c.program_number,
+            deadline=c.deadline_at,
+            overdue=c.deadline_at < now,
+        )
         for c in waiting
     ]
     unreachable = [label[h] for h in sorted(await repo.planning.unreachable_households(ids))]
@@ -75,12 +82,12 @@ async def build_digest(
     locked = [label[h] for h in sorted(locked_ids)]
     if not (sessions or missed or reports or complaints or unreachable or locked):
         return None
-    return {
-        "date": today.isoformat(),
-        "sessions": sessions,
-        "missed": sorted(missed),
-        "reports": reports,
-        "complaints": complaints,
-        "unreachable": unreachable,
-        "locked": locked,
-    }
+    return DigestContent(
+        day=today,
+        sessions=sessions,
+        missed=sorted(missed),
+        reports=reports,
+        complaints=complaints,
+        unreachable=unreachable,
+        locked=locked,
+    )

@@ -3,11 +3,10 @@ that open the full lists. Its content is built by `bot.services.digest.build_dig
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from html import escape
-from typing import Any
 
 from bot.domain.buttons import DigestList, encode
+from bot.domain.digest import DigestContent
 from bot.texts.i18n import N_, Translator
 from bot.texts.notice import Notice
 
@@ -23,56 +22,43 @@ LIST_TITLES = {
 }
 
 
-def list_lines(kind: str, params: dict[str, Any], t: Translator) -> list[str]:
+def list_lines(kind: str, digest: DigestContent, t: Translator) -> list[str]:
     """The lines of one list of the digest, ready to show."""
     if kind == "sessions":
         return [
             t("{date}, {posyandu}: {households}").format(
-                date=t.long_date(date.fromisoformat(day)),
-                posyandu=escape(place),
-                households=", ".join(escape(h) for h in expected),
+                date=t.long_date(s.day),
+                posyandu=escape(s.posyandu),
+                households=", ".join(escape(h) for h in s.households),
             )
-            for day, place, *expected in params["sessions"]
+            for s in digest.sessions
         ]
     if kind == "complaints":
         lines = []
-        for ticket, number, deadline, overdue in params["complaints"]:
-            when = t.long_date(datetime.fromisoformat(deadline).date())
+        for c in digest.complaints:
             text = (
-                t("{ticket} ({number}), due {date}")
-                if not overdue
-                else t("{ticket} ({number}), OVERDUE since {date}")
+                t("{ticket} ({number}), OVERDUE since {date}")
+                if c.overdue
+                else t("{ticket} ({number}), due {date}")
             )
-            lines.append(text.format(ticket=ticket, number=escape(number), date=when))
+            when = t.long_date(c.deadline.date())
+            lines.append(text.format(ticket=c.ticket, number=escape(c.program_number), date=when))
         return lines
-    return [escape(item) for item in params.get(kind, [])]  # digests queued before a list existed
+    items: list[str] = getattr(digest, kind)
+    return [escape(item) for item in items]
 
 
-def counts(params: dict[str, Any]) -> dict[str, int]:
-    return {
-        "sessions": sum(len(s) - 2 for s in params["sessions"]),
-        "missed": len(params["missed"]),
-        "reports": len(params["reports"]),
-        "complaints": len(params["complaints"]),
-        "unreachable": len(params["unreachable"]),
-        "locked": len(params.get("locked", [])),
-    }
-
-
-def render_digest(params: dict[str, Any], t: Translator) -> Notice:
-    numbers = counts(params)
-    overdue = sum(1 for c in params["complaints"] if c[3])
+def render_digest(digest: DigestContent, t: Translator) -> Notice:
+    numbers = digest.counts
     head = [
-        t("<b>Good morning! Your households, {date}</b>").format(
-            date=t.long_date(date.fromisoformat(params["date"]))
-        ),
+        t("<b>Good morning! Your households, {date}</b>").format(date=t.long_date(digest.day)),
         t("• Expected at the posyandu today and tomorrow: {count}").format(
             count=numbers["sessions"]
         ),
         t("• Missed the last posyandu: {count}").format(count=numbers["missed"]),
         t("• Reports waiting for your verification: {count}").format(count=numbers["reports"]),
         t("• Complaints waiting for you: {count} ({overdue} overdue)").format(
-            count=numbers["complaints"], overdue=overdue
+            count=numbers["complaints"], overdue=digest.overdue
         ),
         t("• Cannot be reached by the bot: {count}").format(count=numbers["unreachable"]),
     ]
@@ -83,13 +69,12 @@ def render_digest(params: dict[str, Any], t: Translator) -> Notice:
     blocks = ["\n".join(head)]
     buttons = []
     for kind, title in LIST_TITLES.items():
-        lines = list_lines(kind, params, t)
+        lines = list_lines(kind, digest, t)
         if not lines:
             continue
         shown = lines[:PREVIEW]
         if len(lines) > PREVIEW:
             shown.append(t("… and {count} more").format(count=len(lines) - PREVIEW))
         blocks.append(f"<b>{t(title)}</b>\n" + "\n".join(shown))
-        data = encode(DigestList(date.fromisoformat(params["date"]), kind))
-        buttons.append([(f"{t(title)} ({len(lines)})", data)])
+        buttons.append([(f"{t(title)} ({len(lines)})", encode(DigestList(digest.day, kind)))])
     return Notice("\n\n".join(blocks), buttons)

@@ -19,6 +19,7 @@ from bot.domain.buttons import (
     OpenConfirmations,
     encode,
 )
+from bot.domain.digest import DigestContent
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
@@ -152,7 +153,7 @@ def render(template_key: str, params: dict[str, Any], t: Translator) -> str:
 
 def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> Notice:
     if template_key == COMPANION_DIGEST:
-        return render_digest(params, t)
+        return render_digest(DigestContent.from_params(params), t)
     # Names and places come from the registry: escape them for the HTML message.
     values: dict[str, Any] = {
         key: escape(value) if isinstance(value, str) else value for key, value in params.items()
