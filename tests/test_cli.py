@@ -1,4 +1,6 @@
-"""The `sapa` command as a data officer runs it: a real process, a real database file."""
+"""The `sapa` command as a data officer runs it, on a real database file: in this process
+(`bot.cli.main`), and as the installed command where that is what is proved (the entry point,
+the console reading a real stdin)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.helpers import SAPA, import_examples, sapa, write_csv
+from tests.support.helpers import SAPA, import_examples, sapa, sapa_installed, write_csv
 
 
 @pytest.fixture
@@ -18,12 +20,13 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_demo_then_stats(workdir: Path) -> None:
-    demo = sapa("demo", cwd=workdir)
+    """The installed command itself (the other tests call `sapa` in this process)."""
+    demo = sapa_installed("demo", cwd=workdir)
     assert demo.returncode == 0, demo.stderr
     assert "households.csv: 200 baris diimpor (200 baru, 0 diperbarui)." in demo.stdout
     assert (workdir / "sapa.db").exists()
 
-    stats = sapa("stats", cwd=workdir)
+    stats = sapa_installed("stats", cwd=workdir)
     assert stats.returncode == 0, stats.stderr
     lines = stats.stdout.splitlines()
     assert lines[0].split() == ["Kecamatan", "Posyandu", "Rumah", "tangga", "Anggota", "Petugas",
@@ -59,7 +62,7 @@ def test_import_with_errors_lists_them_and_changes_nothing(workdir: Path) -> Non
         "atau 'selasa minggu ke-2')",
         "  baris 4, kolom code: sudah ada di baris 2",
     ]
-    stats = sapa("stats", cwd=workdir)
+    stats = sapa_installed("stats", cwd=workdir)
     assert "Jumlah" in stats.stdout and stats.stdout.splitlines()[-1].split()[1:] == ["0"] * 5
 
     dry = sapa("import", "posyandu", str(posyandu), "--dry-run", cwd=workdir)

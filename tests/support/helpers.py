@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
@@ -64,14 +68,53 @@ async def add_households_for_euis(store: Store, t: Translator, folder: Path, cou
 SAPA = Path(sys.executable).parent / "sapa"
 
 
-def sapa(
+def sapa_installed(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith("SAPA_") and k != "TELEGRAM_BOT_TOKEN"}  # fmt: skip
+    """The installed `sapa` command, as a process: for the few tests that prove the command
+    itself works (the entry point, a real stdin)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SAPA_")}
+    environment.pop("TELEGRAM_BOT_TOKEN", None)
     environment.update(env or {})
-    return subprocess.run([str(SAPA), *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [str(SAPA), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+@dataclass(frozen=True)
+class SapaResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def sapa(*args: str, cwd: Path, env: dict[str, str] | None = None) -> SapaResult:
+    """`sapa ARGS` run in this process (`bot.cli.main`), as a data officer would in a shell at
+    `cwd`, with no SAPA_ setting but `env`; what it printed and its exit code."""
+    from bot.cli import main
+
+    saved_environment, saved_folder = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    for name in list(os.environ):
+        if name.startswith("SAPA_") or name == "TELEGRAM_BOT_TOKEN":
+            del os.environ[name]
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse refuses the arguments
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.chdir(saved_folder)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    return SapaResult(code, out.getvalue(), err.getvalue())
 
 
 def import_examples(workdir: Path) -> None:
