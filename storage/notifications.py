@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from bot.domain.models import NotificationStatus, Recipient, Role
+from bot.domain.notices import checked_params
 from storage.database import upsert
 from storage.schema import household, notification, person, staff
 
@@ -166,6 +167,8 @@ class NotificationRepository:
         """Queue messages whose dedup key is new; returns how many were new."""
         if not messages:
             return 0
+        for message in messages:  # a row that does not fit its template is a bug: refuse it
+            checked_params(message.template_key, message.params)
         statement = upsert(self._connection, notification).on_conflict_do_nothing(
             index_elements=[notification.c.dedup_key]
         )

@@ -171,7 +171,8 @@ async def test_two_dispatchers_on_postgresql_never_send_a_row_twice(
     )
     one, two = await asyncio.gather(first.run_once(), second.run_once())
     assert one.sent + two.sent == 120
-    assert one.sent > 0 and two.sent > 0  # both worked
+    # Usually both send some; on a busy machine one may claim every batch first. What must hold
+    # either way: every chat got its message exactly once.
     chats = [p["chat_id"] for p in api.sent()]
     assert len(chats) == len(set(chats)) == 120
     async with store.read() as repo:

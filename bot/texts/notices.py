@@ -21,6 +21,7 @@ from bot.domain.buttons import (
 )
 from bot.domain.digest import DigestContent
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
+from bot.domain.notices import checked_params
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
 from bot.texts.labels import category_label, level_label, reject_reason_label, status_label
@@ -143,7 +144,25 @@ TEMPLATES: dict[str, str] = {
     ),
 }
 
-_DATES = ("date", "deadline", "old_date", "new_date")
+
+def _shown(key: str, value: Any, t: Translator) -> Any:
+    """A parameter as the reader sees it: labels for codes, dates and rupiah in her language,
+    names and places from the registry escaped for the HTML message."""
+    if isinstance(value, ComplaintCategory):
+        return category_label(value, t)
+    if isinstance(value, ComplaintStatus):
+        return status_label(value, t)
+    if isinstance(value, EscalationLevel):
+        return level_label(value, t)
+    if isinstance(value, RejectReason):
+        return reject_reason_label(value, t)
+    if isinstance(value, date):
+        return t.long_date(value)
+    if key == "amount":
+        return t.rupiah(int(value))
+    if key == "members":
+        return ", ".join(escape(name) for name in value)
+    return escape(value) if isinstance(value, str) else value
 
 
 def render(template_key: str, params: dict[str, Any], t: Translator) -> str:
@@ -154,25 +173,9 @@ def render(template_key: str, params: dict[str, Any], t: Translator) -> str:
 def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> Notice:
     if template_key == COMPANION_DIGEST:
         return render_digest(DigestContent.from_params(params), t)
-    # Names and places come from the registry: escape them for the HTML message.
-    values: dict[str, Any] = {
-        key: escape(value) if isinstance(value, str) else value for key, value in params.items()
-    }
-    for key in _DATES:
-        if key in values:
-            values[key] = t.long_date(date.fromisoformat(values[key]))
-    if "amount" in values:
-        values["amount"] = t.rupiah(int(values["amount"]))
-    if "members" in values:
-        values["members"] = ", ".join(escape(name) for name in values["members"])
-    if "category" in values:
-        values["category"] = category_label(ComplaintCategory(values["category"]), t)
-    if "status" in values:
-        values["status"] = status_label(ComplaintStatus(values["status"]), t)
-    if "level" in values:
-        values["level"] = level_label(EscalationLevel(values["level"]), t)
-    if "refusal" in values:
-        values["refusal"] = reject_reason_label(RejectReason(values["refusal"]), t)
+    checked = checked_params(template_key, params)  # typed by bot.domain.notices
+    raw = checked.model_dump(exclude={"expires_at", "first_due_at"}) if checked else params
+    values = {key: _shown(key, value, t) for key, value in raw.items()}
     text = t(TEMPLATES[template_key]).format(**values)
     buttons: list[list[tuple[str, str]]] = []
     if template_key == COMPLAINT_ESCALATED:

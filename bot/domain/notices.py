@@ -1,0 +1,167 @@
+"""What each kind of outbox message carries: one pydantic model of parameters per template.
+
+A row's parameters are checked against its template's model when it is queued (storage refuses
+a row whose parameters do not fit: a programming error, found by the tests) and read back
+through the same model when it is rendered (`bot.texts.notices`). Names and places are kept as
+the registry wrote them; they are escaped when rendered. The dispatcher adds `first_due_at`
+(the start of a retried row's window); reminders carry `expires_at`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
+
+
+class NoticeParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    expires_at: str | None = None  # ISO moment after which the message is no use any more
+    first_due_at: str | None = None  # when a retried row was first due (its retry window)
+
+
+class AttendanceReported(NoticeParams):
+    program_number: str
+    member: str
+    date: date
+
+
+class ComplaintFiled(NoticeParams):
+    ticket: str
+    program_number: str
+    category: ComplaintCategory
+    deadline: date
+
+
+class ComplaintEscalated(ComplaintFiled):
+    complaint_id: int
+
+
+class ComplaintStatusChanged(NoticeParams):
+    ticket: str
+    status: ComplaintStatus
+
+
+class ComplaintLevelUp(NoticeParams):
+    ticket: str
+    level: EscalationLevel
+
+
+class ComplaintReply(NoticeParams):
+    ticket: str
+    text: str
+
+
+class ComplaintConfirm(NoticeParams):
+    ticket: str
+    complaint_id: int
+
+
+class ComplaintReopened(NoticeParams):
+    ticket: str
+    program_number: str
+    deadline: date
+
+
+class PosyanduReminder(NoticeParams):
+    posyandu: str
+    members: list[str]
+    date: date
+
+
+class PosyanduMissed(NoticeParams):
+    posyandu: str
+    posyandu_id: int
+    date: date
+
+
+class PosyanduChanged(NoticeParams):
+    posyandu: str
+    old_date: date
+    new_date: date | None = None
+
+
+class PayoutReminder(NoticeParams):
+    date: date
+    place: str
+    amount: int
+    start: str
+    end: str
+    days: int
+
+
+class PayoutSlotsShort(NoticeParams):
+    date: date
+    place: str
+    amount: int
+    round: str
+    kecamatan: str
+    households: int
+    capacity: int
+    unplaced: int
+
+
+class AttendanceRejected(NoticeParams):
+    member: str
+    date: date
+    reason: str
+
+
+class HealthWorkerPrompt(NoticeParams):
+    posyandu: str
+
+
+class DataRequestAlert(NoticeParams):
+    program_number: str
+    date: date
+    request_id: int
+
+
+class DataRequestDone(NoticeParams):
+    program_number: str
+    open: int = 0
+
+
+class DataRequestRejected(NoticeParams):
+    program_number: str
+    refusal: RejectReason
+
+
+# Template key -> its parameters (the companion's digest is `bot.domain.digest.DigestContent`).
+PARAMS: dict[str, type[NoticeParams]] = {
+    "attendance.reported": AttendanceReported,
+    "complaint.filed": ComplaintFiled,
+    "complaint.status": ComplaintStatusChanged,
+    "posyandu.eve": PosyanduReminder,
+    "posyandu.day": PosyanduReminder,
+    "posyandu.missed": PosyanduMissed,
+    "posyandu.moved": PosyanduChanged,
+    "posyandu.cancelled": PosyanduChanged,
+    "payout.reminder": PayoutReminder,
+    "payout.reminder.no_slot": PayoutReminder,
+    "payout.tomorrow": PayoutReminder,
+    "payout.tomorrow.no_slot": PayoutReminder,
+    "payout.slots_short": PayoutSlotsShort,
+    "complaint.escalated": ComplaintEscalated,
+    "complaint.level_up": ComplaintLevelUp,
+    "complaint.reply": ComplaintReply,
+    "complaint.confirm": ComplaintConfirm,
+    "complaint.reopened": ComplaintReopened,
+    "attendance.rejected": AttendanceRejected,
+    "posyandu.confirm_prompt": HealthWorkerPrompt,
+    "datarequest.alert": DataRequestAlert,
+    "datarequest.done": DataRequestDone,
+    "datarequest.done_open": DataRequestDone,
+    "datarequest.rejected": DataRequestRejected,
+}
+
+
+def checked_params(template_key: str, params: dict[str, Any]) -> NoticeParams | None:
+    """The parameters read through their template's model (ValueError when they do not fit);
+    None for a template whose parameters are typed elsewhere (the digest)."""
+    model = PARAMS.get(template_key)
+    return None if model is None else model.model_validate(params)
