@@ -94,12 +94,13 @@ async def button_expected(update: Update, context: SapaContext) -> None:
 async def timed_out(update: Update, context: SapaContext) -> None:
     end_flow(context.user_data or {})
     t = await common.translator_for(update, context)
+    waited = t.duration(context.services.settings.flow_timeout_seconds)
     await common.reply(
         update,
         t(
-            "I stopped waiting because there was no answer for 15 minutes. Nothing was saved. "
+            "I stopped waiting because there was no answer for {duration}. Nothing was saved. "
             "You can start again from the menu at any time."
-        ),
+        ).format(duration=waited),
     )
 
 

@@ -129,3 +129,10 @@ def test_dates_and_rupiah_in_each_language() -> None:
     assert translations.for_language("en").long_date(day) == "Tuesday, 8 December 2026"
     assert translations.for_language("id").rupiah(2_250_000) == "Rp2.250.000"
     assert translations.for_language("en").rupiah(2_250_000) == "Rp2.250.000"
+
+
+def test_durations_in_each_language() -> None:
+    translations = Translations("id")
+    assert translations.for_language("id").duration(15 * 60) == "15 menit"
+    assert translations.for_language("en").duration(15 * 60) == "15 minutes"
+    assert translations.for_language("su").duration(2 * 3600) == "2 jam"

@@ -151,7 +151,7 @@ async def test_abandoned_flow_times_out_with_a_message(
     store: Store, translations: Translations, t_id: Translator
 ) -> None:
     await import_valid_files(store, t_id)
-    async with running_bot(store, translations, flow_timeout_seconds=0.5) as (application, api):
+    async with running_bot(store, translations, flow_timeout_seconds=1) as (application, api):
         mother = Chat(application, api, user_id=81009)
         await mother.send("/start")
         await mother.send("RTS-2026-0001")
@@ -159,9 +159,9 @@ async def test_abandoned_flow_times_out_with_a_message(
         await mother.send("/keluhan")
         await mother.press("Lainnya")
         await mother.send("Posyandu tutup tanpa pemberitahuan.")
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(2)
         assert api.texts()[-1] == (
-            "Saya berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
+            "Saya berhenti menunggu karena tidak ada jawaban selama 1 detik. Tidak ada yang "
             "disimpan. Anda bisa mulai lagi dari menu kapan saja."
         )
         assert await count(store, complaint) == 0

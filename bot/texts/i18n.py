@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
@@ -79,6 +79,11 @@ class Translator:
     def month_year(self, day: date) -> str:
         """`Desember 2026`."""
         return format_date(day, "LLLL y", locale=self.babel_locale)
+
+    def duration(self, seconds: float) -> str:
+        """`15 menit`, `2 jam`: how long, in words (Sundanese reads the Indonesian words)."""
+        locale = "id_ID" if self.language == "su" else self.babel_locale
+        return format_timedelta(timedelta(seconds=seconds), threshold=2, locale=locale)
 
     def rupiah(self, amount: int) -> str:
         """`Rp2.250.000`."""
