@@ -135,12 +135,17 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("telegram_bot_token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
-            raise ValueError("does not look like a token from @BotFather (digits, a colon, a key)")
-        return value
+    @property
+    def token_problem(self) -> str | None:
+        """Why TELEGRAM_BOT_TOKEN cannot be a token from @BotFather, or None. Only `sapa run`
+        needs a token, so only it asks: the other commands work with any (or none)."""
+        token = self.telegram_bot_token
+        if token is not None and not re.fullmatch(r"\d+:[\w-]{20,}", token.get_secret_value()):
+            return (
+                f"{TOKEN_VARIABLE} is invalid: does not look like a token from @BotFather "
+                "(digits, a colon, a key)."
+            )
+        return None
 
     @field_validator("webhook_secret")
     @classmethod

@@ -60,6 +60,9 @@ def run(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None:
         print(missing_token_message(t), file=sys.stderr)
         return EXIT_CONFIG
+    if settings.token_problem is not None:
+        print(settings.token_problem, file=sys.stderr)
+        return EXIT_CONFIG
     webhook_url = args.webhook or settings.webhook_url
     webhook = Webhook.from_settings(settings, webhook_url) if webhook_url else None
     host = args.host or settings.listen_host
