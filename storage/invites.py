@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import invite
@@ -26,6 +26,16 @@ class InviteRepository:
                 expires_at=expires_at,
             )
         )
+
+    async def live(self, token_digest: str, now: datetime) -> int | None:
+        """The staff id of a live invite (known, unused, not expired), without spending it."""
+        query = select(invite.c.staff_id).where(
+            invite.c.token_digest == token_digest,
+            invite.c.used_at.is_(None),
+            invite.c.expires_at > now,
+        )
+        found = (await self._connection.execute(query)).scalar_one_or_none()
+        return None if found is None else int(found)
 
     async def use(self, token_digest: str, now: datetime) -> int | None:
         """Spend a live invite: the staff id it enrols, or None (unknown, used or expired)."""

@@ -85,8 +85,20 @@ async def test_households_cannot_use_staff_commands(mother: Chat) -> None:
     assert await mother.send("/sesi batal P-MKJ-02 2026-12-08") == [
         "Maaf, Anda tidak diizinkan melakukan itu."
     ]
+    # A fake or forwarded-and-used invite: refused as such, never "send /putus first".
     [refused] = await mother.send("/start inv_whatever")
-    assert refused.startswith("Telegram ini terhubung dengan rumah tangga.")
+    assert refused.startswith("Tautan undangan ini tidak berlaku")
+
+
+async def test_a_real_invite_opened_by_a_household_account_stays_unused(
+    mother: Chat, store: Store
+) -> None:
+    made = await issue_invite(store, "PD-MKJ-2", now=NOW, actor="test")
+    [told] = await mother.send(f"/start {INVITE_PREFIX}{made.token}")
+    assert told.startswith("Telegram ini terhubung dengan rumah tangga.")
+    async with store.read() as repo:
+        used = (await repo.connection.execute(select(invite.c.used_at))).scalars().all()
+    assert used == [None]  # Hasan can still open it on his own phone
 
 
 async def test_coordinator_moves_a_session_of_own_kecamatan(chat: Chat, store: Store) -> None:

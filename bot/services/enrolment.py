@@ -94,13 +94,15 @@ async def enrol(
 ) -> tuple[EnrolOutcome, Staff | None]:
     """Bind this Telegram account to the invite's staff record (a new phone replaces the old)."""
     async with store.write() as repo:
-        person = await repo.people.by_telegram_id(telegram_user_id)
-        if person is not None and person.household_id is not None:
-            return EnrolOutcome.HOUSEHOLD_ACCOUNT, None
-        staff_id = await repo.invites.use(token_digest(token), now)
+        # The invite is checked first: a forwarded fake link must not make a mother /putus.
+        staff_id = await repo.invites.live(token_digest(token), now)
         staff = await repo.staff.get(staff_id) if staff_id is not None else None
         if staff is None or not staff.active:
             return EnrolOutcome.REFUSED, None
+        person = await repo.people.by_telegram_id(telegram_user_id)
+        if person is not None and person.household_id is not None:
+            return EnrolOutcome.HOUSEHOLD_ACCOUNT, None  # the invite stays unused
+        await repo.invites.use(token_digest(token), now)
         previous = await repo.people.by_staff_id(staff.id)
         if previous is not None and previous.telegram_user_id != telegram_user_id:
             await repo.people.release_staff(previous.id)  # the old phone loses access
