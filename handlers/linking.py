@@ -31,6 +31,13 @@ FLOW = "link"
 _PROGRAM_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{2,39}$")
 
 
+def looks_like_program_number(text: str) -> bool:
+    """`RTS-2026-0001`, `RTS-00123`, `00123`: letters at most in front, then digits. A greeting
+    ("halo") is not one, so it costs no attempt."""
+    text = text.strip()
+    return bool(_PROGRAM_NUMBER.match(text)) and sum(c.isdigit() for c in text) >= 3
+
+
 async def start(update: Update, context: SapaContext) -> str | int:
     user_data = context.user_data if context.user_data is not None else {}
     end_flow(user_data)
@@ -95,7 +102,7 @@ async def program_number_given(update: Update, context: SapaContext) -> str | in
     text = update.effective_message.text.strip()
     if flow is None:
         return END
-    if not _PROGRAM_NUMBER.match(text):
+    if not looks_like_program_number(text):
         await reply(
             update,
             visitor.t(

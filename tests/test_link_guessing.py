@@ -88,3 +88,15 @@ async def test_a_locked_out_account_guessing_codes_is_still_refused(chat: Chat) 
         await chat.send(NUMBER)
         await chat.send("000000")
     assert (await guess(chat, "ABCD-EFGH")).startswith("Terlalu banyak percobaan.")
+
+
+async def test_a_greeting_is_not_a_programme_number_and_costs_no_attempt(
+    chat: Chat, store: Store
+) -> None:
+    await chat.send("/start")
+    for _ in range(6):
+        [answer] = await chat.send("halo")
+        assert answer.startswith("Itu sepertinya bukan nomor peserta.")
+    await chat.send(NUMBER)
+    [linked] = await chat.send(NIK_TAIL)  # no attempt was spent on the greetings
+    assert linked.startswith("Selesai!")
