@@ -17,6 +17,7 @@ from bot.services.linking import (
     link_with_secret,
     unlink,
 )
+from bot.texts.labels import role_label
 from handlers import staff
 from handlers.common import END, Visitor, linked_household, reply, visit
 from handlers.flow import current_flow, end_flow, start_flow
@@ -64,9 +65,16 @@ async def start(update: Update, context: SapaContext) -> str | int:
     if visitor.household is not None:  # linked, but the household left the programme
         await _tell_outcome(update, context, LinkResult(LinkOutcome.HOUSEHOLD_INACTIVE))
         return END
-    await reply(update, _greeting(visitor))
-    if visitor.person is not None and not visitor.is_household:
+    if visitor.person is not None and not visitor.is_household:  # staff: not the household text
+        role = role_label(visitor.person.role, t)
+        await reply(
+            update,
+            t(
+                "This Telegram is registered as {role}. Send /bantuan to see what you can do."
+            ).format(role=role),
+        )
         return END
+    await reply(update, _greeting(visitor))
     start_flow(user_data, FLOW)
     await reply(
         update,
@@ -167,8 +175,8 @@ async def _link_by_deep_link(
         nik_key=services.settings.nik_key_bytes,
         language=visitor.person.language if visitor.person else None,
     )
+    await reply(update, _greeting(visitor))  # the privacy notice, whatever the outcome
     if result.outcome is LinkOutcome.REFUSED:
-        await reply(update, _greeting(visitor))
         await reply(
             update,
             visitor.t(

@@ -80,7 +80,8 @@ async def test_link_code_typed_and_by_deep_link(chat: Chat, store: Store) -> Non
     assert "tidak berlaku lagi" in replies[-1]
     # ...but a fresh deep link links him in one tap, to the same household.
     second = await issue_link_code(store, NUMBER, now=NOW, actor="test", nik_key=TEST_NIK_KEY)
-    [linked] = await father.send(f"/start link_{second}")
+    [notice, linked] = await father.send(f"/start link_{second}")
+    assert "UU PDP" in notice  # the privacy notice comes first, on a deep link too
     assert linked.startswith("Selesai!")
     assert await linked_household_of(store, 81001) == await linked_household_of(store, 81002)
 

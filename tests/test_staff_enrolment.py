@@ -115,3 +115,11 @@ async def test_coordinator_moves_a_session_of_own_kecamatan(chat: Chat, store: S
     async with store.read() as repo:
         rows = (await repo.connection.execute(select(session_change))).all()
     assert len(rows) == 1
+
+
+async def test_start_from_staff_is_not_the_household_greeting(chat: Chat, store: Store) -> None:
+    await chat.send(await invite_link(store, "KO-MKJ"))
+    assert await chat.send("/start") == [
+        "Telegram ini terdaftar sebagai koordinator kecamatan. Kirim /bantuan untuk melihat apa "
+        "yang bisa Anda lakukan."
+    ]
