@@ -42,7 +42,7 @@ async def test_stored_language_is_used(
         person = await repo.people.add(5151, Role.ADMIN, NOW)
         await repo.people.set_language(person.id, "en")
     await application.process_update(text_message(application.bot, 5151, "/start"))
-    assert api.texts()[0].startswith("Welcome to <b>Sapa RTS</b>")
+    assert api.texts()[0].startswith("This Telegram is registered as district team")
 
 
 async def test_unknown_input_gets_a_polite_answer(

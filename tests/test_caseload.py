@@ -96,7 +96,7 @@ async def test_link_code_from_the_chat(mother: Chat, store: Store) -> None:
     link = made.splitlines()[-1]
     assert link.startswith("https://t.me/sapa_rts_bot?start=link_")
     father = Chat(mother.application, mother.api, 7903, seen=len(mother.api.calls))
-    [linked] = await father.send(f"/start {link.split('start=')[1]}")
+    [_notice, linked] = await father.send(f"/start {link.split('start=')[1]}")
     assert linked.startswith(
         "Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0003."
     )

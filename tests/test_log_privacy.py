@@ -116,7 +116,7 @@ async def test_debug_logs_of_real_conversations_hold_no_personal_data(
     payload = made.splitlines()[-1].split("start=")[1]
     code = payload.removeprefix("link_")
     father = QueuedChat(application, api, 7903, seen=len(api.calls))
-    [father_linked] = await father.send(f"/start {payload}")
+    [_notice, father_linked] = await father.send(f"/start {payload}")
     assert father_linked.startswith("Selesai! Telegram ini sekarang terhubung dengan rumah tangga")
 
     # Refused: our own warning line, which names ids only.
