@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from storage.schema import attendance_report, notification, posyandu
@@ -85,6 +86,22 @@ async def test_typed_dates_are_checked(mother: Chat, store: Store) -> None:
     await mother.press("✅ Simpan")
     [row] = await reports(store)
     assert row["session_date"] == date(2026, 11, 20) and row["proof_file_id"] is None
+
+
+@pytest.mark.parametrize(("typed", "day"), [
+    ("kemarin", date(2026, 11, 30)), ("Kemarin lusa", date(2026, 11, 29)),
+    ("hari ini", date(2026, 12, 1)), ("kamari", date(2026, 11, 30)),
+])  # fmt: skip
+async def test_days_typed_in_words_as_the_buttons_say_them(
+    mother: Chat, store: Store, typed: str, day: date
+) -> None:
+    await mother.send("/hadir")
+    await mother.press("Aditya Sukmana (balita)")
+    assert (await mother.send(typed))[0].startswith("Apakah ada foto")
+    await mother.press("Lewati")
+    await mother.press("✅ Simpan")
+    [row] = await reports(store)
+    assert row["session_date"] == day
 
 
 async def test_posyandu_can_be_changed_within_the_kecamatan(mother: Chat, store: Store) -> None:

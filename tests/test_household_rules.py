@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,7 +58,9 @@ def test_deadline_keeps_the_local_time_and_is_stored_in_utc() -> None:
         ("28/12", date(2025, 12, 28)),  # no year: the latest 28 December that has passed
         ("2026-11-20", date(2026, 11, 20)),
         ("31/02/2026", None),
-        ("kemarin", None),
+        ("kemarin", TODAY - timedelta(days=1)),  # as the button says it
+        ("Kemarin  lusa", TODAY - timedelta(days=2)),
+        ("kemarin sore", None),
         ("1/1/1/1", None),
         ("", None),
     ],

@@ -102,9 +102,28 @@ def date_problem(day: date, today: date, member: Member) -> DateProblem | None:
     return None
 
 
+# Days said in words, as the buttons say them (Indonesian, Sundanese, English): days before today.
+DAYS_IN_WORDS = {
+    "hari ini": 0,
+    "kemarin": 1,
+    "kemarin lusa": 2,
+    "kemaren": 1,
+    "dinten ieu": 0,
+    "poe ieu": 0,
+    "kamari": 1,
+    "mangkukna": 2,
+    "today": 0,
+    "yesterday": 1,
+}
+
+
 def parse_typed_date(text: str, today: date) -> date | None:
-    """`5/12/2026`, `05-12-26`, `5.12` or `2026-12-05`; without a year, the latest past one."""
+    """`5/12/2026`, `05-12-26`, `5.12` or `2026-12-05`; without a year, the latest past one;
+    or a day in words ("kemarin", "hari ini")."""
     text = text.strip()
+    words = " ".join(text.casefold().replace("é", "e").split())
+    if words in DAYS_IN_WORDS:
+        return today - timedelta(days=DAYS_IN_WORDS[words])
     try:
         if match := _ISO_DATE.match(text):
             return date(int(match[1]), int(match[2]), int(match[3]))
