@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -15,8 +14,10 @@ from bot.services.linking import (
     LinkResult,
     link_with_code,
     link_with_secret,
+    looks_like_program_number,
     unlink,
 )
+from bot.services.reachability import set_reachable
 from bot.texts.labels import role_label
 from handlers import staff
 from handlers.common import END, Visitor, linked_household, reply, visit
@@ -29,15 +30,6 @@ if TYPE_CHECKING:
 LINK_NUMBER, LINK_SECRET = "link_number", "link_secret"
 FLOW = "link"
 
-_PROGRAM_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{2,39}$")
-
-
-def looks_like_program_number(text: str) -> bool:
-    """`RTS-2026-0001`, `RTS-00123`, `00123`: letters at most in front, then digits. A greeting
-    ("halo") is not one, so it costs no attempt."""
-    text = text.strip()
-    return bool(_PROGRAM_NUMBER.match(text)) and sum(c.isdigit() for c in text) >= 3
-
 
 async def start(update: Update, context: SapaContext) -> str | int:
     user_data = context.user_data if context.user_data is not None else {}
@@ -45,8 +37,7 @@ async def start(update: Update, context: SapaContext) -> str | int:
     visitor = await visit(update, context)
     if visitor.person is not None and not visitor.person.reachable:
         # They had blocked the bot (403 on a reminder); writing to us means they are back.
-        async with context.services.store.write() as repo:
-            await repo.people.set_reachable(visitor.person.id, True)
+        await set_reachable(context.services.store, visitor.user_id, True)
     payload = context.args[0] if context.args else ""
     if payload.startswith(INVITE_PREFIX):
         return await staff.enrol_by_link(update, context, visitor, payload)

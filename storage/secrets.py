@@ -7,7 +7,6 @@ so that it can be moved out (see `bot.nik_key`), and `erase_legacy_nik_key` remo
 from __future__ import annotations
 
 import hashlib
-import secrets
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,11 +30,9 @@ class SecretRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def get_or_create(self, name: str, value: str | None = None) -> str:
-        """The secret of that name; on first use it is `value`, or 256 random bits."""
-        statement = upsert(self._connection, app_secret).values(
-            name=name, value=value if value is not None else secrets.token_hex(32)
-        )
+    async def remember(self, name: str, value: str) -> str:
+        """The value kept under that name; on first use it is `value`."""
+        statement = upsert(self._connection, app_secret).values(name=name, value=value)
         await self._connection.execute(statement.on_conflict_do_nothing())
         query = select(app_secret.c.value).where(app_secret.c.name == name)
         return str((await self._connection.execute(query)).scalar_one())
@@ -50,7 +47,7 @@ class SecretRepository:
         if configured is None:
             raise NikKeyNotConfigured
         fingerprint = hashlib.sha256(b"sapa-nik-key:" + configured).hexdigest()[:16]
-        if await self.get_or_create(NIK_KEY_FINGERPRINT, fingerprint) != fingerprint:
+        if await self.remember(NIK_KEY_FINGERPRINT, fingerprint) != fingerprint:
             raise NikKeyMismatch
         return configured
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from storage.store import Store
+from storage.store import Repositories, Store
 
 
 class Change(StrEnum):
@@ -37,14 +37,7 @@ async def set_staff_active(
             person = await repo.people.by_staff_id(staff.id)
             if person is not None:
                 cancelled += await repo.notifications.cancel_pending(person_id=person.id)
-        await repo.audit.record(
-            now,
-            actor,
-            "activate" if active else "deactivate",
-            "staff",
-            staff.code,
-            {"reason": reason, "cancelled_messages": cancelled},
-        )
+        await _audit(repo, "staff", staff.code, active, reason, actor, now, cancelled)
     return Change.CHANGED, cancelled
 
 
@@ -63,12 +56,22 @@ async def set_household_active(
         if not active:
             for person in await repo.people.linked_to_household(household.id):
                 cancelled += await repo.notifications.cancel_pending(person_id=person.id)
-        await repo.audit.record(
-            now,
-            actor,
-            "activate" if active else "deactivate",
-            "household",
-            household.program_number,
-            {"reason": reason, "cancelled_messages": cancelled},
+        await _audit(
+            repo, "household", household.program_number, active, reason, actor, now, cancelled
         )
     return Change.CHANGED, cancelled
+
+
+async def _audit(
+    repo: Repositories,
+    entity: str,
+    key: str,
+    active: bool,
+    reason: str,
+    actor: str,
+    now: datetime,
+    cancelled: int,
+) -> None:
+    action = "activate" if active else "deactivate"
+    detail = {"reason": reason, "cancelled_messages": cancelled}
+    await repo.audit.record(now, actor, action, entity, key, detail)

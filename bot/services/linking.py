@@ -36,6 +36,7 @@ HOUSEHOLD_FAILURE_WINDOW = timedelta(days=1)
 ACCOUNT_DAILY_CAP = 50  # failures a day after which an account cannot even try a link code
 
 _NIK_TAIL = re.compile(r"^\d{6}$")
+_PROGRAM_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{2,39}$")
 
 
 class LinkOutcome(StrEnum):
@@ -55,6 +56,13 @@ class LinkResult:
 def normalize_code(text: str) -> str:
     """`abcd-2345` and `ABCD 2345` are the same code."""
     return re.sub(r"[\s-]", "", text).upper()
+
+
+def looks_like_program_number(text: str) -> bool:
+    """`RTS-2026-0001`, `RTS-00123`, `00123`: letters at most in front, then digits. A greeting
+    ("halo") is not one, so it costs no attempt."""
+    text = text.strip()
+    return bool(_PROGRAM_NUMBER.match(text)) and sum(c.isdigit() for c in text) >= 3
 
 
 def looks_like_link_code(text: str) -> bool:

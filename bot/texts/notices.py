@@ -25,7 +25,7 @@ from bot.domain.notices import checked_params
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
 from bot.texts.labels import category_label, level_label, reject_reason_label, status_label
-from bot.texts.notice import Notice as Notice
+from bot.texts.notice import Notice
 
 ATTENDANCE_REPORTED = "attendance.reported"
 COMPLAINT_FILED = "complaint.filed"
