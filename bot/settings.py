@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     nik_key_file: Path | None = None
     # A conversation (a report, a complaint) left unanswered this long is dropped, nothing saved.
     flow_timeout_seconds: float = Field(default=15 * 60, gt=0)
+    # Updates being worked on at once (different users; each user's stay in order). Enough to
+    # hide Telegram's and the database's latency; the database pool bounds the rest.
+    concurrent_updates: int = Field(default=32, ge=1, le=1000)
     # Working days each level has to resolve a complaint before it goes up a level.
     companion_working_days: int = Field(default=3, ge=1, le=30)
     coordinator_working_days: int = Field(default=5, ge=1, le=30)

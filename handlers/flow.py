@@ -1,7 +1,9 @@
 """Multi-step flows (a report, a complaint): their state in `user_data`, and button data.
 
-Nothing is saved to the database until the user confirms; the draft lives in `user_data` for the
-length of the flow and is dropped when it ends, is cancelled, or times out.
+Nothing is saved to the programme's records until the user confirms; the draft lives in `user_data`
+for the length of the flow and is dropped when it ends, is cancelled, or times out. Between two
+updates of the user it is kept in the `conversation` table (see `bot.runtime.updates`), so a
+restart or the other replica continues the flow.
 
 A flow's buttons are `FlowStep`s of the button codec (`bot.domain.buttons`):
 `<flow>:<nonce>:<action>[:<argument>]`. The nonce is new for every flow, so a button from an
@@ -30,6 +32,15 @@ class Flow:
     kind: str
     nonce: str
     draft: dict[str, Any]
+
+    def saved(self) -> dict[str, Any]:
+        """The flow as the database keeps it between the user's updates (the draft holds only
+        JSON values: ids, texts, dates as ISO strings)."""
+        return {"kind": self.kind, "nonce": self.nonce, "draft": self.draft}
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any]) -> Flow:
+        return cls(str(saved["kind"]), str(saved["nonce"]), dict(saved["draft"]))
 
 
 def start_flow(user_data: dict[Any, Any], kind: str) -> Flow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from html import escape
 from io import BytesIO
 from typing import TYPE_CHECKING
@@ -122,8 +123,11 @@ async def recap_command(update: Update, context: SapaContext) -> None:
     )
     await reply(update, recap_text(recap, t))
     assert update.effective_chat is not None
+    chart = await services.render(
+        partial(recap_chart, recap, recap.history, t)
+    )  # off the event loop
     await update.effective_chat.send_photo(
-        recap_chart(recap, recap.history, t),
+        chart,
         caption=t("Attendance over six months, and complaints."),
         filename=f"sapa-rekap-{month:%Y-%m}.png",
     )
@@ -146,8 +150,9 @@ async def export_command(update: Update, context: SapaContext) -> None:
     )
     name = f"sapa-rekap-{month:%Y-%m}.xlsx"
     assert update.effective_chat is not None
+    workbook = await services.render(partial(workbook_bytes, recap, t, zone))  # off the event loop
     await update.effective_chat.send_document(
-        BytesIO(workbook_bytes(recap, t, zone)),
+        BytesIO(workbook),
         filename=name,
         caption=t("Recap {month}: attendance, complaints and companions.").format(
             month=t.month_year(month)

@@ -1,9 +1,10 @@
 """Which handler answers which update, in the order PTB tries them.
 
 All household flows live in one ConversationHandler, so a menu button or a command always starts
-its flow afresh (dropping any unfinished draft), even in the middle of another flow. A flow left
-unanswered for `flow_timeout_seconds` (15 minutes by default) ends with a message; nothing of it
-was saved, because saving happens only at the final confirmation.
+its flow afresh (dropping any unfinished draft), even in the middle of another flow. Where each
+user is in it lives in the database between updates (`bot.runtime.updates`), which also ends a
+flow left unanswered for `flow_timeout_seconds` (15 minutes by default) with a message; nothing
+of it was saved, because saving happens only at the final confirmation.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ from handlers import (
     staff,
     verification,
 )
-from handlers.flow import end_flow
 from handlers.menu import MenuAction, menu_filter
 
 if TYPE_CHECKING:
@@ -88,19 +88,6 @@ async def button_expected(update: Update, context: SapaContext) -> None:
     await common.reply(
         update,
         t("Please choose one of the buttons above, or send /batal to stop."),
-    )
-
-
-async def timed_out(update: Update, context: SapaContext) -> None:
-    end_flow(context.user_data or {})
-    t = await common.translator_for(update, context)
-    waited = t.duration(context.services.settings.flow_timeout_seconds)
-    await common.reply(
-        update,
-        t(
-            "I stopped waiting because there was no answer for {duration}. Nothing was saved. "
-            "You can start again from the menu at any time."
-        ).format(duration=waited),
     )
 
 
@@ -192,7 +179,6 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             CallbackQueryHandler(data_rights.confirm_pressed, pattern=is_kind(FlowStep, "hps")),
             *buttons_only,
         ],
-        ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
     }
     fallbacks = [
         CallbackQueryHandler(common.foreign_button),
@@ -207,12 +193,13 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             states=states,  # type: ignore[arg-type]
             fallbacks=fallbacks,  # type: ignore[arg-type]
             allow_reentry=True,
-            conversation_timeout=application.bot_data["services"].settings.flow_timeout_seconds,
             name="household",
         )
 
 
-def register(application: SapaApplication) -> None:
+def register(application: SapaApplication) -> ConversationHandler[SapaContext]:
+    """Add every handler; returns the household conversation, whose states the runtime keeps in
+    the database between updates."""
     # First of all: the bot's own membership changes, then nothing but private chats passes.
     application.add_handler(
         ChatMemberHandler(private_chat.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
@@ -230,10 +217,12 @@ def register(application: SapaApplication) -> None:
     )
     application.add_handler(CommandHandler("kodetautan", caseload.link_code_command))
     application.add_handler(CommandHandler("ekspor", recap.export_command))
-    application.add_handler(household_conversation(application))
+    conversation = household_conversation(application)
+    application.add_handler(conversation)
     application.add_handler(
         CallbackQueryHandler(companion.digest_list, pattern=is_kind(DigestList))
     )
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(filters.ALL, common.unknown))
     application.add_error_handler(common.on_error)
+    return conversation

@@ -421,3 +421,17 @@ deletion_request = Table(
         name="deletion_request_reason",
     ),
 )
+
+conversation = Table(
+    "conversation",
+    metadata,
+    # Where a Telegram user is in a multi-step flow (a report, a complaint), and its draft: read
+    # before each of their updates and written after, so a restart or the other replica continues
+    # the flow. One row per user in a flow; it goes when the flow ends or is abandoned.
+    Column("telegram_user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("state", String(40), nullable=True),
+    Column("flow", JSON, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_conversation_updated_at", "updated_at"),
+)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.attendance import AttendanceRepository, VerificationRepository
 from storage.audit import AuditRepository
 from storage.complaints import ComplaintRepository
+from storage.conversations import ConversationRepository
 from storage.data_rights import DataRightsRepository
 from storage.database import (
     DatabaseUnreachable,
@@ -64,6 +65,7 @@ class Repositories:
         self.verification = VerificationRepository(connection)
         self.recap = RecapRepository(connection)
         self.data_rights = DataRightsRepository(connection)
+        self.conversations = ConversationRepository(connection)
 
 
 __all__ = ["DatabaseUnreachable", "Repositories", "Store"]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import func, select
 
-from bot.texts.i18n import Translations, Translator
 from storage.schema import attendance_report, complaint
 from storage.store import Store
-from tests.conftest import NOW, running_bot
+from tests.conftest import NOW
 from tests.support.chat import Chat
-from tests.support.helpers import import_valid_files
 
 VOICE = {"voice": {"file_id": "AwACvoice", "file_unique_id": "v1", "duration": 3}}
 LOCATION = {"location": {"latitude": -6.31, "longitude": 106.1}}
@@ -145,27 +141,3 @@ async def test_unknown_command_inside_and_outside_a_flow(mother: Chat) -> None:
     assert await mother.send("/entahlah") == [unknown]
     [still] = await mother.press("Lainnya")
     assert still.startswith("Silakan ceritakan")
-
-
-async def test_abandoned_flow_times_out_with_a_message(
-    store: Store, translations: Translations, t_id: Translator
-) -> None:
-    await import_valid_files(store, t_id)
-    async with running_bot(store, translations, flow_timeout_seconds=1) as (application, api):
-        mother = Chat(application, api, user_id=81009)
-        await mother.send("/start")
-        await mother.send("RTS-2026-0001")
-        await mother.send("850001")
-        await mother.send("/keluhan")
-        await mother.press("Lainnya")
-        await mother.send("Posyandu tutup tanpa pemberitahuan.")
-        await asyncio.sleep(2)
-        assert api.texts()[-1] == (
-            "Saya berhenti menunggu karena tidak ada jawaban selama 1 detik. Tidak ada yang "
-            "disimpan. Anda bisa mulai lagi dari menu kapan saja."
-        )
-        assert await count(store, complaint) == 0
-        # A button of the timed-out flow is now stale.
-        mother.seen = len(api.calls)
-        [stale] = await mother.press("Lewati")
-        assert stale == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from datetime import timedelta
+from typing import Any, TypeVar, cast
 
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -13,6 +17,7 @@ from telegram.request import BaseRequest
 
 from bot.domain.clock import Clock, utc_now
 from bot.runtime.health import Heartbeat
+from bot.runtime.updates import ConversationKeeper, UsersInOrder
 from bot.settings import SUPPORTED_LANGUAGES, Settings
 from bot.texts.i18n import Translations
 from handlers import routes
@@ -22,6 +27,8 @@ from jobs.schedule import schedule_jobs
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+_Result = TypeVar("_Result")
 
 
 @dataclass
@@ -33,6 +40,15 @@ class Services:
     translations: Translations
     clock: Clock = utc_now
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    # One worker thread for CPU-heavy rendering (charts, workbooks): a coordinator's recap must
+    # not hold up the event loop, and with it every mother writing at the same moment.
+    renderer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="render")
+    )
+
+    async def render(self, work: Callable[[], _Result]) -> _Result:
+        """Run `work()` in the rendering thread; the event loop serves others meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self.renderer, work)
 
 
 class SapaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -79,15 +95,41 @@ def build_application(
         .base_file_url(settings.bot_api_url.replace("/bot", "/file/bot"))
         .context_types(ContextTypes(context=SapaContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.zone))
+        .concurrent_updates(UsersInOrder(settings.concurrent_updates))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = cast(SapaApplication, builder.post_init(announce_commands).build())
     application.bot_data["services"] = services
-    routes.register(application)
+    conversation = routes.register(application)
+    keeper = ConversationKeeper(
+        application,
+        conversation,
+        services.store,
+        services.translations,
+        services.clock,
+        timedelta(seconds=settings.flow_timeout_seconds),
+    )
+    cast(UsersInOrder, application.update_processor).keeper = keeper
+    application.bot_data["conversations"] = keeper
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    job_queue.run_repeating(
+        end_abandoned_flows,
+        interval=min(60.0, max(1.0, settings.flow_timeout_seconds / 4)),
+        name="abandoned flows",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
     if jobs:
         schedule_jobs(application)
     return application
+
+
+async def end_abandoned_flows(context: SapaContext) -> None:
+    keeper: ConversationKeeper = context.application.bot_data["conversations"]
+    ended = await keeper.end_abandoned_flows()
+    if ended:
+        log.info("abandoned_flows_ended count=%s", ended)
 
 
 async def announce_commands(application: SapaApplication) -> None:

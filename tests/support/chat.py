@@ -97,7 +97,12 @@ class Chat:
         return [key["text"] for row in markup.get("keyboard", []) for key in row]
 
     async def _process(self, update: Update) -> list[str]:
-        await self.application.process_update(update)
+        # As PTB's update fetcher does: through our update processor, which keeps each user's
+        # flow in the database between updates.
+        application = self.application
+        await application.update_processor.process_update(
+            update, application.process_update(update)
+        )
         new = self.api.calls[self.seen :]
         self.seen = len(self.api.calls)
         return [

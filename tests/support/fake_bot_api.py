@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,8 @@ class FakeBotApi(BaseRequest):
     timeouts: set[str] = field(default_factory=set)
     blocked_chats: set[int] = field(default_factory=set)  # users who blocked the bot: 403
     after_call: Callable[[Call], None] | None = None  # runs once a call is answered
+    # awaited before a call is recorded and answered, as the network's latency would be
+    before_call: Callable[[Call], Awaitable[None]] | None = None
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     @property
@@ -75,6 +77,8 @@ class FakeBotApi(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         call = Call(api_method, dict(params))
+        if self.before_call is not None:
+            await self.before_call(call)
         if request_data is not None and request_data.contains_files:
             for name, part in (request_data.multipart_data or {}).items():
                 call.files[name] = part[1] if isinstance(part, tuple) else part
