@@ -22,6 +22,7 @@ from telegram.ext import ConversationHandler
 
 from bot.domain.buttons import Language, decode, encode
 from bot.domain.models import Household, Person, Role
+from bot.services.visitors import who_is
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import split_text
@@ -52,8 +53,9 @@ class Visitor:
 
 
 async def visit(update: Update, context: SapaContext, *, fresh: bool = False) -> Visitor:
-    """Who is writing: read once per update (the gate does it first) and kept on the context;
-    `fresh` reads again, after this update changed the person (linked, chose a language)."""
+    """Who is writing: read once per update and kept on the context (in a private chat the update
+    processor has read it already, with the user's flow, in one transaction); `fresh` reads
+    again, after this update changed the person (linked, chose a language)."""
     services = context.services
     assert update.effective_user is not None
     user_id = update.effective_user.id
@@ -61,10 +63,7 @@ async def visit(update: Update, context: SapaContext, *, fresh: bool = False) ->
     if known is not None and known.user_id == user_id and not fresh:
         return known
     async with services.store.read() as repo:
-        person = await repo.people.by_telegram_id(user_id)
-        household = None
-        if person is not None and person.household_id is not None:
-            household = await repo.households.get(person.household_id)
+        person, household = await who_is(repo, user_id)
     t = services.translations.for_language(person.language if person else None)
     context.visitor = Visitor(user_id, person, household, t)
     return context.visitor

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ContextTypes, Defaults, ExtBot
@@ -61,6 +62,14 @@ class SapaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
     ) -> None:
         super().__init__(application, chat_id, user_id)
         self.visitor: Visitor | None = None
+
+    @classmethod
+    def from_update(cls, update: object, application: Any) -> SapaContext:
+        context = super().from_update(update, application)
+        keeper: ConversationKeeper | None = application.bot_data.get("conversations")
+        if keeper is not None and isinstance(update, Update):
+            context.visitor = keeper.visitor_of(update)  # read with the user's flow
+        return context
 
     @property
     def services(self) -> Services:

@@ -235,7 +235,11 @@ class ConsoleChat:
         kind = "callback_query" if "chat_instance" in payload else "message"
         update = Update.de_json({"update_id": next(self._ids), kind: payload}, self.application.bot)
         assert update is not None
-        await self.application.process_update(update)
+        # As in a running bot: through the update processor, which keeps the flow in the database.
+        application = self.application
+        await application.update_processor.process_update(
+            update, application.process_update(update)
+        )
 
 
 async def read_lines(prompt: str) -> str | None:

@@ -33,7 +33,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ConversationHandler
 
 from bot.domain.conversation import SavedConversation
+from bot.services.visitors import who_is
 from bot.texts.i18n import Translations, Translator
+from handlers.common import Visitor
 from handlers.flow import FLOW_KEY, Flow
 from storage.store import Store
 
@@ -115,23 +117,46 @@ class ConversationKeeper:
         self.translations = translations
         self.clock = clock
         self.timeout = timeout
+        self._visitors: dict[int, Visitor] = {}  # by update (its id()), while it is handled
 
     async def around(self, update: Update, coroutine: Awaitable[Any]) -> None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or chat.type != ChatType.PRIVATE:
             await coroutine  # the private-chat gate answers it; no flow runs outside
             return
-        async with self.store.read() as repo:
+        async with self.store.read() as repo:  # one transaction: the flow, and who is writing
             saved = await repo.conversations.of_user(user.id)
+            person, household = await who_is(repo, user.id)
+        language = person.language if person else None
+        self._visitors[id(update)] = Visitor(
+            user.id, person, household, self.translations.for_language(language)
+        )
+        try:
+            await self._continue(update, chat.id, user.id, saved, coroutine)
+        finally:
+            del self._visitors[id(update)]
+
+    def visitor_of(self, update: Update) -> Visitor | None:
+        """Who wrote this update, as read before it was handled (None outside private chats)."""
+        return self._visitors.get(id(update))
+
+    async def _continue(
+        self,
+        update: Update,
+        chat_id: int,
+        user_id: int,
+        saved: SavedConversation | None,
+        coroutine: Awaitable[Any],
+    ) -> None:
         if saved is not None and saved.abandoned(self.clock(), self.timeout):
             await self._end_abandoned(saved)
             saved = None
-        key = (chat.id, user.id)
-        self._restore(key, user.id, saved)
+        key = (chat_id, user_id)
+        self._restore(key, user_id, saved)
         try:
             await coroutine
         finally:
-            await self._write_back(key, user.id, chat.id, saved)
+            await self._write_back(key, user_id, chat_id, saved)
 
     def _restore(self, key: tuple[int, int], user_id: int, saved: SavedConversation | None) -> None:
         states = self._states()

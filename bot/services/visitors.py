@@ -1,0 +1,17 @@
+"""Who is writing: the person behind a Telegram account and their household, as the registry
+says now (role and active flag included). Read once per update."""
+
+from __future__ import annotations
+
+from bot.domain.models import Household, Person
+from storage.store import Repositories
+
+
+async def who_is(
+    repo: Repositories, telegram_user_id: int
+) -> tuple[Person | None, Household | None]:
+    person = await repo.people.by_telegram_id(telegram_user_id)
+    household = None
+    if person is not None and person.household_id is not None:
+        household = await repo.households.get(person.household_id)
+    return person, household
