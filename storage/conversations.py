@@ -1,19 +1,26 @@
-"""Conversations: the step and draft of each user in a multi-step flow (one row per user)."""
+"""Conversations: the step and draft of each user in a multi-step flow (one row per user).
+
+On PostgreSQL, where several replicas share the database, a row also carries a lease: the
+replica handling one of the user's updates holds it until it has written the flow back, and
+another replica given the user's next update waits for it (`claim` returns None meanwhile).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.conversation import SavedConversation
-from storage.database import upsert
+from storage.database import excluded, upsert
 from storage.schema import conversation
 
 
-def _saved(row: Any) -> SavedConversation:
+def _saved(row: Any) -> SavedConversation | None:
+    if row.state is None and row.flow is None:
+        return None  # a lease without a flow: the user is in no flow
     return SavedConversation(
         telegram_user_id=row.telegram_user_id,
         chat_id=row.chat_id,
@@ -21,6 +28,10 @@ def _saved(row: Any) -> SavedConversation:
         flow=row.flow,
         updated_at=row.updated_at,
     )
+
+
+def _free_at(now: datetime) -> Any:
+    return or_(conversation.c.lease_until.is_(None), conversation.c.lease_until < now)
 
 
 class ConversationRepository:
@@ -33,13 +44,7 @@ class ConversationRepository:
         return None if row is None else _saved(row)
 
     async def save(self, saved: SavedConversation) -> None:
-        values = {
-            "telegram_user_id": saved.telegram_user_id,
-            "chat_id": saved.chat_id,
-            "state": saved.state,
-            "flow": saved.flow,
-            "updated_at": saved.updated_at,
-        }
+        values = self._values(saved)
         statement = upsert(self._connection, conversation).values(values)
         changed = {key: value for key, value in values.items() if key != "telegram_user_id"}
         await self._connection.execute(
@@ -51,12 +56,62 @@ class ConversationRepository:
             delete(conversation).where(conversation.c.telegram_user_id == telegram_user_id)
         )
 
-    async def end_abandoned(self, before: datetime) -> list[SavedConversation]:
-        """Remove the conversations untouched since `before`; returns them. Two processes sweeping
-        at once each get a different share (a row is deleted once)."""
+    async def claim(
+        self, telegram_user_id: int, chat_id: int, owner: str, now: datetime, until: datetime
+    ) -> tuple[bool, SavedConversation | None]:
+        """Take the user's lease unless another process holds it: (taken, their flow)."""
+        statement = upsert(self._connection, conversation).values(
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            state=None,
+            flow=None,
+            updated_at=now,
+            lease_owner=owner,
+            lease_until=until,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["telegram_user_id"],
+            set_={
+                "lease_owner": excluded(statement).lease_owner,
+                "lease_until": excluded(statement).lease_until,
+            },
+            where=_free_at(now),
+        ).returning(*conversation.c)
+        row = (await self._connection.execute(statement)).first()
+        return (False, None) if row is None else (True, _saved(row))
+
+    async def release(
+        self, telegram_user_id: int, owner: str, saved: SavedConversation | None
+    ) -> None:
+        """Write the flow back (or drop the row, with no flow) and give up the lease."""
+        mine = and_(
+            conversation.c.telegram_user_id == telegram_user_id,
+            conversation.c.lease_owner == owner,
+        )
+        if saved is None:
+            await self._connection.execute(delete(conversation).where(mine))
+            return
+        values = self._values(saved) | {"lease_owner": None, "lease_until": None}
+        values.pop("telegram_user_id")
+        await self._connection.execute(update(conversation).where(mine).values(values))
+
+    async def end_abandoned(self, before: datetime, now: datetime) -> list[SavedConversation]:
+        """Remove the flows untouched since `before` (and not being handled); returns them. Two
+        processes sweeping at once each get a different share (a row is deleted once)."""
         statement = (
             delete(conversation)
-            .where(conversation.c.updated_at < before)
+            .where(conversation.c.updated_at < before, _free_at(now))
             .returning(*conversation.c)
         )
-        return [_saved(row) for row in await self._connection.execute(statement)]
+        ended = [_saved(row) for row in await self._connection.execute(statement)]
+        return [saved for saved in ended if saved is not None]
+
+    @staticmethod
+    def _values(saved: SavedConversation) -> dict[str, Any]:
+        return {
+            "telegram_user_id": saved.telegram_user_id,
+            "chat_id": saved.chat_id,
+            "state": saved.state,
+            "flow": saved.flow,
+            "updated_at": saved.updated_at,
+        }

@@ -433,5 +433,9 @@ conversation = Table(
     Column("state", String(40), nullable=True),
     Column("flow", JSON, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # On PostgreSQL, where replicas share the database: the process handling this user's update
+    # now, until when. Another replica waits for it, so the user's updates stay in order.
+    Column("lease_owner", String(80), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
     Index("ix_conversation_updated_at", "updated_at"),
 )

@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +36,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor, ConversationHandler
 
+from bot.domain.clock import utc_now
 from bot.domain.conversation import SavedConversation
+from bot.domain.models import Household, Person
 from bot.services.visitors import who_is
 from bot.texts.i18n import Translations, Translator
 from handlers.common import Visitor
@@ -49,6 +55,9 @@ Clock = Callable[[], datetime]
 # PTB's own bound counts every update waiting for its user's turn too; ours counts only the
 # updates being worked on, so one user sending fifty messages cannot take every slot.
 _WAITING_BOUND = 10_000
+# How long a replica may take over one update before another may take the user over.
+LEASE = timedelta(seconds=60)
+LEASE_POLL_SECONDS = 0.02
 
 
 def ordering_key(update: object) -> int | None:
@@ -118,15 +127,22 @@ class ConversationKeeper:
         self.clock = clock
         self.timeout = timeout
         self._visitors: dict[int, Visitor] = {}  # by update (its id()), while it is handled
+        # Replicas share a PostgreSQL database; on SQLite one process runs (`sapa run` locks)
+        # and the in-process order of `UsersInOrder` is enough.
+        self.leases = store.engine.dialect.name == "postgresql"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     async def around(self, update: Update, coroutine: Awaitable[Any]) -> None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or chat.type != ChatType.PRIVATE:
             await coroutine  # the private-chat gate answers it; no flow runs outside
             return
-        async with self.store.read() as repo:  # one transaction: the flow, and who is writing
-            saved = await repo.conversations.of_user(user.id)
-            person, household = await who_is(repo, user.id)
+        if self.leases:
+            saved, (person, household) = await self._claim(user.id, chat.id)
+        else:
+            async with self.store.read() as repo:  # one transaction: the flow, who is writing
+                saved = await repo.conversations.of_user(user.id)
+                person, household = await who_is(repo, user.id)
         language = person.language if person else None
         self._visitors[id(update)] = Visitor(
             user.id, person, household, self.translations.for_language(language)
@@ -135,6 +151,25 @@ class ConversationKeeper:
             await self._continue(update, chat.id, user.id, saved, coroutine)
         finally:
             del self._visitors[id(update)]
+
+    async def _claim(
+        self, user_id: int, chat_id: int
+    ) -> tuple[SavedConversation | None, tuple[Person | None, Household | None]]:
+        """Take the user's lease (waiting while another replica handles their previous update),
+        reading their flow and who they are in the same transaction."""
+        waited_until = time.monotonic() + LEASE.total_seconds() + 5
+        while True:
+            now = utc_now()  # leases are about real time, whatever the services' clock says
+            async with self.store.write() as repo:
+                taken, saved = await repo.conversations.claim(
+                    user_id, chat_id, self.owner, now, now + LEASE
+                )
+                if taken or time.monotonic() > waited_until:
+                    if not taken:  # a lease outlived its holder's deadline: go on regardless
+                        log.warning("conversation_lease_not_taken")
+                        saved = await repo.conversations.of_user(user_id)
+                    return saved, await who_is(repo, user_id)
+            await asyncio.sleep(LEASE_POLL_SECONDS)
 
     def visitor_of(self, update: Update) -> Visitor | None:
         """Who wrote this update, as read before it was handled (None outside private chats)."""
@@ -179,6 +214,13 @@ class ConversationKeeper:
         if not isinstance(state, str):
             state = None  # ended (or a non-blocking state, which we never use)
         saved_flow = flow.saved() if isinstance(flow, Flow) else None
+        if self.leases:
+            after = None
+            if state is not None or saved_flow is not None:
+                after = SavedConversation(user_id, chat_id, state, saved_flow, self.clock())
+            async with self.store.write() as repo:
+                await repo.conversations.release(user_id, self.owner, after)
+            return
         if state is None and saved_flow is None:
             if before is not None:
                 async with self.store.write() as repo:
@@ -204,7 +246,7 @@ class ConversationKeeper:
         Returns how many ended."""
         before = (now or self.clock()) - self.timeout
         async with self.store.write() as repo:
-            ended = await repo.conversations.end_abandoned(before)
+            ended = await repo.conversations.end_abandoned(before, utc_now())
             people = {
                 saved.telegram_user_id: await repo.people.by_telegram_id(saved.telegram_user_id)
                 for saved in ended

@@ -55,6 +55,10 @@ class FakeBotServer:
     port: int = 0
     webhook: dict[str, Any] | None = None
     webhook_answers: list[int] = field(default_factory=list)
+    # A load balancer in front of several replicas (nginx round robin): updates go to these
+    # URLs in turn instead of the one webhook URL; `delivered_to` records where each went.
+    round_robin: list[str] = field(default_factory=list)
+    delivered_to: list[str] = field(default_factory=list)
     _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -142,9 +146,13 @@ class FakeBotServer:
         """POST an update to the webhook as Telegram does (with this secret header, if any)."""
         assert self.webhook is not None, "no webhook was set"
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        url = self.webhook["url"]
+        if self.round_robin:
+            url = self.round_robin[len(self.delivered_to) % len(self.round_robin)]
+            self.delivered_to.append(url)
         async with (
             ClientSession() as session,
-            session.post(self.webhook["url"], json=update, headers=headers) as response,
+            session.post(url, json=update, headers=headers) as response,
         ):
             return response.status
 

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=40), nullable=True),
         sa.Column("flow", sa.JSON(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_owner", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("telegram_user_id", name=op.f("pk_conversation")),
     )
     op.create_index("ix_conversation_updated_at", "conversation", ["updated_at"], unique=False)
