@@ -50,7 +50,10 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **engine_options)
+    # Up to 40 connections: the bot's concurrent updates (SAPA_CONCURRENT_UPDATES, 32) and its
+    # jobs; two replicas then stay well inside PostgreSQL's default of 100.
+    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30} | engine_options
+    return create_async_engine(url, **options)
 
 
 def _create_private(path: Path) -> None:
