@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.models import Person, Role
-from storage.schema import household, person, staff
+from bot.domain.models import Household, Person, Role
+from storage.schema import desa, household, person, staff
 
 # A person with the role and active flag of their staff record or household as they are now.
 _CURRENT = (
@@ -30,7 +30,10 @@ def _current(condition: ColumnElement[bool]) -> Select[Any]:
 
 
 def _person(row: Any) -> Person:
-    values = dict(row._mapping)
+    return _person_of(dict(row._mapping))
+
+
+def _person_of(values: dict[str, Any]) -> Person:
     staff_role, staff_active = values.pop("staff_role"), values.pop("staff_active")
     household_active = values.pop("household_active")
     if staff_role is not None:
@@ -40,9 +43,46 @@ def _person(row: Any) -> Person:
     return Person.model_validate(values)
 
 
+# A person as above, with their household (if any) in the same row: who is writing, in one query.
+_HOUSEHOLD_COLUMNS = {
+    "program_number": household.c.program_number,
+    "head_name": household.c.head_name,
+    "nik_masked": household.c.nik_masked,
+    "desa_id": household.c.desa_id,
+    "kecamatan_id": desa.c.kecamatan_id,
+    "posyandu_id": household.c.posyandu_id,
+    "companion_id": household.c.companion_id,
+}
+_WITH_HOUSEHOLD = _CURRENT.add_columns(
+    *(column.label(f"household_{name}") for name, column in _HOUSEHOLD_COLUMNS.items())
+).outerjoin(desa, desa.c.id == household.c.desa_id)
+
+
+def _household(row: Any, values: dict[str, Any]) -> Household | None:
+    if row.household_id is None or values["household_program_number"] is None:
+        return None
+    return Household(
+        id=row.household_id,
+        active=bool(row.household_active),
+        **{name: values.pop(f"household_{name}") for name in _HOUSEHOLD_COLUMNS},
+    )
+
+
 class PersonRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+
+    async def with_household(self, telegram_user_id: int) -> tuple[Person | None, Household | None]:
+        """The person behind this Telegram account and their household, in one query."""
+        query = _WITH_HOUSEHOLD.where(person.c.telegram_user_id == telegram_user_id)
+        row = (await self._connection.execute(query)).first()
+        if row is None:
+            return None, None
+        values = dict(row._mapping)
+        found = _household(row, values)
+        for name in _HOUSEHOLD_COLUMNS:
+            values.pop(f"household_{name}", None)
+        return _person_of(values), found
 
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
         query = _current(person.c.telegram_user_id == telegram_user_id)

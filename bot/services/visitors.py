@@ -10,8 +10,4 @@ from storage.store import Repositories
 async def who_is(
     repo: Repositories, telegram_user_id: int
 ) -> tuple[Person | None, Household | None]:
-    person = await repo.people.by_telegram_id(telegram_user_id)
-    household = None
-    if person is not None and person.household_id is not None:
-        household = await repo.households.get(person.household_id)
-    return person, household
+    return await repo.people.with_household(telegram_user_id)
