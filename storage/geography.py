@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
 from bot.domain.schedule import parse_schedule_rule
+from bot.domain.sessions import SessionChanges
 from storage.database import excluded, upsert
-from storage.schema import desa, kecamatan, posyandu
+from storage.schema import desa, kecamatan, posyandu, session_change
 
 
 class GeographyRepository:
@@ -82,6 +83,14 @@ class GeographyRepository:
     async def posyandu_by_id(self, posyandu_id: int) -> Posyandu | None:
         found = await self._posyandu(posyandu.c.id == posyandu_id)
         return found[0] if found else None
+
+    async def session_changes_at(self, posyandu_id: int) -> SessionChanges:
+        """This posyandu's moved and cancelled sessions: original date -> new date (None:
+        cancelled)."""
+        query = select(session_change.c.original_date, session_change.c.new_date).where(
+            session_change.c.posyandu_id == posyandu_id
+        )
+        return {original: new for original, new in await self._connection.execute(query)}
 
     async def posyandu_in_kecamatan(self, kecamatan_id: int) -> list[Posyandu]:
         return await self._posyandu(desa.c.kecamatan_id == kecamatan_id)

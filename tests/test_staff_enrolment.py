@@ -117,6 +117,23 @@ async def test_coordinator_moves_a_session_of_own_kecamatan(chat: Chat, store: S
     assert len(rows) == 1
 
 
+async def test_my_schedule_shows_a_moved_session_and_skips_a_cancelled_one(
+    mother: Chat, store: Store
+) -> None:
+    [before] = await mother.send("/jadwal")
+    assert before.startswith("<b>Posyandu berikutnya</b>: Senin, 28 Desember 2026")
+    coordinator = Chat(mother.application, mother.api, user_id=81077, seen=len(mother.api.calls))
+    await coordinator.send(await invite_link(store, "KO-MKJ"))
+    await coordinator.send("/sesi pindah P-MKJ-01 2026-12-28 29/12/2026")
+    mother.seen = len(mother.api.calls)
+    [moved] = await mother.send("/jadwal")
+    assert moved.startswith("<b>Posyandu berikutnya</b>: Selasa, 29 Desember 2026")
+    await coordinator.send("/sesi batal P-MKJ-01 2026-12-28")
+    mother.seen = len(mother.api.calls)
+    [cancelled] = await mother.send("/jadwal")
+    assert cancelled.startswith("<b>Posyandu berikutnya</b>: Senin, 25 Januari 2027")
+
+
 async def test_start_from_staff_is_not_the_household_greeting(chat: Chat, store: Store) -> None:
     await chat.send(await invite_link(store, "KO-MKJ"))
     assert await chat.send("/start") == [

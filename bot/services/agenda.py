@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.domain.models import Household, Member, PayoutRound, Posyandu
-from bot.domain.schedule import next_posyandu_day
+from bot.domain.sessions import next_session
 from bot.services.attendance import is_followed
 from storage.store import Store
 
@@ -22,10 +22,10 @@ class Agenda:
 async def household_agenda(store: Store, household: Household, today: date) -> Agenda:
     async with store.read() as repo:
         posyandu = await repo.geography.posyandu_by_id(household.posyandu_id)
+        changes = await repo.geography.session_changes_at(household.posyandu_id)
         members = [m for m in await repo.households.members(household.id) if is_followed(m, today)]
         rounds = await repo.payouts.for_kecamatan(household.kecamatan_id)
-    day = None
-    if posyandu is not None:
-        day = next_posyandu_day(posyandu.schedule, today)
+    session = None if posyandu is None else next_session(posyandu.schedule, changes, today)
+    day = None if session is None else session.day  # a moved session on its new day
     payout = next((r for r in rounds if r.payout_date >= today), None)
     return Agenda(posyandu, day, members, payout)
