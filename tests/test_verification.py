@@ -78,3 +78,28 @@ async def test_only_the_households_companion_or_coordinator_verifies(
     asep = await enrolled(store, mother, "KO-MKJ", 7503)
     [done] = await asep.press_data(f"vr:{report_id}:ok", {"message_id": 1, "text": ""})
     assert done.startswith("Terverifikasi: Aditya Sukmana")
+
+
+async def test_a_proof_sent_as_a_file_is_shown_as_a_file_and_the_queue_goes_on(
+    mother: Chat, store: Store
+) -> None:
+    await mother.send("/hadir")
+    await mother.press("Aditya Sukmana (balita)")
+    await mother.press("Hari ini")
+    document = {"file_id": "BQACkms-as-file", "file_unique_id": "d1", "mime_type": "image/jpeg",
+                "file_name": "kms.jpg"}  # fmt: skip
+    [summary] = await mother.send_content(document=document)
+    assert "Foto bukti: ya" in summary
+    await mother.press("✅ Simpan")
+    await report_visit(mother, "Neneng Sukmana (ibu hamil)", "Kemarin", photo=True)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7502)
+
+    answers = await euis.send("/verifikasi")
+    assert answers == ["Laporan yang menunggu verifikasi: 2"]  # the others carry a proof
+    [as_file] = euis.api.sent("sendDocument")
+    assert as_file["document"] == "BQACkms-as-file"
+    assert as_file["caption"].startswith("<b>RTS-2026-0001</b> · Aditya")
+    shown = [call["photo"] for call in euis.api.sent("sendPhoto")
+             if not str(call.get("photo")).startswith("BQAC")]  # fmt: skip
+    assert shown == ["AgACkms-stamp"]  # the next report is not held up
+    assert not [p for p in euis.api.sent() if "gangguan" in str(p["text"])]
