@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain.buttons import CompanionAction, ComplaintSolved, decode, encode
-from bot.domain.models import EscalationLevel, Role
+from bot.domain.models import ComplaintStatus, EscalationLevel, Role
 from bot.services.complaint_handling import (
     HandlingOutcome,
     confirm_solved,
@@ -154,7 +154,7 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
     if visitor is None or visitor.person is None or visitor.household is None:
         return END
     await take_button(update)
-    outcome, _complaint = await confirm_solved(
+    outcome, complaint = await confirm_solved(
         context.services.store,
         visitor.person,
         visitor.household,
@@ -166,7 +166,17 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
     t = visitor.t
     if outcome is HandlingOutcome.NOT_ALLOWED:
         return await stale_button(update, context)
-    if outcome is HandlingOutcome.NOT_OPEN:
+    still_handled = complaint is not None and complaint.status is ComplaintStatus.OPEN
+    if outcome is HandlingOutcome.NOT_OPEN and still_handled:
+        await reply(
+            update,
+            t(
+                "This complaint is still being handled. We will ask you again when it has been "
+                "answered."
+            ),
+            menu_keyboard(t),
+        )
+    elif outcome is HandlingOutcome.NOT_OPEN:
         await reply(
             update, t("Thank you, this complaint has already been answered."), menu_keyboard(t)
         )

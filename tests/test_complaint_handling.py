@@ -4,19 +4,23 @@ her companion, reopened by her, closed; others are refused."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.texts.i18n import Translations
+from bot.texts.i18n import Translations, Translator
+from bot.texts.notices import render_notice
 from storage.schema import complaint, complaint_event, notification
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
 from tests.support.scenes import deliver, enrolled, file_payout_complaint
 
+ZONE = ZoneInfo("Asia/Jakarta")
+
 
 async def test_answer_resolve_reopen_close(
-    mother: Chat, store: Store, translations: Translations
+    mother: Chat, store: Store, translations: Translations, t_id: Translator
 ) -> None:
     await file_payout_complaint(mother)
     euis = await enrolled(store, mother, "PD-MKJ-1", 7401)
@@ -58,9 +62,17 @@ async def test_answer_resolve_reopen_close(
     assert row.deadline_at > NOW + timedelta(days=1)  # reset from the moment of reopening
     assert events == ["filed", "reply", "resolved", "reopened"]
     assert coordinator is not None and told.staff_id == coordinator.id
-    # The household's second tap on the old question changes nothing.
+    # The household's second tap on the old question changes nothing, and says so truly.
     [again] = await mother.press("Sudah selesai")
-    assert again.startswith("Terima kasih, keluhan ini sudah dijawab.")
+    assert again == (
+        "Keluhan ini masih ditangani. Kami akan bertanya lagi kepada Ibu/Bapak setelah keluhan "
+        "dijawab."
+    )
+    deadline = t_id.long_date(row.deadline_at.astimezone(ZONE).date())
+    assert render_notice(told.template_key, told.params, t_id).text == (
+        "Rumah tangga RTS-2026-0001 menyatakan keluhan KLH-2612-0001 belum selesai. Keluhan "
+        f"dibuka kembali dan perlu dijawab paling lambat {deadline}."
+    )
 
     # Resolved again, and this time confirmed: closed.
     await euis.send("/keluhanmasuk")

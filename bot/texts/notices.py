@@ -107,8 +107,8 @@ TEMPLATES: dict[str, str] = {
     COMPLAINT_REPLY: N_("Answer to your complaint {ticket}:\n<i>{text}</i>"),
     COMPLAINT_CONFIRM: N_("Your complaint {ticket} was marked as resolved. Is the problem solved?"),
     COMPLAINT_REOPENED: N_(
-        "Household {program_number} says complaint {ticket} is not solved. It is open again, "
-        "with a new deadline: {deadline}."
+        "Household {program_number} says complaint {ticket} is not solved. It is open again "
+        "and must be answered by {deadline}."
     ),
     ATTENDANCE_REJECTED: N_(
         "Your posyandu report for {member} on {date} was not accepted. Reason: <i>{reason}</i>. "
