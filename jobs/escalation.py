@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.models import EscalationLevel, Recipient
+from bot.domain.models import Complaint, EscalationLevel, Recipient
 from bot.services.complaints import ComplaintPolicy, owner_of
 from bot.texts.notices import COMPLAINT_ESCALATED, COMPLAINT_LEVEL_UP
 from storage.locks import hold_job_lock
@@ -27,19 +27,24 @@ NEXT_LEVEL = {
 }
 
 
-async def sweep(
-    store: Store, now: datetime, policy: ComplaintPolicy, *, send_at: datetime | None = None
-) -> int:
-    """Escalate every overdue complaint one level; returns how many moved.
+async def overdue_by(store: Store, moment: datetime) -> list[Complaint]:
+    """The complaints a sweep at `moment` would move up a level (a drill: nothing changes)."""
+    async with store.read() as repo:
+        return [c for c in await repo.complaints.overdue(moment) if c.level in NEXT_LEVEL]
 
-    `send_at` is when the alerts are due (default `now`); a drill run with a pretended `now`
-    (`sapa escalate --at ...`) still wants them delivered right away.
+
+async def sweep(
+    store: Store, now: datetime, policy: ComplaintPolicy, *, overdue_at: datetime | None = None
+) -> int:
+    """Escalate every complaint overdue at `overdue_at` (default `now`) one level; returns how
+    many moved. The history, the new deadlines and the alerts are dated `now`, never later:
+    `sapa escalate --at ... --apply` moves early what would be overdue then.
     """
-    due = send_at or now
+    due = now
     moved = 0
     async with store.write() as repo:
         await hold_job_lock(repo.connection, "escalation")
-        for complaint in await repo.complaints.overdue(now):
+        for complaint in await repo.complaints.overdue(overdue_at or now):
             level = NEXT_LEVEL.get(complaint.level)
             household = await repo.households.get(complaint.household_id)
             if level is None or household is None:

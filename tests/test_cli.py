@@ -5,6 +5,7 @@ the console reading a real stdin)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -236,7 +237,14 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
 
     # Nobody resolved the first: ten days later it goes up to the coordinator, with an alert.
     later = (date.today() + timedelta(days=10)).isoformat() + "T10:00"
-    assert "1 keluhan naik satu tingkat." in sapa("escalate", "--at", later, cwd=workdir).stdout
+    drill = sapa("escalate", "--at", later, cwd=workdir).stdout
+    assert drill.splitlines()[-1] == (
+        "1 keluhan akan naik satu tingkat pada saat itu. Belum ada yang diubah; tambahkan "
+        "--apply untuk menaikkannya sekarang."
+    )
+    assert re.match(r"KLH-\d{4}-\d{4}: pendamping", drill)
+    applied = sapa("escalate", "--at", later, "--apply", cwd=workdir).stdout
+    assert "1 keluhan naik satu tingkat." in applied
     token = sapa("invite", "coordinator", "KO-MKJ", cwd=workdir).stdout.split("start=")[-1].strip()
     coordinator = console(workdir, "coordinator:KO-MKJ", [f"/start {token}", "/rekap", "/ekspor"])
     assert "tidak selesai tepat waktu dan sekarang menjadi tanggung jawab Anda" in coordinator

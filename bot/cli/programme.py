@@ -30,7 +30,14 @@ def add_parsers(commands: Commands) -> None:
         "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
     )
     escalate_parser.add_argument(
-        "--at", help="pretend it is this moment, YYYY-MM-DDTHH:MM in WIB (for demos and drills)"
+        "--at",
+        help="a drill: list what would go up a level at this moment, YYYY-MM-DDTHH:MM in WIB "
+        "(nothing changes without --apply)",
+    )
+    escalate_parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="with --at: move those complaints up now (their history dated now, not --at)",
     )
     escalate_parser.set_defaults(handler=_escalate)
     session_parser = commands.add_parser("session", help="move or cancel one posyandu session")
@@ -52,7 +59,7 @@ async def _export(settings: Settings, t: Translator, args: argparse.Namespace) -
 
 async def _escalate(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     async with open_store(settings) as store:
-        return await run_escalate(store, settings, t, args.at)
+        return await run_escalate(store, settings, t, args.at, apply=args.apply)
 
 
 async def _session(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
@@ -105,12 +112,16 @@ async def run_export(
     return EXIT_OK
 
 
-async def run_escalate(store: Store, settings: Settings, t: Translator, at: str | None) -> int:
+async def run_escalate(
+    store: Store, settings: Settings, t: Translator, at: str | None, *, apply: bool = False
+) -> int:
     from bot.domain.clock import utc_now
     from bot.services.complaints import ComplaintPolicy
-    from jobs.escalation import sweep
+    from bot.texts.labels import LEVEL_LABELS
+    from jobs.escalation import overdue_by, sweep
 
-    moment = utc_now()
+    now = utc_now()
+    moment = now
     if at:
         try:
             moment = datetime.fromisoformat(at)
@@ -120,7 +131,18 @@ async def run_escalate(store: Store, settings: Settings, t: Translator, at: str 
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=settings.zone)
     policy = ComplaintPolicy.from_settings(settings)
-    moved = await sweep(store, moment, policy, send_at=utc_now())
+    if at and not apply:
+        due = await overdue_by(store, moment)
+        for complaint in due:
+            print(f"{complaint.ticket_code}: {t(LEVEL_LABELS[complaint.level])}")
+        print(
+            t(
+                "{count} complaint(s) would go up a level at that moment. Nothing was changed; "
+                "add --apply to move them up now."
+            ).format(count=len(due))
+        )
+        return EXIT_OK
+    moved = await sweep(store, now, policy, overdue_at=moment)
     print(t("{count} complaint(s) went up a level.").format(count=moved))
     return EXIT_OK
 
