@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bot.domain.models import Role
+from bot.runtime.app import build_application
+from bot.runtime.console import ConsoleBotApi, ConsoleChat
+from bot.services.enrolment import INVITE_PREFIX, issue_invite
 from jobs.planner import PlanPolicy, plan
 from storage.schema import attendance_report, member, notification, person
 from storage.store import Store
+from tests.conftest import NOW, TOKEN
 from tests.support.chat import Chat
 from tests.support.outbox import WIB
 from tests.support.scenes import enrolled, report_visit
@@ -168,3 +173,23 @@ async def test_a_second_confirmation_changes_nothing_and_a_report_in_between_is_
         )
         statuses = dict(rows.all())
     assert statuses == {aditya: "verified", neneng: "cross_checked"}
+
+
+async def test_the_console_shows_the_buttons_a_tick_brings(mother: Chat, store: Store) -> None:
+    """In `sapa console` a bidan ticks several names: each tick edits the buttons, and the
+    console offers the edited ones (it used to drop them after the first tick)."""
+    await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)
+    made = await issue_invite(store, "BD-MKJ-1", now=NOW, actor="test")
+    out = io.StringIO()
+    api = ConsoleBotApi(out)
+    services = mother.application.bot_data["services"]
+    application = build_application(services, request=api, token=TOKEN)
+    async with application:
+        bidan = ConsoleChat(application, api, user_id=7602)
+        for line in [f"/start {INVITE_PREFIX}{made.token}", "/konfirmasi", "1", "2"]:
+            await bidan.handle(line)
+        assert [b.label for b in api.choices()][:3] == [
+            "✅ Neneng Sukmana (RTS-2026-0001)", "✅ Aditya Sukmana (RTS-2026-0001)", "Simpan (2)",
+        ]  # fmt: skip
+        await bidan.handle("3")
+    assert "🤖 Tersimpan. 1 cocok dengan laporan rumah tangga sendiri" in out.getvalue()

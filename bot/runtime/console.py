@@ -89,8 +89,18 @@ class ConsoleBotApi(BaseRequest):
             self._save_files(api_method, params, request_data)
             result = self._show(params)
         elif api_method == "editMessageReplyMarkup":
+            # A button that edits its own keyboard (ticking names in /konfirmasi) gets the new
+            # buttons; one that removes them leaves none to press.
             message_id = int(str(params.get("message_id", 0)))
             self.buttons = [b for b in self.buttons if b.message_id != message_id]
+            markup = _as_dict(params.get("reply_markup"))
+            if markup.get("inline_keyboard"):
+                self.buttons = [
+                    Button(key["text"], key.get("callback_data"), message_id)
+                    for row in markup["inline_keyboard"]
+                    for key in row
+                ]
+                self._print_choices(show_menu=False)
         elif api_method == "answerCallbackQuery" and params.get("text"):
             self.out.write(f"  ({params['text']})\n")
         return 200, json.dumps({"ok": True, "result": result}).encode()
