@@ -19,6 +19,7 @@ from bot.services.complaint_handling import (
     take_over,
 )
 from bot.services.complaints import MAX_TEXT_LENGTH, ComplaintPolicy, TextProblem, text_problem
+from bot.texts.i18n import Translator
 from bot.texts.labels import category_label, status_label
 from handlers.common import (
     END,
@@ -74,6 +75,7 @@ async def staff_button(update: Update, context: SapaContext) -> str | int:
             await reply(
                 update,
                 t("You are now handling complaint {ticket}.").format(ticket=complaint.ticket_code),
+                _card_buttons(complaint.id, t, take_label=None),  # what is left to do
             )
             return END
         return await _refused(update, visitor, outcome)
@@ -237,23 +239,28 @@ async def waiting_command(update: Update, context: SapaContext) -> int:
                 f"<i>{escape(complaint.text)}</i>",
             ]
         )
-        buttons = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(take_label, callback_data=_card(complaint.id, "take"))],
-                [
-                    InlineKeyboardButton(
-                        t("Reply to the household"), callback_data=_card(complaint.id, "reply")
-                    )
-                ],
-                [
-                    InlineKeyboardButton(
-                        t("Mark resolved"), callback_data=_card(complaint.id, "resolve")
-                    )
-                ],
-            ]
+        buttons = _card_buttons(
+            complaint.id, t, take_label if complaint.status is ComplaintStatus.OPEN else None
         )
         await reply(update, text, buttons)
     return END
+
+
+def _card_buttons(complaint_id: int, t: Translator, take_label: str | None) -> InlineKeyboardMarkup:
+    """A complaint card's buttons; "take" only while nobody has taken it."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                t("Reply to the household"), callback_data=_card(complaint_id, "reply")
+            )
+        ],
+        [InlineKeyboardButton(t("Mark resolved"), callback_data=_card(complaint_id, "resolve"))],
+    ]
+    if take_label is not None:
+        rows.insert(
+            0, [InlineKeyboardButton(take_label, callback_data=_card(complaint_id, "take"))]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def _card(complaint_id: int, action: Literal["take", "reply", "resolve"]) -> str:

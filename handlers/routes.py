@@ -34,6 +34,7 @@ from bot.domain.buttons import (
     Language,
     MissedSession,
     OpenConfirmations,
+    OpenVerifications,
     Verification,
     is_kind,
 )
@@ -117,6 +118,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         ),
         CommandHandler("keluhanmasuk", complaint_handling.waiting_command),
         CommandHandler("verifikasi", verification.queue_command),
+        CallbackQueryHandler(verification.queue_command, pattern=is_kind(OpenVerifications)),
         CommandHandler("konfirmasi", health_worker.open_list),
         CallbackQueryHandler(health_worker.open_list, pattern=is_kind(OpenConfirmations)),
         CallbackQueryHandler(verification.decision_pressed, pattern=is_kind(Verification)),

@@ -43,7 +43,10 @@ async def _not_allowed(update: Update, visitor: Visitor) -> int:
 
 
 async def queue_command(update: Update, context: SapaContext) -> int:
+    """/verifikasi, or the button on a new report's notice: the reports waiting for this staff."""
     end_flow(context.user_data or {})
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     visitor = await visit(update, context)
     person, t = visitor.person, visitor.t
     if person is None or person.role not in VERIFIERS:

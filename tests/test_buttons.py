@@ -20,6 +20,7 @@ from bot.domain.buttons import (
     Language,
     MissedSession,
     OpenConfirmations,
+    OpenVerifications,
     Verification,
     decode,
     encode,
@@ -37,6 +38,7 @@ LONGEST: list[ButtonData] = [
     Verification(999_999_999_999, "ok"),
     CaseloadFilter("x" * 40),
     OpenConfirmations("open"),
+    OpenVerifications("open"),
     ErasureDecision(999_999_999_999, "identity"),
 ]
 

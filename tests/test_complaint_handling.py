@@ -110,3 +110,16 @@ async def test_other_staff_and_forged_buttons_are_refused(
     assert taken == "Anda sekarang menangani keluhan KLH-2612-0001."
     async with store.read() as repo:
         assert (await repo.connection.execute(select(complaint.c.status))).scalar() == "in_progress"
+
+
+async def test_a_taken_complaint_offers_only_what_is_left_to_do(mother: Chat, store: Store) -> None:
+    await file_payout_complaint(mother)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7403)
+    await euis.send("/keluhanmasuk")
+    assert euis.buttons() == ["Tandai sedang ditangani", "Balas ke rumah tangga", "Tandai selesai"]
+    [taken] = await euis.press("Tandai sedang ditangani")
+    assert taken == "Anda sekarang menangani keluhan KLH-2612-0001."
+    assert euis.buttons() == ["Balas ke rumah tangga", "Tandai selesai"]
+    [_count, card] = await euis.send("/keluhanmasuk")
+    assert "Status: sedang ditangani" in card
+    assert euis.buttons() == ["Balas ke rumah tangga", "Tandai selesai"]

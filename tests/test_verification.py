@@ -55,11 +55,14 @@ async def test_verify_one_reject_another_with_a_reason(
     assert rows[ids[30]].reject_reason == "Posyandu Anggrek tidak buka tanggal 30, <jadwal> pindah."
     await deliver(store, mother, translations)
     to_mother = [p["text"] for p in mother.api.sent() if p["chat_id"] == mother.user_id]
-    assert to_mother[-1] == (
-        "Laporan posyandu Anda untuk Neneng Sukmana pada Senin, 30 November 2026 tidak diterima. "
-        "Alasan: <i>Posyandu Anggrek tidak buka tanggal 30, &lt;jadwal&gt; pindah.</i>. Silakan "
-        "bicara dengan pendamping jika ini keliru."
-    )
+    # The household hears both decisions; the reason's own full stop is not doubled.
+    assert to_mother[-2:] == [
+        "Laporan posyandu Ibu/Bapak untuk Aditya Sukmana pada Selasa, 1 Desember 2026 sudah "
+        "diperiksa dan diterima. Terima kasih!",
+        "Laporan posyandu Ibu/Bapak untuk Neneng Sukmana pada Senin, 30 November 2026 tidak "
+        "diterima.\nAlasan: <i>Posyandu Anggrek tidak buka tanggal 30, &lt;jadwal&gt; pindah.</i>"
+        "\nJika ini keliru, silakan hubungi pendamping Ibu/Bapak.",
+    ]
     assert told.person_id is not None
 
 
@@ -103,3 +106,17 @@ async def test_a_proof_sent_as_a_file_is_shown_as_a_file_and_the_queue_goes_on(
              if not str(call.get("photo")).startswith("BQAC")]  # fmt: skip
     assert shown == ["AgACkms-stamp"]  # the next report is not held up
     assert not [p for p in euis.api.sent() if "gangguan" in str(p["text"])]
+
+
+async def test_a_new_reports_notice_opens_the_verification_list(
+    mother: Chat, store: Store, translations: Translations
+) -> None:
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7503)
+    await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)
+    await deliver(store, euis, translations)
+    [notice] = [p for p in euis.api.sent() if p["chat_id"] == euis.user_id][-1:]
+    assert notice["text"].startswith("Laporan posyandu baru dari rumah tangga RTS-2026-0001")
+    assert euis.buttons() == ["Buka daftar verifikasi"]
+    [count, report] = await euis.press("Buka daftar verifikasi")
+    assert count == "Laporan yang menunggu verifikasi: 1"
+    assert report.startswith("<b>RTS-2026-0001</b> · Aditya Sukmana")

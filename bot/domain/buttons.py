@@ -108,6 +108,14 @@ class OpenConfirmations(ButtonData):
 
 
 @dataclass(frozen=True)
+class OpenVerifications(ButtonData):
+    """The companion's list of reports waiting for verification (/verifikasi)."""
+
+    prefix: ClassVar[str] = "vrq"
+    what: Literal["open"]
+
+
+@dataclass(frozen=True)
 class ErasureDecision(ButtonData):
     """A coordinator's decision on a household's request to erase its chat data."""
 
@@ -125,6 +133,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     Verification,
     CaseloadFilter,
     OpenConfirmations,
+    OpenVerifications,
     ErasureDecision,
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS}

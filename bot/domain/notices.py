@@ -111,6 +111,11 @@ class AttendanceRejected(NoticeParams):
     reason: str
 
 
+class AttendanceVerified(NoticeParams):
+    member: str
+    date: date
+
+
 class HealthWorkerPrompt(NoticeParams):
     posyandu: str
 
@@ -152,6 +157,7 @@ PARAMS: dict[str, type[NoticeParams]] = {
     "complaint.confirm": ComplaintConfirm,
     "complaint.reopened": ComplaintReopened,
     "attendance.rejected": AttendanceRejected,
+    "attendance.verified": AttendanceVerified,
     "posyandu.confirm_prompt": HealthWorkerPrompt,
     "datarequest.alert": DataRequestAlert,
     "datarequest.done": DataRequestDone,

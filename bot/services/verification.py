@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.models import Person, Recipient, ReportStatus, Role
-from bot.texts.notices import ATTENDANCE_REJECTED
+from bot.texts.notices import ATTENDANCE_REJECTED, ATTENDANCE_VERIFIED
 from storage.attendance import ReportLine
 from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
@@ -61,26 +61,25 @@ async def decide(
         status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
         if not await repo.verification.decide(report_id, status, person.id, now, reason):
             return Decision.ALREADY_DECIDED, report
+        # The household hears the decision either way.
+        people = await repo.people.linked_to_household(report.household_id)
+        params: dict[str, str] = {"member": report.member, "date": report.session_date.isoformat()}
+        template = ATTENDANCE_VERIFIED
         if not verified:
-            people = await repo.people.linked_to_household(report.household_id)
-            params = {
-                "member": report.member,
-                "date": report.session_date.isoformat(),
-                "reason": reason or "",
-            }
-            await repo.notifications.queue_many(
-                [
-                    QueuedMessage(
-                        Recipient(person_id=p.id),
-                        ATTENDANCE_REJECTED,
-                        params,
-                        now,
-                        f"attendance:rejected:{report_id}:{p.id}",
-                    )
-                    for p in people
-                ],
-                now,
-            )
+            template, params = ATTENDANCE_REJECTED, params | {"reason": reason or ""}
+        await repo.notifications.queue_many(
+            [
+                QueuedMessage(
+                    Recipient(person_id=p.id),
+                    template,
+                    params,
+                    now,
+                    f"attendance:{status.value}:{report_id}:{p.id}",
+                )
+                for p in people
+            ],
+            now,
+        )
         await repo.people.touch(person.id, now)
         await repo.audit.record(
             now, f"person:{person.id}", status.value, "attendance_report", str(report_id)

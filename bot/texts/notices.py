@@ -17,6 +17,7 @@ from bot.domain.buttons import (
     ErasureDecision,
     MissedSession,
     OpenConfirmations,
+    OpenVerifications,
     encode,
 )
 from bot.domain.digest import DigestContent
@@ -47,6 +48,7 @@ COMPLAINT_REPLY = "complaint.reply"
 COMPLAINT_CONFIRM = "complaint.confirm"
 COMPLAINT_REOPENED = "complaint.reopened"
 ATTENDANCE_REJECTED = "attendance.rejected"
+ATTENDANCE_VERIFIED = "attendance.verified"
 HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
 DATA_REQUEST_ALERT = "datarequest.alert"
 DATA_REQUEST_DONE = "datarequest.done"
@@ -111,8 +113,11 @@ TEMPLATES: dict[str, str] = {
         "and must be answered by {deadline}."
     ),
     ATTENDANCE_REJECTED: N_(
-        "Your posyandu report for {member} on {date} was not accepted. Reason: <i>{reason}</i>. "
-        "Please talk to your companion if this is a mistake."
+        "Your posyandu report for {member} on {date} was not accepted.\nReason: <i>{reason}</i>\n"
+        "If this is a mistake, please contact your companion."
+    ),
+    ATTENDANCE_VERIFIED: N_(
+        "Your posyandu report for {member} on {date} has been checked and accepted. Thank you!"
     ),
     HEALTH_WORKER_PROMPT: N_(
         "Posyandu {posyandu} met today. Please confirm who came: it cross-checks the households' "
@@ -191,6 +196,8 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Yes, it is solved"), encode(ComplaintSolved(complaint, "yes")))],
             [(t("No, not yet"), encode(ComplaintSolved(complaint, "no")))],
         ]
+    if template_key == ATTENDANCE_REPORTED:
+        buttons = [[(t("Open the verification list"), encode(OpenVerifications("open")))]]
     if template_key == HEALTH_WORKER_PROMPT:
         buttons = [[(t("Confirm attendance"), encode(OpenConfirmations("open")))]]
     if template_key == POSYANDU_MISSED:
