@@ -9,11 +9,23 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
-from storage.database import excluded, upsert
+from storage.bulk import among, bulk_upsert
 from storage.schema import desa, household, member
 
-# SQLite allows at most 32766 bound parameters per statement; stay well under for IN lists.
-_CHUNK = 5_000
+_HOUSEHOLD_COLUMNS = (
+    "program_number",
+    "head_name",
+    "nik_masked",
+    "nik_digest",
+    "nik_tail_digest",
+    "desa_id",
+    "posyandu_id",
+    "companion_id",
+    "active",
+    "created_at",
+    "updated_at",
+)
+_MEMBER_COLUMNS = ("household_id", "name", "name_key", "kind", "birth_date", "due_date")
 
 
 class HouseholdRepository:
@@ -21,44 +33,40 @@ class HouseholdRepository:
         self._connection = connection
 
     async def upsert(self, records: Sequence[HouseholdRecord], now: datetime) -> None:
-        """Insert new households, update the ones whose programme number is already known."""
-        if not records:
-            return
-        statement = upsert(self._connection, household)
-        new = excluded(statement)
-        changed = (
-            "head_name",
-            "nik_masked",
-            "nik_digest",
-            "nik_tail_digest",
-            "desa_id",
-            "posyandu_id",
-            "companion_id",
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[household.c.program_number],
-            set_={**{column: new[column] for column in changed}, "updated_at": new.updated_at},
-        )
+        """Insert new households, update the ones whose programme number is already known (their
+        `active` flag and `created_at` stay)."""
         rows = [
-            {**r.model_dump(), "active": True, "created_at": now, "updated_at": now}
+            (
+                r.program_number,
+                r.head_name,
+                r.nik_masked,
+                r.nik_digest,
+                r.nik_tail_digest,
+                r.desa_id,
+                r.posyandu_id,
+                r.companion_id,
+                True,
+                now,
+                now,
+            )
             for r in records
         ]
-        await self._connection.execute(statement, rows)
+        await bulk_upsert(
+            self._connection,
+            household,
+            _HOUSEHOLD_COLUMNS,
+            rows,
+            key=["program_number"],
+            update=[*_HOUSEHOLD_COLUMNS[1:8], "updated_at"],
+        )
 
     async def ids_by_program_number(self, numbers: Iterable[str] | None = None) -> dict[str, int]:
         """Household ids by programme number (all of them, or only the given numbers)."""
         query = select(household.c.program_number, household.c.id)
-        if numbers is None:
-            return {n: i for n, i in await self._connection.execute(query)}
-        wanted = list(set(numbers))
-        found: dict[str, int] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = await self._connection.execute(
-                query.where(household.c.program_number.in_(chunk))
-            )
-            found.update({n: i for n, i in rows})
-        return found
+        if numbers is not None:
+            wanted = list(set(numbers))
+            query = query.where(among(self._connection, household.c.program_number, wanted))
+        return {n: i for n, i in await self._connection.execute(query)}
 
     async def get_by_program_number(self, program_number: str) -> Household | None:
         return await self._get(household.c.program_number == program_number)
@@ -90,21 +98,28 @@ class HouseholdRepository:
             .values(active=active, updated_at=now)
         )
 
-    async def program_numbers_by_nik_digest(self) -> dict[str, str]:
-        """Which household each known NIK digest heads (to refuse one head for two households)."""
-        query = select(household.c.nik_digest, household.c.program_number)
+    async def program_numbers_by_nik_digest(self, digests: Iterable[str]) -> dict[str, str]:
+        """Which household each of these NIK digests heads (to refuse one head for two
+        households)."""
+        query = select(household.c.nik_digest, household.c.program_number).where(
+            among(self._connection, household.c.nik_digest, list(set(digests)))
+        )
         return {digest: number for digest, number in await self._connection.execute(query)}
+
+    async def nik_digests_by_program_number(self, numbers: Iterable[str]) -> dict[str, str]:
+        """The head's NIK digest of each of these households that exists."""
+        query = select(household.c.program_number, household.c.nik_digest).where(
+            among(self._connection, household.c.program_number, list(set(numbers)))
+        )
+        return {number: digest for number, digest in await self._connection.execute(query)}
 
     async def member_keys(self, household_ids: Iterable[int]) -> set[tuple[int, str]]:
         """(household id, member name key) of the members these households already have."""
         wanted = list(set(household_ids))
-        found: set[tuple[int, str]] = set()
-        for start in range(0, len(wanted), _CHUNK):
-            query = select(member.c.household_id, member.c.name_key).where(
-                member.c.household_id.in_(wanted[start : start + _CHUNK])
-            )
-            found.update((h, k) for h, k in await self._connection.execute(query))
-        return found
+        query = select(member.c.household_id, member.c.name_key).where(
+            among(self._connection, member.c.household_id, wanted)
+        )
+        return {(h, k) for h, k in await self._connection.execute(query)}
 
     async def nik_tail_digest(self, program_number: str) -> str | None:
         query = select(household.c.nik_tail_digest).where(
@@ -128,23 +143,18 @@ class HouseholdRepository:
 
     async def upsert_members(self, records: Sequence[MemberRecord]) -> None:
         """Members are keyed by household and name: re-importing a member updates it."""
-        if not records:
-            return
-        statement = upsert(self._connection, member)
-        new = excluded(statement)
-        statement = statement.on_conflict_do_update(
-            index_elements=[member.c.household_id, member.c.name_key],
-            set_={
-                "name": new.name,
-                "kind": new.kind,
-                "birth_date": new.birth_date,
-                "due_date": new.due_date,
-            },
-        )
         rows = [
-            {**r.model_dump(), "kind": r.kind.value, "name_key": name_key(r.name)} for r in records
+            (r.household_id, r.name, name_key(r.name), r.kind.value, r.birth_date, r.due_date)
+            for r in records
         ]
-        await self._connection.execute(statement, rows)
+        await bulk_upsert(
+            self._connection,
+            member,
+            _MEMBER_COLUMNS,
+            rows,
+            key=["household_id", "name_key"],
+            update=["name", "kind", "birth_date", "due_date"],
+        )
 
     async def members(self, household_id: int) -> list[Member]:
         query = select(member).where(member.c.household_id == household_id).order_by(member.c.id)

@@ -1,11 +1,25 @@
-"""The database half of an import, one function per kind of file: check every reference
-against the registry (kecamatan, desa, posyandu, companion, household) and, when `write` is
-true, upsert the rows. Called by `importer.import_file` inside its one write transaction."""
+"""The database half of an import, one class per kind of file, fed one chunk of rows at a time:
+check every reference against the registry (kecamatan, desa, posyandu, companion, household) and,
+while nothing in the file so far has a problem and this is not a dry run, upsert the chunk.
+
+What a chunk's checks need from the rest of the file is kept compact: the line where each key
+(code, programme number, NIK, member) was first given, for duplicates; for household heads, the
+digests this import took away from a household (rare). The places, posyandu and staff are small
+tables and are read once. Households, heads and members are looked up per chunk.
+
+All chunks are written in the one transaction `importer.import_file` holds; it is rolled back
+when any row of the file has a problem, so a file is still written all or nothing. The database a
+chunk is checked against is the one before the import plus the chunks before it, which gives the
+same answers as checking the whole file against the database before the import: every key is
+unique within the file, so an earlier chunk can only have written other keys (the one exception,
+a NIK an earlier chunk took away from its household, is what `_Households.released` remembers).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Container, Iterable, Sequence
-from typing import Any, TypeVar
+import hashlib
+from collections.abc import Callable, Container, Coroutine, Iterable
+from typing import Any, Generic, TypeVar
 
 from bot.domain.models import (
     HouseholdRecord,
@@ -15,6 +29,7 @@ from bot.domain.models import (
     PosyanduRef,
     Role,
     StaffRecord,
+    StaffRef,
     name_key,
 )
 from bot.domain.nik import link_tail_digest, mask_nik, nik_digest
@@ -29,25 +44,39 @@ from bot.services.registry.rows import (
 )
 from storage.store import Repositories
 
-BATCH = 1_000
 RowT = TypeVar("RowT", bound=Row)
 KeyT = TypeVar("KeyT")
 
 
-def _unique(
-    rows: Sequence[RowT], key: Callable[[RowT], KeyT], column: str, context: ImportContext
-) -> list[RowT]:
-    """Report rows whose key repeats an earlier row of the file; return the first of each."""
-    first_line: dict[KeyT, int] = {}
-    kept: list[RowT] = []
-    for row in rows:
-        seen = first_line.setdefault(key(row), row.line)
-        if seen != row.line:
-            message = context.t("already given on line {line}").format(line=seen)
-            context.problem(row.line, column, message)
-        else:
-            kept.append(row)
-    return kept
+class FirstLines(Generic[RowT, KeyT]):
+    """The line of the file where each key was first given (keys kept as small as they can be:
+    an int for a NIK, a 128-bit hash for a member)."""
+
+    def __init__(self, key: Callable[[RowT], KeyT], column: str) -> None:
+        self._key = key
+        self._column = column
+        self._lines: dict[KeyT, int] = {}
+
+    def unique(self, rows: list[RowT], context: ImportContext) -> list[RowT]:
+        """Report rows whose key repeats an earlier row of the file; return the others."""
+        kept: list[RowT] = []
+        lines = self._lines
+        for row in rows:
+            seen = lines.setdefault(self._key(row), row.line)
+            if seen != row.line:
+                message = context.t("already given on line {line}").format(line=seen)
+                context.problem(row.line, self._column, message)
+            else:
+                kept.append(row)
+        return kept
+
+
+def member_key(program_number: str, name: str) -> int:
+    """A member's key in the file as a 128-bit number: 420,000 of them fit in about 50 MB, where
+    the (programme number, name) pairs would take three times as much. Two different members
+    share one with a probability of about 1e-27 per file."""
+    text = f"{program_number}\x1f{name_key(name)}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
 
 
 def _count(context: ImportContext, keys: Iterable[object], existing: Container[object]) -> None:
@@ -59,78 +88,9 @@ def _count(context: ImportContext, keys: Iterable[object], existing: Container[o
             context.report.inserted += 1
 
 
-async def _apply_posyandu(
-    repo: Repositories, rows: list[PosyanduRow], context: ImportContext, write: bool
-) -> None:
-    rows = _unique(rows, lambda r: r.code, "code", context)
-    if not write:
-        return
-    kecamatan_ids = await repo.geography.ensure_kecamatan(r.kecamatan for r in rows)
-    desa_ids = await repo.geography.ensure_desa(
-        (kecamatan_ids[name_key(r.kecamatan)], r.desa) for r in rows
-    )
-    existing = await repo.geography.posyandu_refs()
-    _count(context, (r.code for r in rows), set(existing))
-    records = [
-        PosyanduRecord(
-            code=r.code,
-            name=r.name,
-            desa_id=desa_ids[(kecamatan_ids[name_key(r.kecamatan)], name_key(r.desa))],
-            schedule=r.schedule,
-        )
-        for r in rows
-    ]
-    await repo.geography.upsert_posyandu(records)
-
-
-async def _apply_people(
-    repo: Repositories, rows: list[PeopleRow], context: ImportContext, write: bool
-) -> None:
-    rows = _unique(rows, lambda r: r.code, "code", context)
-    kecamatan_ids = await repo.geography.kecamatan_ids()
-    posyandu = await repo.geography.posyandu_refs()
-    records: list[StaffRecord] = []
-    for r in rows:
-        kecamatan_id = kecamatan_ids.get(name_key(r.kecamatan)) if r.kecamatan else None
-        if r.kecamatan and kecamatan_id is None:
-            _unknown_kecamatan(context, r.line, r.kecamatan)
-            continue
-        posyandu_id = None
-        if r.role is Role.HEALTH_WORKER:
-            ref = _posyandu_in(
-                context, posyandu, r.line, "posyandu", r.posyandu, r.kecamatan, kecamatan_id
-            )
-            if ref is None:
-                continue
-            posyandu_id = ref.id
-        records.append(
-            StaffRecord(
-                code=r.code,
-                name=r.name,
-                role=r.role,
-                kecamatan_id=kecamatan_id,
-                posyandu_id=posyandu_id,
-            )
-        )
-    if not write or not context.report.ok:
-        return
-    before = await repo.staff.refs()
-    _count(context, (r.code for r in records), set(before))
-    names = await repo.geography.kecamatan_names()
-    for record in records:
-        old = before.get(record.code)
-        if old is not None and (old.role, old.kecamatan_id) != (record.role, record.kecamatan_id):
-            context.report.staff_changes.append(
-                StaffChange(
-                    code=record.code,
-                    name=record.name,
-                    role_before=old.role,
-                    role_after=record.role,
-                    kecamatan_before=names.get(old.kecamatan_id or 0),
-                    kecamatan_after=names.get(record.kecamatan_id or 0),
-                )
-            )
-    await repo.staff.upsert(records)
+def _unknown_kecamatan(context: ImportContext, line: int, name: str) -> None:
+    message = context.t("kecamatan {name} is not known (import the posyandu file first)")
+    context.problem(line, "kecamatan", message.format(name=name))
 
 
 def _posyandu_in(
@@ -153,33 +113,168 @@ def _posyandu_in(
     return ref
 
 
-def _unknown_kecamatan(context: ImportContext, line: int, name: str) -> None:
-    message = context.t("kecamatan {name} is not known (import the posyandu file first)")
-    context.problem(line, "kecamatan", message.format(name=name))
+# A chunk's write, handed back by `Applier.chunk` to be awaited before the next chunk's checks.
+Write = Coroutine[Any, Any, None]
 
 
-async def _apply_households(
-    repo: Repositories, rows: list[HouseholdRow], context: ImportContext, write: bool
-) -> None:
-    t = context.t
-    assert context.nik_key is not None
-    key = context.nik_key
-    rows = _unique(rows, lambda r: r.program_number, "program_number", context)
-    rows = _unique(rows, lambda r: r.nik, "nik", context)
-    kecamatan_ids = await repo.geography.kecamatan_ids()
-    desa_ids = await repo.geography.desa_ids()
-    posyandu = await repo.geography.posyandu_refs()
-    staff = await repo.staff.refs()
-    heads = await repo.households.program_numbers_by_nik_digest()
-    records: list[HouseholdRecord] = []
-    with context.bar(len(rows), t("checking references")) as bar:
+class Applier(Generic[RowT]):
+    """Checks and writes one file's chunks: `start` once, `chunk` for each chunk in file order.
+    `chunk` writes only when `write` is true (nothing wrong so far, not a dry run). For the big
+    files it does not write itself but returns the write: the importer runs it while it reads
+    and validates the next chunk, so that the database works while Python does."""
+
+    def __init__(self, context: ImportContext) -> None:
+        self.context = context
+
+    async def start(self, repo: Repositories) -> None:
+        """Read what every chunk needs (small tables only)."""
+
+    async def chunk(self, repo: Repositories, rows: list[RowT], write: bool) -> Write | None:
+        raise NotImplementedError
+
+
+class _Posyandu(Applier[PosyanduRow]):
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.codes: FirstLines[PosyanduRow, str] = FirstLines(lambda r: r.code, "code")
+        self.existing: set[str] = set()
+
+    async def start(self, repo: Repositories) -> None:
+        self.existing = set(await repo.geography.posyandu_refs())
+
+    async def chunk(self, repo: Repositories, rows: list[PosyanduRow], write: bool) -> Write | None:
+        rows = self.codes.unique(rows, self.context)
+        if not write or not self.context.clean:
+            return None
+        kecamatan_ids = await repo.geography.ensure_kecamatan(r.kecamatan for r in rows)
+        desa_ids = await repo.geography.ensure_desa(
+            (kecamatan_ids[name_key(r.kecamatan)], r.desa) for r in rows
+        )
+        _count(self.context, (r.code for r in rows), self.existing)
+        records = [
+            PosyanduRecord(
+                code=r.code,
+                name=r.name,
+                desa_id=desa_ids[(kecamatan_ids[name_key(r.kecamatan)], name_key(r.desa))],
+                schedule=r.schedule,
+            )
+            for r in rows
+        ]
+        await repo.geography.upsert_posyandu(records)
+        return None
+
+
+class _People(Applier[PeopleRow]):
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.codes: FirstLines[PeopleRow, str] = FirstLines(lambda r: r.code, "code")
+        self.kecamatan_ids: dict[str, int] = {}
+        self.kecamatan_names: dict[int, str] = {}
+        self.posyandu: dict[str, PosyanduRef] = {}
+        self.before: dict[str, StaffRef] = {}
+
+    async def start(self, repo: Repositories) -> None:
+        self.kecamatan_ids = await repo.geography.kecamatan_ids()
+        self.kecamatan_names = await repo.geography.kecamatan_names()
+        self.posyandu = await repo.geography.posyandu_refs()
+        self.before = await repo.staff.refs()
+
+    async def chunk(self, repo: Repositories, rows: list[PeopleRow], write: bool) -> Write | None:
+        context = self.context
+        rows = self.codes.unique(rows, context)
+        records: list[StaffRecord] = []
         for r in rows:
-            bar.update()
-            kecamatan_id = kecamatan_ids.get(name_key(r.kecamatan))
+            kecamatan_id = self.kecamatan_ids.get(name_key(r.kecamatan)) if r.kecamatan else None
+            if r.kecamatan and kecamatan_id is None:
+                _unknown_kecamatan(context, r.line, r.kecamatan)
+                continue
+            posyandu_id = None
+            if r.role is Role.HEALTH_WORKER:
+                ref = _posyandu_in(
+                    context,
+                    self.posyandu,
+                    r.line,
+                    "posyandu",
+                    r.posyandu,
+                    r.kecamatan,
+                    kecamatan_id,
+                )
+                if ref is None:
+                    continue
+                posyandu_id = ref.id
+            records.append(
+                StaffRecord(
+                    code=r.code,
+                    name=r.name,
+                    role=r.role,
+                    kecamatan_id=kecamatan_id,
+                    posyandu_id=posyandu_id,
+                )
+            )
+        if not write or not context.clean:
+            return None
+        _count(context, (r.code for r in records), self.before)
+        names = self.kecamatan_names
+        for record in records:
+            old = self.before.get(record.code)
+            if old is not None and (old.role, old.kecamatan_id) != (
+                record.role,
+                record.kecamatan_id,
+            ):
+                context.report.staff_changes.append(
+                    StaffChange(
+                        code=record.code,
+                        name=record.name,
+                        role_before=old.role,
+                        role_after=record.role,
+                        kecamatan_before=names.get(old.kecamatan_id or 0),
+                        kecamatan_after=names.get(record.kecamatan_id or 0),
+                    )
+                )
+        await repo.staff.upsert(records)
+        return None
+
+
+class _Households(Applier[HouseholdRow]):
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.numbers: FirstLines[HouseholdRow, str] = FirstLines(
+            lambda r: r.program_number, "program_number"
+        )
+        self.niks: FirstLines[HouseholdRow, int] = FirstLines(lambda r: int(r.nik), "nik")
+        self.kecamatan_ids: dict[str, int] = {}
+        self.desa_ids: dict[tuple[int, str], int] = {}
+        self.posyandu: dict[str, PosyanduRef] = {}
+        self.staff: dict[str, StaffRef] = {}
+        # NIK digest -> programme number, for the heads an earlier chunk gave another NIK: the
+        # database no longer says they headed their household before this import.
+        self.released: dict[str, str] = {}
+
+    async def start(self, repo: Repositories) -> None:
+        self.kecamatan_ids = await repo.geography.kecamatan_ids()
+        self.desa_ids = await repo.geography.desa_ids()
+        self.posyandu = await repo.geography.posyandu_refs()
+        self.staff = await repo.staff.refs()
+
+    async def chunk(
+        self, repo: Repositories, rows: list[HouseholdRow], write: bool
+    ) -> Write | None:
+        context = self.context
+        t = context.t
+        assert context.nik_key is not None
+        key = context.nik_key
+        rows = self.numbers.unique(rows, context)
+        rows = self.niks.unique(rows, context)
+        digests = [nik_digest(key, r.nik) for r in rows]
+        known = await repo.households.nik_digests_by_program_number(r.program_number for r in rows)
+        heads = await repo.households.program_numbers_by_nik_digest(digests)
+        records: list[HouseholdRecord] = []
+        for r, digest in zip(rows, digests, strict=True):
+            kecamatan_id = self.kecamatan_ids.get(name_key(r.kecamatan))
             if kecamatan_id is None:
                 _unknown_kecamatan(context, r.line, r.kecamatan)
                 continue
-            desa_id = desa_ids.get((kecamatan_id, name_key(r.desa)))
+            desa_id = self.desa_ids.get((kecamatan_id, name_key(r.desa)))
             if desa_id is None:
                 context.problem(
                     r.line,
@@ -191,7 +286,7 @@ async def _apply_households(
                 continue
             ref = _posyandu_in(
                 context,
-                posyandu,
+                self.posyandu,
                 r.line,
                 "posyandu_code",
                 r.posyandu_code,
@@ -202,7 +297,7 @@ async def _apply_households(
                 continue
             companion_id = None
             if r.companion_code:
-                companion = staff.get(r.companion_code)
+                companion = self.staff.get(r.companion_code)
                 if companion is None or companion.role is not Role.COMPANION:
                     context.problem(
                         r.line,
@@ -220,8 +315,7 @@ async def _apply_households(
                     )
                     continue
                 companion_id = companion.id
-            digest = nik_digest(key, r.nik)
-            head_of = heads.get(digest)
+            head_of = heads.get(digest) or self.released.get(digest)
             if head_of is not None and head_of != r.program_number:
                 context.problem(
                     r.line,
@@ -241,81 +335,96 @@ async def _apply_households(
                     companion_id=companion_id,
                 )
             )
-    if not write or not context.report.ok:
-        return
-    _count(context, (r.program_number for r in records), set(heads.values()))
-    with context.bar(len(records), t("saving")) as bar:
-        for start in range(0, len(records), BATCH):
-            batch = records[start : start + BATCH]
-            await repo.households.upsert(batch, context.now)
-            bar.update(len(batch))
+        if not write or not context.clean:
+            return None
+        _count(context, (r.program_number for r in records), known)
+        for record in records:
+            before = known.get(record.program_number)
+            if before is not None and before != record.nik_digest:
+                self.released[before] = record.program_number
+        return repo.households.upsert(records, context.now)
 
 
-async def _apply_members(
-    repo: Repositories, rows: list[MemberRow], context: ImportContext, write: bool
-) -> None:
-    rows = _unique(rows, lambda r: (r.program_number, name_key(r.name)), "name", context)
-    households = await repo.households.ids_by_program_number(r.program_number for r in rows)
-    records: list[MemberRecord] = []
-    for r in rows:
-        household_id = households.get(r.program_number)
-        if household_id is None:
-            message = context.t("programme number {number} is not known (import households first)")
-            context.problem(r.line, "program_number", message.format(number=r.program_number))
-            continue
-        records.append(
-            MemberRecord(
-                household_id=household_id,
-                name=r.name,
-                kind=r.kind,
-                birth_date=r.birth_date,
-                due_date=r.due_date,
-            )
+class _Members(Applier[MemberRow]):
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.keys: FirstLines[MemberRow, int] = FirstLines(
+            lambda r: member_key(r.program_number, r.name), "name"
         )
-    if not write or not context.report.ok:
-        return
-    existing = await repo.households.member_keys(households.values())
-    _count(context, ((m.household_id, name_key(m.name)) for m in records), existing)
-    with context.bar(len(records), context.t("saving")) as bar:
-        for start in range(0, len(records), BATCH):
-            batch = records[start : start + BATCH]
-            await repo.households.upsert_members(batch)
-            bar.update(len(batch))
 
-
-async def _apply_payouts(
-    repo: Repositories, rows: list[PayoutRow], context: ImportContext, write: bool
-) -> None:
-    rows = _unique(rows, lambda r: (r.round, name_key(r.kecamatan)), "round", context)
-    kecamatan_ids = await repo.geography.kecamatan_ids()
-    records: list[PayoutRoundRecord] = []
-    for r in rows:
-        kecamatan_id = kecamatan_ids.get(name_key(r.kecamatan))
-        if kecamatan_id is None:
-            _unknown_kecamatan(context, r.line, r.kecamatan)
-            continue
-        records.append(
-            PayoutRoundRecord(
-                round_code=r.round,
-                kecamatan_id=kecamatan_id,
-                payout_date=r.date,
-                place=r.place,
-                start_time=r.start_time,
-                end_time=r.end_time,
-                amount=r.amount,
+    async def chunk(self, repo: Repositories, rows: list[MemberRow], write: bool) -> Write | None:
+        context = self.context
+        rows = self.keys.unique(rows, context)
+        households = await repo.households.ids_by_program_number(r.program_number for r in rows)
+        records: list[MemberRecord] = []
+        for r in rows:
+            household_id = households.get(r.program_number)
+            if household_id is None:
+                message = context.t(
+                    "programme number {number} is not known (import households first)"
+                )
+                context.problem(r.line, "program_number", message.format(number=r.program_number))
+                continue
+            records.append(
+                MemberRecord(
+                    household_id=household_id,
+                    name=r.name,
+                    kind=r.kind,
+                    birth_date=r.birth_date,
+                    due_date=r.due_date,
+                )
             )
+        if not write or not context.clean:
+            return None
+        existing = await repo.households.member_keys(households.values())
+        _count(context, ((m.household_id, name_key(m.name)) for m in records), existing)
+        return repo.households.upsert_members(records)
+
+
+class _Payouts(Applier[PayoutRow]):
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.rounds: FirstLines[PayoutRow, tuple[str, str]] = FirstLines(
+            lambda r: (r.round, name_key(r.kecamatan)), "round"
         )
-    if not write or not context.report.ok:
-        return
-    existing = await repo.payouts.keys()
-    _count(context, ((r.round_code, r.kecamatan_id) for r in records), existing)
-    await repo.payouts.upsert(records)
+        self.kecamatan_ids: dict[str, int] = {}
+        self.existing: set[tuple[str, int]] = set()
+
+    async def start(self, repo: Repositories) -> None:
+        self.kecamatan_ids = await repo.geography.kecamatan_ids()
+        self.existing = await repo.payouts.keys()
+
+    async def chunk(self, repo: Repositories, rows: list[PayoutRow], write: bool) -> Write | None:
+        context = self.context
+        rows = self.rounds.unique(rows, context)
+        records: list[PayoutRoundRecord] = []
+        for r in rows:
+            kecamatan_id = self.kecamatan_ids.get(name_key(r.kecamatan))
+            if kecamatan_id is None:
+                _unknown_kecamatan(context, r.line, r.kecamatan)
+                continue
+            records.append(
+                PayoutRoundRecord(
+                    round_code=r.round,
+                    kecamatan_id=kecamatan_id,
+                    payout_date=r.date,
+                    place=r.place,
+                    start_time=r.start_time,
+                    end_time=r.end_time,
+                    amount=r.amount,
+                )
+            )
+        if not write or not context.clean:
+            return None
+        _count(context, ((r.round_code, r.kecamatan_id) for r in records), self.existing)
+        await repo.payouts.upsert(records)
+        return None
 
 
-APPLY: dict[ImportKind, Callable[[Repositories, Any, ImportContext, bool], Awaitable[None]]] = {
-    ImportKind.POSYANDU: _apply_posyandu,
-    ImportKind.PEOPLE: _apply_people,
-    ImportKind.HOUSEHOLDS: _apply_households,
-    ImportKind.MEMBERS: _apply_members,
-    ImportKind.PAYOUTS: _apply_payouts,
+APPLIERS: dict[ImportKind, Callable[[ImportContext], Applier[Row]]] = {
+    ImportKind.POSYANDU: _Posyandu,  # type: ignore[dict-item]
+    ImportKind.PEOPLE: _People,  # type: ignore[dict-item]
+    ImportKind.HOUSEHOLDS: _Households,  # type: ignore[dict-item]
+    ImportKind.MEMBERS: _Members,  # type: ignore[dict-item]
+    ImportKind.PAYOUTS: _Payouts,  # type: ignore[dict-item]
 }

@@ -10,15 +10,19 @@ plain spaces, so that `P-MKJ-01` and `P-MKJ-01` followed by a zero-width space a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
+import hashlib
 import io
+import itertools
 import re
 import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -32,8 +36,7 @@ class CsvFileError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True)
-class CsvRow:
+class CsvRow(NamedTuple):
     line: int
     values: dict[str, str]
 
@@ -117,7 +120,9 @@ def clean_text(text: str) -> str:
 
 
 def read_table(path: Path) -> CsvTable:
-    """Read the whole file; raise CsvFileError for an empty, binary, too big or unreadable file."""
+    """Read the whole file; raise CsvFileError for an empty, binary, too big or unreadable file.
+
+    For small files and tests; an import streams the file with `open_table` instead."""
     if path.stat().st_size > MAX_FILE_BYTES:
         raise CsvFileError("too_big")
     text = decode(path.read_bytes())
@@ -139,14 +144,133 @@ def parse_table(text: str) -> CsvTable:
         if columns is None:
             columns = [normalize_column(cell) for cell in cells]
             continue
-        values = {
-            column: (cells[index].strip() if index < len(cells) else "")
-            for index, column in enumerate(columns)
-            if column
-        }
-        rows.append(CsvRow(line=reader.line_num, values=values))
+        rows.append(_row(reader.line_num, columns, cells))
     assert columns is not None
     return CsvTable(columns=columns, rows=rows)
+
+
+def _row(line: int, columns: list[str], cells: list[str]) -> CsvRow:
+    values = {
+        column: (cells[index].strip() if index < len(cells) else "")
+        for index, column in enumerate(columns)
+        if column
+    }
+    return CsvRow(line=line, values=values)
+
+
+# How much of the file is read at a time while checking and hashing it.
+_BLOCK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """An open table: its header, its rows one at a time, and the file's SHA-256.
+
+    `rows` raises CsvFileError("malformed") when it meets an unterminated quote; every other
+    problem of the file (empty, binary, not UTF-8, too big) is raised by `open_table` before the
+    first row is read."""
+
+    columns: list[str]
+    rows: Iterator[CsvRow]
+    sha256: str
+
+
+def _encoding(head: bytes) -> str | None:
+    return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+
+
+def _check_and_hash(path: Path) -> tuple[str, str]:
+    """Read the file once in blocks: refuse what `decode` refuses (binary, not decodable) without
+    holding it in memory; return its encoding and its SHA-256."""
+    digest = hashlib.sha256()
+    undecodable = False  # a NUL anywhere makes the file binary, even after a decoding error
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        encoding = _encoding(head)
+        decoder = codecs.getincrementaldecoder(encoding or "utf-8-sig")()
+        block = head
+        while True:
+            digest.update(block)
+            if encoding is None and b"\x00" in block:
+                raise CsvFileError("binary")
+            if not undecodable:
+                try:
+                    text = decoder.decode(block, final=not block)
+                except UnicodeDecodeError:
+                    undecodable = True
+                else:
+                    if "\x00" in text:
+                        raise CsvFileError("binary")
+            if not block:
+                break
+            block = handle.read(_BLOCK_BYTES)
+    if undecodable:
+        raise CsvFileError("encoding")
+    return encoding or "utf-8-sig", digest.hexdigest()
+
+
+@contextlib.contextmanager
+def open_table(path: Path) -> Iterator[CsvStream]:
+    """Open a registry CSV for reading row by row, with the same rules as `read_table`.
+
+    The file is read twice: once in blocks to check it and hash it, then in blocks of whole
+    lines, each block cleaned (`clean_text` works within a line, so this equals cleaning the
+    whole text) and parsed. Memory stays that of a block, whatever the size of the file."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CsvFileError("too_big")
+    encoding, sha256 = _check_and_hash(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        lines = _clean_lines(handle)
+        skipped: list[str] = []
+        first = None
+        for line in lines:
+            skipped.append(line)
+            if line.strip():
+                first = line
+                break
+        if first is None:
+            raise CsvFileError("empty")
+        reader = csv.reader(
+            itertools.chain(skipped, lines), delimiter=_delimiter(first), strict=True
+        )
+        records = _records(reader)
+        columns: list[str] = []
+        for cells in records:
+            if any(cell.strip() for cell in cells):
+                columns = [normalize_column(cell) for cell in cells]
+                break
+        yield CsvStream(columns=columns, rows=_rows(reader, records, columns), sha256=sha256)
+
+
+def _clean_lines(handle: io.TextIOBase) -> Iterator[str]:
+    """The file's lines (ends kept, split as `csv` splits them), cleaned a block at a time."""
+    rest = ""
+    while block := handle.read(_BLOCK_BYTES):
+        block = rest + block
+        # Cut after the last line end, but not between a \r and the \n that may follow it.
+        cut = max(block.rfind("\n"), block.rfind("\r", 0, len(block) - 1)) + 1
+        if cut == 0:
+            rest = block
+            continue
+        block, rest = block[:cut], block[cut:]
+        yield from io.StringIO(clean_text(block), newline="")
+    if rest:
+        yield from io.StringIO(clean_text(rest), newline="")
+
+
+def _rows(reader: Any, records: Iterator[list[str]], columns: list[str]) -> Iterator[CsvRow]:
+    simple = all(columns)  # no header cell left empty: every cell maps to its column
+    width = len(columns)
+    for cells in records:
+        stripped = list(map(str.strip, cells))
+        if not any(stripped):
+            continue
+        if simple:
+            if len(stripped) < width:
+                stripped += [""] * (width - len(stripped))
+            yield CsvRow(reader.line_num, dict(zip(columns, stripped, strict=False)))
+        else:
+            yield _row(reader.line_num, columns, cells)
 
 
 def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:

@@ -82,16 +82,31 @@ class ImportReport:
 
 @dataclass
 class ImportContext:
+    """What the steps of one import share. Problems found in a chunk of rows wait in `pending`
+    until `flush` adds them to the report in line order, so that the report lists them in the
+    order of the file whatever step found them."""
+
     t: Translator
     now: datetime
     nik_key: bytes | None
     report: ImportReport
     progress: bool
+    pending: list[Problem] = field(default_factory=list)
 
     def problem(self, line: int | None, column: str | None, reason: str) -> None:
-        self.report.add_problem(Problem(line, column, reason))
+        self.pending.append(Problem(line, column, reason))
 
-    def bar(self, total: int, description: str) -> tqdm[Any]:
+    @property
+    def clean(self) -> bool:
+        """No problem so far, in the report or waiting: what has been checked may be written."""
+        return self.report.ok and not self.pending
+
+    def flush(self) -> None:
+        for found in sorted(self.pending, key=lambda p: p.line or 0):
+            self.report.add_problem(found)
+        self.pending.clear()
+
+    def bar(self, total: int | None, description: str) -> tqdm[Any]:
         return tqdm(
             total=total,
             desc=description,

@@ -54,12 +54,16 @@ Place = Annotated[str, _text(100)]
 OptionalCode = Annotated[str, _text(40, required=False)]
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCAL_DATE = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})")
+
+
 def parse_date(text: str) -> date:
     """ISO (`2026-12-08`) or Indonesian order (`08/12/2026`, `8-12-2026`)."""
     text = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if _ISO_DATE.fullmatch(text):
         return date.fromisoformat(text)
-    match = re.fullmatch(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})", text)
+    match = _LOCAL_DATE.fullmatch(text)
     if match:
         day, month, year = (int(g) for g in match.groups())
         return date(year, month, day)
