@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.runtime.app import SapaApplication, Services, build_application
+from bot.runtime.app import SapaApplication, Services, build_application, rendering_process
 from bot.settings import load_settings
 from bot.texts.i18n import Translations, Translator
 from storage.database import create_engine
@@ -164,6 +164,8 @@ def t_en(translations: Translations) -> Translator:
 
 
 TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
+# The rendering process (charts, workbooks), started once per test worker, not once per bot.
+RENDERER = rendering_process()
 
 
 @asynccontextmanager
@@ -181,6 +183,7 @@ async def running_bot(
         store=store,
         translations=translations,
         clock=lambda: NOW,
+        renderer=RENDERER,
     )
     application = build_application(services, request=api, token=TOKEN)
     async with application:

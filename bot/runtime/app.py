@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 _Result = TypeVar("_Result")
 
 
+def rendering_process() -> Executor:
+    """One worker process, started at the first chart (spawned: no copy of our event loop)."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
 @dataclass
 class Services:
     """What handlers and jobs need, created once per process."""
@@ -41,14 +47,14 @@ class Services:
     translations: Translations
     clock: Clock = utc_now
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
-    # One worker thread for CPU-heavy rendering (charts, workbooks): a coordinator's recap must
-    # not hold up the event loop, and with it every mother writing at the same moment.
-    renderer: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="render")
-    )
+    # CPU-heavy rendering (charts, workbooks) runs in a process of its own: a coordinator's
+    # recap must not hold up the event loop, and with it every mother writing at that moment.
+    # (A thread is not enough: matplotlib holds the GIL for hundreds of milliseconds.)
+    renderer: Executor = field(default_factory=rendering_process)
 
     async def render(self, work: Callable[[], _Result]) -> _Result:
-        """Run `work()` in the rendering thread; the event loop serves others meanwhile."""
+        """Run `work()` (picklable: a module function with its arguments) in the rendering
+        process; the event loop serves others meanwhile."""
         return await asyncio.get_running_loop().run_in_executor(self.renderer, work)
 
 

@@ -8,7 +8,9 @@ with Babel, so a fresh checkout never shows stale text.
 
 from __future__ import annotations
 
+import functools
 import gettext
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from io import BytesIO
@@ -61,6 +63,11 @@ class Translator:
     def __call__(self, message: str) -> str:
         return self.catalog.gettext(message)
 
+    def __reduce__(self) -> tuple[Callable[[str], Translator], tuple[str]]:
+        # Sent to the rendering process (a chart, a workbook) by its language only; that process
+        # loads the catalogs once.
+        return (translator_for, (self.language,))
+
     def plural(self, singular: str, plural: str, count: int) -> str:
         return self.catalog.ngettext(singular, plural, count)
 
@@ -90,6 +97,12 @@ class Translator:
         return format_currency(
             amount, "IDR", format="¤#,##0", locale=self.babel_locale, currency_digits=False
         )
+
+
+@functools.cache
+def translator_for(language: str) -> Translator:
+    """A translator loaded from the catalogs (in a process that got one by pickle)."""
+    return Translations().for_language(language)
 
 
 class Translations:
