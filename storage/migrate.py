@@ -1,23 +1,27 @@
 """Schema migrations with Alembic, run on our own async engine.
 
 `sapa migrate` calls `upgrade`; every other command calls `check_current` first, so a database that
-is missing or behind says which command to run instead of failing on a missing table.
+is missing or behind says which command to run instead of failing on a missing table. That check
+reads the revision table and the migration files' headers without loading Alembic, which alone
+takes longer to import than most commands take to run.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import write_transaction
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_HEADER = re.compile(r'^(down_revision|revision) = "(\w+)"', re.MULTILINE)
 
 
 class DatabaseNotMigrated(Exception):
@@ -25,6 +29,8 @@ class DatabaseNotMigrated(Exception):
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -32,13 +38,20 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None
+    """The newest revision: the one no other migration revises (the chain is linear)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for field, value in _HEADER.findall(path.read_text(encoding="utf-8")):
+            (revisions if field == "revision" else revised).add(value)
+    [head] = revisions - revised
     return head
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` (two migrators at once wait for each other)."""
+
+    from alembic import command
 
     def run(connection: Connection) -> None:
         command.upgrade(_config(connection), revision)
@@ -50,6 +63,8 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Step the schema back to `revision` (rolling back a release drops the newer tables)."""
 
+    from alembic import command
+
     def run(connection: Connection) -> None:
         command.downgrade(_config(connection), revision)
 
@@ -59,7 +74,10 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
