@@ -27,6 +27,7 @@ from handlers.common import (
     Visitor,
     cancelled,
     linked_household,
+    picture_of,
     reply,
     wrong_button,
 )
@@ -192,19 +193,8 @@ async def photo_given(update: Update, context: SapaContext, step: Step) -> StepR
     if step.pressed is not None:
         flow.draft["proof_file_id"] = None
     else:
-        flow.draft["proof_file_id"] = _file_id(update)
+        flow.draft["proof_file_id"] = picture_of(update)
     return await _show_summary(update, context, visitor, flow)
-
-
-def _file_id(update: Update) -> str | None:
-    message = update.effective_message
-    if message is None:
-        return None
-    if message.photo:
-        return message.photo[-1].file_id  # the largest size
-    if message.document is not None:
-        return message.document.file_id
-    return None
 
 
 async def _show_summary(

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo's or file's caption
+
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 END = ConversationHandler.END
 
@@ -84,6 +86,46 @@ async def reply(update: Update, text: str, markup: Markup | None = None) -> Mess
     for part in parts[:-1]:
         await update.effective_chat.send_message(part)
     return await update.effective_chat.send_message(parts[-1], reply_markup=markup)
+
+
+def picture_of(update: Update) -> str | None:
+    """The file id of the picture in this message: a photo (its largest size), or an image sent
+    "as a file" (a document)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.photo:
+        return message.photo[-1].file_id
+    if message.document is not None:
+        return message.document.file_id
+    return None
+
+
+async def send_with_picture(
+    update: Update, file_id: str, text: str, markup: Markup | None, t: Translator
+) -> None:
+    """`text` with the picture a household sent: as a photo, or as a file when it was sent "as a
+    file" (Telegram refuses a document's id as a photo). A text too long for a caption goes
+    after the picture. A picture that cannot be shown at all is named as such, and the text
+    still goes out, so one bad item never stops a list."""
+    assert update.effective_chat is not None
+    chat = update.effective_chat
+    caption, rest = (text, None) if len(text) <= CAPTION_LIMIT else (None, text)
+    sent = False
+    with contextlib.suppress(BadRequest):
+        await chat.send_photo(file_id, caption=caption, reply_markup=None if rest else markup)
+        sent = True
+    if not sent:
+        with contextlib.suppress(BadRequest):
+            await chat.send_document(
+                file_id, caption=caption, reply_markup=None if rest else markup
+            )
+            sent = True
+    if not sent:
+        log.info("picture_not_shown")
+        await reply(update, text + "\n" + t("(The proof photo cannot be shown.)"), markup)
+    elif rest is not None:
+        await reply(update, rest, markup)
 
 
 async def take_button(update: Update) -> str | None:

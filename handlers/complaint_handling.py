@@ -27,6 +27,7 @@ from handlers.common import (
     linked_household,
     refuse,
     reply,
+    send_with_picture,
     stale_button,
     take_button,
     visit,
@@ -242,7 +243,10 @@ async def waiting_command(update: Update, context: SapaContext) -> int:
         buttons = _card_buttons(
             complaint.id, t, take_label if complaint.status is ComplaintStatus.OPEN else None
         )
-        await reply(update, text, buttons)
+        if complaint.photo_file_id:  # the household's photo, with the card
+            await send_with_picture(update, complaint.photo_file_id, text, buttons, t)
+        else:
+            await reply(update, text, buttons)
     return END
 
 

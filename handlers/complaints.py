@@ -19,6 +19,7 @@ from bot.texts.labels import CATEGORY_LABELS, category_label, status_label
 from handlers.common import (
     END,
     linked_household,
+    picture_of,
     reply,
     wrong_button,
 )
@@ -116,9 +117,7 @@ async def photo_given(update: Update, context: SapaContext, step: Step) -> StepR
     if step.pressed is not None:
         flow.draft["photo_file_id"] = None
     else:
-        message = update.effective_message
-        assert message is not None and message.photo
-        flow.draft["photo_file_id"] = message.photo[-1].file_id
+        flow.draft["photo_file_id"] = picture_of(update)  # a photo, or an image sent as a file
     category = ComplaintCategory(flow.draft["category"])
     photo = t("yes") if flow.draft.get("photo_file_id") else t("no")
     summary = "\n".join(

@@ -170,7 +170,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         ],
         complaints.PHOTO: [
             CallbackQueryHandler(complaints.photo_given, pattern=is_kind(FlowStep, "klh")),
-            MessageHandler(filters.PHOTO, complaints.photo_given),
+            MessageHandler(PHOTO, complaints.photo_given),
             MessageHandler(TEXT, not_a_photo),
         ],
         complaints.CONFIRM: [

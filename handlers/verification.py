@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 
 from bot.domain.buttons import Verification, decode, encode
 from bot.domain.models import Role
 from bot.services.verification import MAX_REASON, Decision, decide, households_in_scope
-from bot.texts.i18n import Translator
 from handlers.common import (
     END,
     Visitor,
     refuse,
     reply,
+    send_with_picture,
     stale_button,
     take_button,
     visit,
@@ -28,8 +25,6 @@ from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
-
-log = logging.getLogger(__name__)
 
 FLOW = "rej"
 REASON = "rej_reason"
@@ -83,28 +78,10 @@ async def queue_command(update: Update, context: SapaContext) -> int:
             ]
         )
         if report.proof_file_id:
-            await _send_with_proof(update, report.proof_file_id, text, buttons, t)
+            await send_with_picture(update, report.proof_file_id, text, buttons, t)
         else:
             await reply(update, text, buttons)
     return END
-
-
-async def _send_with_proof(
-    update: Update, file_id: str, text: str, buttons: InlineKeyboardMarkup, t: Translator
-) -> None:
-    """The report with its proof: as a photo, or as a file when the household sent the picture
-    "as a file" (Telegram refuses a document's id as a photo). A proof that cannot be shown at
-    all leaves the report in the list without it, so one bad item never stops the queue."""
-    assert update.effective_chat is not None
-    chat = update.effective_chat
-    with contextlib.suppress(BadRequest):
-        await chat.send_photo(file_id, caption=text, reply_markup=buttons)
-        return
-    with contextlib.suppress(BadRequest):
-        await chat.send_document(file_id, caption=text, reply_markup=buttons)
-        return
-    log.info("proof_not_shown")
-    await reply(update, text + "\n" + t("(The proof photo cannot be shown.)"), buttons)
 
 
 async def decision_pressed(update: Update, context: SapaContext) -> str | int:

@@ -3,7 +3,9 @@ her companion, reopened by her, closed; others are refused."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -123,3 +125,32 @@ async def test_a_taken_complaint_offers_only_what_is_left_to_do(mother: Chat, st
     [_count, card] = await euis.send("/keluhanmasuk")
     assert "Status: sedang ditangani" in card
     assert euis.buttons() == ["Balas ke rumah tangga", "Tandai selesai"]
+
+
+async def test_the_households_photo_reaches_the_staff_with_the_card(
+    mother: Chat, store: Store
+) -> None:
+    await mother.send("/keluhan")
+    await mother.press("Pencairan bantuan")
+    await mother.send("Antrean di kantor pos panjang sekali, kami pulang tanpa uang.")
+    document = {"file_id": "BQACqueue-photo", "file_unique_id": "q1", "mime_type": "image/jpeg",
+                "file_name": "antrean.jpg"}  # fmt: skip
+    [summary] = await mother.send_content(document=document)  # an image sent "as a file"
+    assert "Foto: ya" in summary
+    await mother.press("📨 Kirim")
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7404)
+    [count] = await euis.send("/keluhanmasuk")
+    assert count == "Keluhan yang menunggu Anda: 1"
+    [card] = euis.api.sent("sendDocument")
+    assert card["document"] == "BQACqueue-photo"
+    assert card["caption"].startswith("<b>KLH-2612-0001</b> · RTS-2026-0001 · Pencairan bantuan")
+    assert "<i>Antrean di kantor pos panjang sekali, kami pulang tanpa uang.</i>" in card["caption"]
+    keys = [key["text"] for row in _markup(card)["inline_keyboard"] for key in row]
+    assert keys == ["Tandai sedang ditangani", "Balas ke rumah tangga", "Tandai selesai"]
+
+
+def _markup(params: dict[str, object]) -> dict[str, Any]:
+    markup = params["reply_markup"]
+    if isinstance(markup, str):
+        return dict(json.loads(markup))
+    return dict(markup) if isinstance(markup, dict) else dict(markup.to_dict())  # type: ignore[attr-defined]
