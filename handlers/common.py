@@ -21,6 +21,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ConversationHandler
 
 from bot.domain.buttons import Language, decode, encode
+from bot.domain.greetings import is_greeting
 from bot.domain.models import Household, Person, Role
 from bot.services.visitors import who_is
 from bot.settings import SUPPORTED_LANGUAGES
@@ -293,8 +294,38 @@ async def stale_button(update: Update, context: SapaContext) -> int:
 
 
 async def unknown(update: Update, context: SapaContext) -> None:
-    t = await translator_for(update, context)
-    await reply(update, t("Sorry, I did not understand that. Send /bantuan to see what I can do."))
+    """Whatever no flow and no command took: a greeting is greeted, a voice note is asked to be
+    typed, anything else is pointed to /bantuan."""
+    visitor = await visit(update, context)
+    t = visitor.t
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    if text and not text.startswith("/") and is_greeting(text):
+        await greet(update, visitor)
+    elif message is not None and (message.voice or message.audio or message.video_note):
+        await reply(
+            update,
+            t(
+                "I cannot listen to voice messages yet. Please type your message, or choose "
+                "from the menu."
+            ),
+        )
+    else:
+        await reply(
+            update, t("Sorry, I did not understand that. Send /bantuan to see what I can do.")
+        )
+
+
+async def greet(update: Update, visitor: Visitor) -> None:
+    t = visitor.t
+    if visitor.is_household:
+        await reply(
+            update, t("Hello! How can I help? Choose from the menu below."), menu_keyboard(t)
+        )
+    elif visitor.person is None:
+        await reply(update, t("Hello! Send /start to link this Telegram to your household."))
+    else:
+        await reply(update, t("Hello! Send /bantuan to see what you can do here."))
 
 
 async def on_error(update: object, context: SapaContext) -> None:

@@ -141,3 +141,26 @@ async def test_unknown_command_inside_and_outside_a_flow(mother: Chat) -> None:
     assert await mother.send("/entahlah") == [unknown]
     [still] = await mother.press("Lainnya")
     assert still.startswith("Silakan ceritakan")
+
+
+async def test_a_greeting_is_greeted_with_the_menu(mother: Chat) -> None:
+    for greeting in ("halo", "Assalamualaikum wr wb", "🙏", "Punten, Bu"):
+        [answer] = await mother.send(greeting)
+        assert answer == (
+            "Halo, Ibu/Bapak! Ada yang bisa kami bantu? Silakan pilih dari menu di bawah."
+        ), greeting
+        assert mother.keyboard()[:2] == ["Lapor hadir posyandu", "Keluhan"]
+    [voice] = await mother.send_content(**VOICE)
+    assert voice == (
+        "Maaf, kami belum bisa mendengarkan pesan suara. Mohon ketik pesan Ibu/Bapak, atau "
+        "pilih dari menu."
+    )
+    [other] = await mother.send("posyandu tutup terus")
+    assert other.startswith("Maaf, saya belum mengerti pesan itu.")
+
+
+async def test_a_stranger_who_greets_is_shown_how_to_begin(chat: Chat) -> None:
+    assert await chat.send("selamat pagi") == [
+        "Halo, Ibu/Bapak! Kirim /start untuk menghubungkan Telegram ini dengan rumah tangga "
+        "Ibu/Bapak."
+    ]

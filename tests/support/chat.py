@@ -76,12 +76,18 @@ class Chat:
         return await self._process(update)
 
     def bot_messages(self) -> list[dict[str, Any]]:
-        """Messages the bot sent to this user, with their message_id and reply_markup."""
+        """Messages the bot sent to this user (texts, and photos and files with their caption
+        as `text`), with their message_id and reply_markup."""
         found = []
         for call in self.api.calls:
-            if call.method == "sendMessage" and int(call.params["chat_id"]) == self.user_id:
+            if (
+                call.method in ("sendMessage", "sendPhoto", "sendDocument")
+                and call.result
+                and int(call.params["chat_id"]) == self.user_id
+            ):
                 markup = call.params.get("reply_markup")
-                found.append({**call.params, "message_id": call.result["message_id"],
+                text = call.params.get("text", call.params.get("caption", ""))
+                found.append({**call.params, "text": text, "message_id": call.result["message_id"],
                               "reply_markup": markup if isinstance(markup, dict) else
                               _as_dict(markup)})  # fmt: skip
         return found
