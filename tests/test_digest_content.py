@@ -36,5 +36,5 @@ def test_a_digest_queued_by_an_earlier_version_renders_the_same(t_id: Translator
     old = render_digest(DigestContent.from_params(earlier), t_id)
     new = render_digest(DIGEST, t_id)
     assert old == new
-    assert "KLH-2612-0001 (RTS-2026-0001), LEWAT TENGGAT sejak Senin, 30 November 2026" in new.text
-    assert "Rabu, 2 Desember 2026, Posyandu Anggrek: RTS-2026-0001 Ujang Sukmana" in new.text
+    assert "KLH-2612-0001 (RTS-2026-0001), LEWAT TENGGAT sejak Sen 30 Nov" in new.text
+    assert "Rab 2 Des, Posyandu Anggrek: RTS-2026-0001 Ujang Sukmana" in new.text

@@ -27,7 +27,7 @@ def list_lines(kind: str, digest: DigestContent, t: Translator) -> list[str]:
     if kind == "sessions":
         return [
             t("{date}, {posyandu}: {households}").format(
-                date=t.long_date(s.day),
+                date=t.short_date(s.day),
                 posyandu=escape(s.posyandu),
                 households=", ".join(escape(h) for h in s.households),
             )
@@ -41,7 +41,7 @@ def list_lines(kind: str, digest: DigestContent, t: Translator) -> list[str]:
                 if c.overdue
                 else t("{ticket} ({number}), due {date}")
             )
-            when = t.long_date(c.deadline.date())
+            when = t.short_date(c.deadline.date())
             lines.append(text.format(ticket=c.ticket, number=escape(c.program_number), date=when))
         return lines
     items: list[str] = getattr(digest, kind)

@@ -79,6 +79,10 @@ class Translator:
         """`Selasa, 8 Desember 2026`."""
         return format_date(day, "EEEE, d MMMM y", locale=self.babel_locale)
 
+    def short_date(self, day: date) -> str:
+        """`Min 20 Des`: a date in a list, short enough for a small screen."""
+        return format_date(day, "EEE d MMM", locale=self.babel_locale)
+
     def short_month(self, day: date) -> str:
         """`Des`."""
         return format_date(day, "LLL", locale=self.babel_locale)
