@@ -99,7 +99,7 @@ async def invite_command(update: Update, context: SapaContext) -> None:
     elif invite.outcome is InviteOutcome.ISSUED and invite.token and invite.staff:
         link = f"https://t.me/{context.bot.username}?start={INVITE_PREFIX}{invite.token}"
         text = t(
-            "Invite for {name} ({role}), valid for 7 days and for one use. Send this link to "
+            "Invite for {name} as {role}, valid for 7 days and for one use. Send this link to "
             "them only:\n{link}"
         )
         name, role = escape(invite.staff.name), role_label(invite.staff.role, t)

@@ -68,7 +68,7 @@ async def test_a_new_phone_replaces_the_old_one(chat: Chat, store: Store) -> Non
 async def test_coordinator_invites_own_kecamatan_only(chat: Chat, store: Store) -> None:
     await chat.send(await invite_link(store, "KO-MKJ"))
     [link] = await chat.send("/undang PD-MKJ-2")
-    assert link.startswith("Undangan untuk Hasan Nugraha (pendamping)")
+    assert link.startswith("Undangan untuk Hasan Nugraha sebagai pendamping,")
     assert "https://t.me/sapa_rts_bot?start=inv_" in link
     [other_kecamatan] = await chat.send("/undang PD-PDG-1")
     assert other_kecamatan == "Maaf, Anda tidak diizinkan melakukan itu."

@@ -244,7 +244,7 @@ async def print_invite(
         return EXIT_PROBLEMS
     payload = INVITE_PREFIX + invite.token
     print(
-        t("Invite for {name} ({role}), valid for 7 days and for one use.").format(
+        t("Invite for {name} as {role}, valid for 7 days and for one use.").format(
             name=invite.staff.name if invite.staff else code, role=role_label(role, t)
         )
     )
