@@ -118,7 +118,7 @@ def test_console_link_report_complain_status_and_english(workdir: Path) -> None:
     assert "menu: [1] Lapor hadir posyandu" in out
     assert "🤖 Terima kasih! Laporan Anda sudah disimpan" in out
     assert "🤖 Keluhan Anda tercatat dengan kode tiket KLH-" in out
-    assert "🤖 Status: diterima, menunggu" in out
+    assert "🤖 Status: baru" in out
     assert "🤖 From now on I will write in English." in out
     assert "🤖 Amount: Rp2.250.000" in out
     assert "Application started" not in out + result.stderr  # no log noise in the chat
@@ -232,7 +232,7 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
     assert "Apakah masalahnya sudah selesai?" in mother
     assert "🤖 Terima kasih! Keluhan sudah ditutup." in mother
     assert [line for line in mother.splitlines() if line.startswith("🤖 Status:")] == [
-        "🤖 Status: selesai", "🤖 Status: diterima, menunggu",
+        "🤖 Status: selesai", "🤖 Status: baru",
     ]  # fmt: skip
 
     # Nobody resolved the first: ten days later it goes up to the coordinator, with an alert.

@@ -152,7 +152,7 @@ async def test_my_data_shows_what_the_programme_holds(mother: Chat, store: Store
     assert "Sabtu, 3 Oktober 2026" not in shown  # the 21st is only counted
     assert (
         "<b>Keluhan (20 terakhir)</b>\n"
-        "• KLH-2612-0001: Pencairan bantuan, diterima, menunggu, dikirim Selasa, 1 Desember 2026\n"
+        "• KLH-2612-0001: Pencairan bantuan, baru, dikirim Selasa, 1 Desember 2026\n"
     ) in shown
     assert "…dan 1 keluhan yang lebih lama." in shown
     assert "KLH-2601-0001" not in shown and "KLH-2601-0002" in shown

@@ -64,7 +64,7 @@ async def test_file_a_complaint_and_follow_its_status(mother: Chat, store: Store
     assert status == (
         "Keluhan rumah tangga Anda, yang terbaru di atas:\n\n"
         "<b>KLH-2612-0001</b> · Pencairan bantuan\n"
-        "Status: diterima, menunggu\n"
+        "Status: baru\n"
         "Perubahan terakhir: Selasa, 1 Desember 2026, 10.00 WIB"
     )
 

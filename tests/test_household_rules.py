@@ -125,5 +125,5 @@ def test_outbox_templates_render_in_each_language(t_id: Translator, t_en: Transl
     )
     status = {"ticket": "KLH-2612-0001", "status": "resolved"}
     assert render(COMPLAINT_STATUS, status, t_id) == (
-        "Keluhan Anda KLH-2612-0001 sekarang: sudah ditangani, menunggu konfirmasi Anda."
+        "Keluhan Anda KLH-2612-0001 sekarang: sudah dijawab — menunggu jawaban warga."
     )

@@ -79,7 +79,7 @@ async def test_ekspor_sends_a_workbook_that_opens(mother: Chat, store: Store) ->
     complaints = list(workbook["Keluhan"].values)
     assert complaints[0][:6] == ("Tiket", "Nomor peserta", "Desa", "Kategori", "Status", "Tingkat")
     assert complaints[1][:6] == ("KLH-2612-0001", "RTS-2026-0001", "Mekarjaya", "Pencairan bantuan",
-                                 "diterima, menunggu", "pendamping")  # fmt: skip
+                                 "baru", "pendamping")  # fmt: skip
     companions = list(workbook["Pendamping"].values)
     assert [row[0] for row in companions[1:]] == ["PD-MKJ-1", "PD-MKJ-2"]
     assert "Uang bantuan" not in str(complaints)  # complaint texts stay in the bot

@@ -23,9 +23,9 @@ CATEGORY_LABELS = {
 }
 
 STATUS_LABELS = {
-    ComplaintStatus.OPEN: N_("received, waiting"),
+    ComplaintStatus.OPEN: N_("new"),
     ComplaintStatus.IN_PROGRESS: N_("being handled"),
-    ComplaintStatus.RESOLVED: N_("resolved, waiting for your confirmation"),
+    ComplaintStatus.RESOLVED: N_("answered — waiting for the household"),
     ComplaintStatus.CLOSED: N_("closed"),
 }
 
