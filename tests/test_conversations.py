@@ -161,8 +161,6 @@ async def test_writing_after_the_timeout_ends_the_flow_then_reads_the_message_af
     later = [NOW]
     async with running_bot(store, translations) as (application, api):
         application.bot_data["services"].clock = lambda: later[0]
-        keeper: ConversationKeeper = application.bot_data["conversations"]
-        keeper.clock = lambda: later[0]
         mother = Chat(application, api, user_id=81501)
         await link(mother)
         await mother.send("/keluhan")

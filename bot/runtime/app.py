@@ -118,12 +118,7 @@ def build_application(
     application.bot_data["services"] = services
     conversation = routes.register(application)
     keeper = ConversationKeeper(
-        application,
-        conversation,
-        services.store,
-        services.translations,
-        services.clock,
-        timedelta(seconds=settings.flow_timeout_seconds),
+        application, conversation, services, timedelta(seconds=settings.flow_timeout_seconds)
     )
     cast(UsersInOrder, application.update_processor).keeper = keeper
     application.bot_data["conversations"] = keeper

@@ -22,14 +22,15 @@ live in one process's JobQueue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -108,6 +109,17 @@ class UsersInOrder(BaseUpdateProcessor):
         pass
 
 
+class KeeperServices(Protocol):
+    """What the keeper uses of the application's services (read anew at each update)."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def translations(self) -> Translations: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
 class ConversationKeeper:
     """Reads a user's flow from the database before their update and writes it back after."""
 
@@ -115,34 +127,51 @@ class ConversationKeeper:
         self,
         application: SapaApplication,
         conversation: ConversationHandler[Any],
-        store: Store,
-        translations: Translations,
-        clock: Clock,
+        services: KeeperServices,
         timeout: timedelta,
     ) -> None:
         self.application = application
         self.conversation = conversation
-        self.store = store
-        self.translations = translations
-        self.clock = clock
+        self.services = services
         self.timeout = timeout
         self._visitors: dict[int, Visitor] = {}  # by update (its id()), while it is handled
-        # Replicas share a PostgreSQL database; on SQLite one process runs (`sapa run` locks)
-        # and the in-process order of `UsersInOrder` is enough.
-        self.leases = store.engine.dialect.name == "postgresql"
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def translations(self) -> Translations:
+        return self.services.translations
+
+    def clock(self) -> datetime:
+        return self.services.clock()
+
+    @property
+    def leases(self) -> bool:
+        """Replicas share a PostgreSQL database; on SQLite one process runs (`sapa run` locks
+        the file) and the in-process order of `UsersInOrder` is enough."""
+        return self.store.engine.dialect.name == "postgresql"
 
     async def around(self, update: Update, coroutine: Awaitable[Any]) -> None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or chat.type != ChatType.PRIVATE:
             await coroutine  # the private-chat gate answers it; no flow runs outside
             return
-        if self.leases:
-            saved, (person, household) = await self._claim(user.id, chat.id)
-        else:
-            async with self.store.read() as repo:  # one transaction: the flow, who is writing
-                saved = await repo.conversations.of_user(user.id)
-                person, household = await who_is(repo, user.id)
+        try:
+            if self.leases:
+                saved, (person, household) = await self._claim(user.id, chat.id)
+            else:
+                async with self.store.read() as repo:  # one transaction: the flow, who writes
+                    saved = await repo.conversations.of_user(user.id)
+                    person, household = await who_is(repo, user.id)
+        except Exception as error:  # the database is down: nothing can be done safely
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never run: PTB's handling of this update
+            log.warning("conversation_load_failed error=%s", type(error).__name__)
+            await self._apologise(update)
+            return
         language = person.language if person else None
         self._visitors[id(update)] = Visitor(
             user.id, person, household, self.translations.for_language(language)
@@ -171,6 +200,18 @@ class ConversationKeeper:
                     return saved, await who_is(repo, user_id)
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
+    async def _apologise(self, update: Update) -> None:
+        """The user's update could not be handled: say so (in the deployment's language, as the
+        database that knows theirs does not answer) and stop a button's spinner."""
+        t = self.translations.for_language(None)
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            if update.effective_chat is not None:
+                await update.effective_chat.send_message(
+                    t("Sorry, something went wrong on our side. Please try again in a moment.")
+                )
+
     def visitor_of(self, update: Update) -> Visitor | None:
         """Who wrote this update, as read before it was handled (None outside private chats)."""
         return self._visitors.get(id(update))
@@ -191,7 +232,10 @@ class ConversationKeeper:
         try:
             await coroutine
         finally:
-            await self._write_back(key, user_id, chat_id, saved)
+            try:
+                await self._write_back(key, user_id, chat_id, saved)
+            except Exception as error:  # the answer went out; the next update finds the step before
+                log.warning("conversation_save_failed error=%s", type(error).__name__)
 
     def _restore(self, key: tuple[int, int], user_id: int, saved: SavedConversation | None) -> None:
         states = self._states()
