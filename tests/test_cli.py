@@ -180,7 +180,8 @@ def test_invite_prints_a_single_use_link(workdir: Path) -> None:
     assert made.returncode == 0, made.stderr
     first, link = made.stdout.splitlines()
     assert (
-        first == "Undangan untuk Euis Rohmah sebagai pendamping, berlaku 7 hari dan untuk sekali pakai."
+        first
+        == "Undangan untuk Euis Rohmah sebagai pendamping, berlaku 7 hari dan untuk sekali pakai."
     )
     assert link.startswith("https://t.me/sapa_rts_bot?start=inv_") and len(link.split("=")[1]) <= 64
     wrong = sapa("invite", "coordinator", "PD-MKJ-1", cwd=workdir)
