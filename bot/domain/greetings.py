@@ -15,6 +15,7 @@ _GREETINGS = frozenset(
         "wilujeng sonten", "wilujeng wengi", "good morning", "good afternoon", "good evening",
     }
 )  # fmt: skip
+MAX_EMOJI = 6
 _POLITE_TAIL = re.compile(r"\s+(wr\.? ?wb\.?|warahmatullahi wabarakatuh|bu|pak|kak|min|admin)$")
 
 
@@ -24,7 +25,7 @@ def is_greeting(text: str) -> bool:
     if not words:
         return False
     if all(unicodedata.category(c) in ("So", "Sk", "Cf", "Mn", "Zs") for c in words):
-        return True  # 🙏, 👋, 😊 ...
+        return len(words) <= MAX_EMOJI  # 🙏, 👋, 😊 ... (not a wall of them)
     plain = re.sub(r"[^\w\s']", " ", words.casefold())
     plain = " ".join(plain.split())
     for _ in range(2):
