@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     # Chat-derived data (proof photos' file ids, texts of closed complaints, failed link
     # attempts) older than this many months is erased by the daily retention job (UU PDP).
     retention_months: int = Field(default=24, ge=3, le=240)
+    # Outbox rows sent (or cancelled) more than this many days before leave the outbox for its
+    # archive, nightly, so the outbox stays small; failed rows stay until someone deals with
+    # them. At least 30: well past the planner's horizon (8 days), so an archived row's dedup key
+    # can never be planned again.
+    outbox_retention_days: int = Field(default=90, ge=30, le=3650)
 
     @field_validator(
         "telegram_bot_token",

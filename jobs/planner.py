@@ -14,10 +14,49 @@ What it plans, all in WIB (Asia/Jakarta):
 Every row carries `expires_at`: a reminder that could not be sent in time (the bot was down,
 Telegram failed) is dropped instead of arriving late. A posyandu reminder expires when the session
 starts: the eve's at midnight (it says "tomorrow"), the morning's at 08:00, when posyandu open.
+
+Incremental passes. The work is in four parts, each done at most once per local day unless the
+registry changes:
+- "reminders": posyandu reminders for the sessions of the next 8 days and payout reminders (with
+  the queue slots) for the rounds of the next 3 days. What a session's or a round's reminders say
+  depends on the registry only, so the first pass of a day plans only the days that entered the
+  windows since the day the part was last done for (the horizon's new last day, the payout
+  window's), reading the registry of the posyandu and kecamatan concerned only; after a change
+  (its progress forgotten, see below) a pass plans both windows whole again;
+- "missed": the missed-session questions, by the first pass from 10:00 (until 21:00);
+- "prompts": the health workers' prompts, by the first pass from 13:00;
+- "digests": the companions' digests, from 06:45 (until 12:00) on every pass until each enrolled
+  companion has one for the day (a companion with nothing to say is asked again at the next pass,
+  as before), built for all of them at once (`build_digests`, a fixed number of queries).
+`planner_progress` keeps the day each part was last done for. What changes the plan is seen by
+database triggers (migration 0012): any write to households, members, linked accounts, staff,
+posyandu, desa, kecamatan, moved sessions or payout rounds leaves a mark in `planner_change` in
+the writing transaction, whoever writes it. A pass looks for marks (a read); when there are some,
+it removes those it sees and forgets the progress (in one write transaction), then reads: whatever
+changed before the marks were removed is in what it reads, and a change committed later leaves a
+new mark for the next pass. Reports and answers ("we did not go") need no mark: the missed-session
+question reads them when it is planned, and a report made afterwards cancels a queued question
+(`report_attendance`). So a pass with nothing to do reads two small tables, and a change (a member
+added, a session moved with /sesi, a round imported) is planned by the next pass, five minutes
+later at most.
+
+Short transactions. The pass reads in read transactions (which never block a writer) and writes
+the outbox rows in batches of `BATCH`, each in a write transaction of its own, so a household's
+save never waits behind a whole pass. The event loop is given back between batches, between
+chunks of what is read (`PEOPLE_PER_FLUSH` accounts or households at a time) and while planning
+them, so the bot's updates run; members are read as plain values, not models. A payout round's
+queue slots are read first; only new slots are written, in one short write transaction that
+reads the stored ones again, so a reminder names the stored slot.
+Two processes never plan at once: on PostgreSQL the planner holds its advisory lock (a session
+lock on a connection of its own, `job_session_lock`) for the whole pass; on SQLite there is one
+machine.
+Each part is marked done only after all its rows are written, so a pass that fails half-way is
+done again by the next one (the dedup keys make that harmless).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -25,12 +64,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.models import Member, Recipient, Role
+from bot.domain.models import PayoutRound, Recipient, Role
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
 from bot.domain.slots import assign_slots, cut_window, stable_order
-from bot.services.attendance import is_followed, missed_question_prefix
-from bot.services.digest import build_digest
+from bot.services.attendance import missed_question_prefix
+from bot.services.digest import build_digests, member_followed_until
 from bot.settings import Settings
 from bot.texts.notices import (
     COMPANION_DIGEST,
@@ -44,10 +83,9 @@ from bot.texts.notices import (
     POSYANDU_EVE,
     POSYANDU_MISSED,
 )
-from storage.locks import hold_job_lock
 from storage.notifications import QueuedMessage
-from storage.planning import LinkedPerson, PosyanduSchedule
-from storage.store import Repositories, Store
+from storage.planning import LinkedPerson, PosyanduSchedule, job_session_lock
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +100,14 @@ DIGEST_AT = time(6, 45)
 DIGEST_UNTIL = time(12, 0)
 HORIZON_DAYS = 8
 HEALTH_WORKER_AT = time(13, 0)
+BATCH = 250  # outbox rows per write transaction
+PEOPLE_PER_FLUSH = 100  # linked accounts planned between two turns given to the event loop
+
+# The parts of a pass, as `planner_progress` names them.
+REMINDERS = "reminders"
+MISSED = "missed"
+PROMPTS = "prompts"
+DIGESTS = "digests"
 
 
 @dataclass(frozen=True)
@@ -80,15 +126,18 @@ class PlanReport:
     queued: int = 0
     slots_assigned: int = 0
     households_without_slot: int = 0
-    by_template: dict[str, int] = field(default_factory=dict)
+    by_template: dict[str, int] = field(default_factory=dict)  # rows planned (new or not)
+    parts: list[str] = field(default_factory=list)  # the parts of the work this pass did
 
 
 class _Plan:
-    """Messages collected during one run, before they go to the outbox in one statement."""
+    """Messages collected during a pass, written to the outbox in batches."""
 
-    def __init__(self, zone: ZoneInfo, now: datetime) -> None:
+    def __init__(self, store: Store, zone: ZoneInfo, now: datetime, report: PlanReport) -> None:
+        self.store = store
         self.zone = zone
         self.now = now
+        self.report = report
         self.messages: list[QueuedMessage] = []
 
     def at(self, day: date, moment: time) -> datetime:
@@ -108,62 +157,198 @@ class _Plan:
             return
         params = {**params, "expires_at": expires.isoformat()}
         self.messages.append(QueuedMessage(recipient, template, params, due, key))
+        self.report.by_template[template] = self.report.by_template.get(template, 0) + 1
+
+    async def flush(self, *, whole: bool = True) -> None:
+        """Write the collected rows in batches, each in its own short write transaction (only
+        full batches unless `whole`). Rows already in the outbox (planned by an earlier pass)
+        are left out first, with a read; the insert still ignores a key that is not new."""
+        while len(self.messages) >= BATCH or (whole and self.messages):
+            batch, self.messages = self.messages[:BATCH], self.messages[BATCH:]
+            async with self.store.read() as repo:
+                known = await repo.planning.existing_keys([m.dedup_key for m in batch])
+            batch = [m for m in batch if m.dedup_key not in known]
+            if batch:
+                async with self.store.write() as repo:
+                    self.report.queued += await repo.notifications.queue_many(batch, self.now)
+            await asyncio.sleep(0)  # let the bot's updates run between batches
+
+
+@dataclass(frozen=True)
+class _Places:
+    """The posyandu with their schedules and moved sessions."""
+
+    schedules: dict[int, PosyanduSchedule]
+    changes: dict[int, dict[date, date | None]]
+
+    @property
+    def rules(self) -> dict[int, ScheduleRule]:
+        return _rules(self.schedules)
+
+
+@dataclass(frozen=True)
+class _Registry:
+    """The reachable linked accounts of active households, with their members."""
+
+    people: list[LinkedPerson]
+    # The names of the members a posyandu can follow, with the last day each is followed.
+    members: dict[int, list[tuple[str, date]]]
 
 
 async def plan(store: Store, now: datetime, policy: PlanPolicy) -> PlanReport:
+    """One pass: whatever part of the work is due now or was undone by a change (see above)."""
     report = PlanReport()
-    plan = _Plan(policy.zone, now)
+    plan = _Plan(store, policy.zone, now, report)
     today = now.astimezone(policy.zone).date()
-    async with store.write() as repo:
-        await hold_job_lock(repo.connection, "planner")
-        people = [p for p in await repo.planning.linked_people() if p.reachable]
-        members = await repo.planning.members_of({p.household_id for p in people})
-        schedules = await repo.planning.posyandu_schedules()
-        changes = await repo.planning.session_changes()
-        rules = _rules(schedules)
-        _posyandu_reminders(plan, people, members, schedules, rules, changes, today)
-        await _missed_questions(plan, repo, people, members, schedules, rules, changes, today)
-        await _payout_reminders(plan, repo, people, policy, today, report)
-        await _digests(plan, repo, today)
-        await _health_worker_prompts(plan, repo, schedules, rules, changes, today)
-        report.queued = await repo.notifications.queue_many(plan.messages, now)
-    for message in plan.messages:
-        report.by_template[message.template_key] = (
-            report.by_template.get(message.template_key, 0) + 1
-        )
+    async with job_session_lock(store.engine, "planner"):
+        async with store.read() as repo:
+            changed = await repo.planning.has_changes()
+            done = await repo.planning.progress()
+        if changed:
+            async with store.write() as repo:
+                if await repo.planning.take_changes():
+                    await repo.planning.forget_progress()
+                done = await repo.planning.progress()
+        todo = [part for part in _due_parts(plan, today) if done.get(part) != today]
+        if not todo:
+            return report
+        async with store.read() as repo:
+            places = _Places(
+                await repo.planning.posyandu_schedules(), await repo.planning.session_changes()
+            )
+        finished: list[str] = []
+        registry = None
+        if REMINDERS in todo:
+            done_for = done.get(REMINDERS)
+            first_session = _first_unplanned_day(done_for, today, HORIZON_DAYS)
+            if first_session == today:  # the whole horizon
+                registry = await _read_registry(store)
+            await _posyandu_reminders(plan, registry, places, first_session, today)
+            first_round = _first_unplanned_day(done_for, today, max(PAYOUT_DAYS_BEFORE))
+            people = registry.people if registry else None
+            await _payout_reminders(plan, people, policy, first_round, today)
+            finished.append(REMINDERS)
+        if MISSED in todo:
+            await _missed_questions(plan, registry, places, today)
+            finished.append(MISSED)
+        if PROMPTS in todo:
+            await _health_worker_prompts(plan, places, today)
+            finished.append(PROMPTS)
+        if DIGESTS in todo and await _digests(plan, today):
+            finished.append(DIGESTS)
+        await plan.flush()
+        async with store.write() as repo:
+            for part in finished:
+                await repo.planning.mark_done(part, today, now)
+        report.parts = todo
     return report
+
+
+async def _read_registry(store: Store, posyandu_ids: list[int] | None = None) -> _Registry:
+    """The reachable linked accounts (of some posyandu, when given) with the members a posyandu
+    can follow, in one read transaction."""
+    async with store.read() as repo:
+        people = [
+            p for p in await repo.planning.linked_people(posyandu_ids=posyandu_ids) if p.reachable
+        ]
+        found = await repo.planning.followable_members({p.household_id for p in people})
+    members: dict[int, list[tuple[str, date]]] = {}
+    for index, (household_id, household_members) in enumerate(found.items()):
+        if index % PEOPLE_PER_FLUSH == 0:
+            await asyncio.sleep(0)  # a turn for the bot's updates
+        members[household_id] = [
+            (m.name, until)
+            for m in household_members
+            if (until := member_followed_until(m)) is not None
+        ]
+    return _Registry(people, members)
+
+
+def _first_unplanned_day(done_for: date | None, today: date, window_days: int) -> date:
+    """The first day whose sessions (or payout rounds) the reminders must be planned for, in a
+    window of today and the next `window_days`: the first day beyond the window of the pass of
+    `done_for` when that pass was on an earlier day and nothing changed since; today (the whole
+    window) otherwise. The reminders of a session or a round depend on the registry only, never on
+    the day they are planned, so what an earlier pass planned needs no second look."""
+    if done_for is None or done_for >= today:
+        return today
+    return max(today, done_for + timedelta(days=window_days + 1))
+
+
+def _due_parts(plan: _Plan, today: date) -> list[str]:
+    """The parts of the work whose time has come today (done or not)."""
+    parts = [REMINDERS]
+    if plan.at(today, MISSED_AT) <= plan.now < plan.at(today, MISSED_UNTIL):
+        parts.append(MISSED)
+    if plan.now >= plan.at(today, HEALTH_WORKER_AT):
+        parts.append(PROMPTS)
+    if plan.at(today, DIGEST_AT) <= plan.now < plan.at(today, DIGEST_UNTIL):
+        parts.append(DIGESTS)
+    return parts
+
+
+async def next_pass_with_work(store: Store, now: datetime, zone: ZoneInfo) -> datetime:
+    """The earliest moment from `now` at which a pass may have work, if nothing changes first
+    (`now` itself when the registry changed or a part is due and not done). For the benchmark's
+    month of planning, which jumps over the passes with nothing to do."""
+    async with store.read() as repo:
+        changed = await repo.planning.has_changes()
+        done = await repo.planning.progress()
+    local = now.astimezone(zone)
+    today = local.date()
+
+    def at(day: date, moment: time) -> datetime:
+        return datetime.combine(day, moment, tzinfo=zone)
+
+    if changed or done.get(REMINDERS) != today:
+        return now
+    candidates = [at(today + timedelta(days=1), time(0, 0))]
+    windows = {
+        MISSED: (MISSED_AT, MISSED_UNTIL),
+        PROMPTS: (HEALTH_WORKER_AT, time(23, 59, 59)),
+        DIGESTS: (DIGEST_AT, DIGEST_UNTIL),
+    }
+    for part, (start, until) in windows.items():
+        if done.get(part) == today or now >= at(today, until):
+            continue
+        candidates.append(max(now, at(today, start)))
+    return min(candidates)
 
 
 def _rules(schedules: dict[int, PosyanduSchedule]) -> dict[int, ScheduleRule]:
     return {posyandu_id: place.schedule for posyandu_id, place in schedules.items()}
 
 
-def _followed_names(household_members: list[Member], day: date) -> list[str]:
-    return [m.name for m in household_members if is_followed(m, day)]
+def _followed_names(household_members: list[tuple[str, date]], day: date) -> list[str]:
+    """The names of those followed on that day (`bot.services.attendance.is_followed`)."""
+    return [name for name, until in household_members if day <= until]
 
 
-def _posyandu_reminders(
-    plan: _Plan,
-    people: list[LinkedPerson],
-    members: dict[int, list[Member]],
-    schedules: dict[int, PosyanduSchedule],
-    rules: dict[int, ScheduleRule],
-    changes: dict[int, dict[date, date | None]],
-    today: date,
+async def _posyandu_reminders(
+    plan: _Plan, registry: _Registry | None, places: _Places, first: date, today: date
 ) -> None:
+    """The reminders of the sessions from `first` to the horizon's last day (the registry read
+    here, for the posyandu with such sessions only, unless given)."""
+    last = today + timedelta(days=HORIZON_DAYS)
     upcoming = {
-        posyandu_id: sessions_between(
-            rule, changes.get(posyandu_id, {}), today, today + timedelta(days=HORIZON_DAYS)
-        )
-        for posyandu_id, rule in rules.items()
+        posyandu_id: found
+        for posyandu_id, rule in places.rules.items()
+        if (found := sessions_between(rule, places.changes.get(posyandu_id, {}), first, last))
     }
-    for person in people:
+    if not upcoming:
+        return
+    if registry is None:
+        registry = await _read_registry(plan.store, sorted(upcoming))
+    for index, person in enumerate(registry.people):
+        if index % PEOPLE_PER_FLUSH == 0:
+            await plan.flush(whole=False)
+            await asyncio.sleep(0)  # a turn for the bot's updates
         for session in upcoming.get(person.posyandu_id, []):
-            names = _followed_names(members.get(person.household_id, []), session.day)
+            names = _followed_names(registry.members.get(person.household_id, []), session.day)
             if not names:
                 continue
             params = {
-                "posyandu": schedules[person.posyandu_id].name,
+                "posyandu": places.schedules[person.posyandu_id].name,
                 "members": names,
                 "date": session.day.isoformat(),
             }
@@ -186,84 +371,137 @@ def _posyandu_reminders(
                 expires=plan.at(session.day, SESSION_STARTS),
                 key=f"{key}:day",
             )
+    await plan.flush(whole=False)
 
 
 async def _missed_questions(
-    plan: _Plan,
-    repo: Repositories,
-    people: list[LinkedPerson],
-    members: dict[int, list[Member]],
-    schedules: dict[int, PosyanduSchedule],
-    rules: dict[int, ScheduleRule],
-    changes: dict[int, dict[date, date | None]],
-    today: date,
+    plan: _Plan, registry: _Registry | None, places: _Places, today: date
 ) -> None:
+    """The missed-session question to the households expected at yesterday's sessions without a
+    report or an answer (the registry read here, for those posyandu only, unless given)."""
     yesterday = today - timedelta(days=1)
     ask_from, ask_until = plan.at(today, MISSED_AT), plan.at(today, MISSED_UNTIL)
-    if not ask_from <= plan.now < ask_until:
+    rules = places.rules
+    met = {
+        posyandu_id
+        for posyandu_id, rule in rules.items()
+        if sessions_between(rule, places.changes.get(posyandu_id, {}), yesterday, yesterday)
+    }
+    if not met:
         return
-    by_posyandu: dict[int, list[LinkedPerson]] = defaultdict(list)
-    for person in people:
-        by_posyandu[person.posyandu_id].append(person)
-    for posyandu_id, persons in by_posyandu.items():
-        rule = rules.get(posyandu_id)
-        if rule is None or not sessions_between(
-            rule, changes.get(posyandu_id, {}), yesterday, yesterday
-        ):
-            continue
-        expected = [
-            p for p in persons if _followed_names(members.get(p.household_id, []), yesterday)
-        ]
+    if registry is None:
+        registry = await _read_registry(plan.store, sorted(met))
+    expected = [
+        p
+        for p in registry.people
+        if p.posyandu_id in met
+        and _followed_names(registry.members.get(p.household_id, []), yesterday)
+    ]
+    if not expected:
+        return
+    await asyncio.sleep(0)
+    async with plan.store.read() as repo:
         visited = await repo.planning.households_with_visit(
             [p.household_id for p in expected], yesterday
         )
-        for person in expected:
-            if person.household_id in visited:
-                continue
-            params = {
-                "posyandu": schedules[posyandu_id].name,
-                "posyandu_id": posyandu_id,
-                "date": yesterday.isoformat(),
-            }
-            plan.add(
-                Recipient(person_id=person.person_id),
-                POSYANDU_MISSED,
-                params,
-                due=ask_from,
-                expires=ask_until,
-                key=missed_question_prefix(person.household_id, yesterday) + str(person.person_id),
-            )
+    for person in expected:
+        if person.household_id in visited:
+            continue
+        params = {
+            "posyandu": places.schedules[person.posyandu_id].name,
+            "posyandu_id": person.posyandu_id,
+            "date": yesterday.isoformat(),
+        }
+        plan.add(
+            Recipient(person_id=person.person_id),
+            POSYANDU_MISSED,
+            params,
+            due=ask_from,
+            expires=ask_until,
+            key=missed_question_prefix(person.household_id, yesterday) + str(person.person_id),
+        )
+    await plan.flush(whole=False)
+
+
+@dataclass(frozen=True)
+class _RoundSlots:
+    """A payout round's queue as stored: slot index by household, and who must be told that the
+    slots are too few."""
+
+    households: dict[int, str]  # programme number by household id
+    slot_of: dict[int, int]
+    assigned: int
+    staff_to_warn: list[int]
+
+
+async def _round_slots(store: Store, payout: PayoutRound, slots: int, capacity: int) -> _RoundSlots:
+    """The round's queue, with a slot given to each newcomer that fits. Read first; only when
+    there are slots to give, a short write transaction reads the stored slots again and adds the
+    new ones, so the slots a reminder names are the ones stored."""
+    async with store.read() as repo:
+        households = await repo.planning.active_households(payout.kecamatan_id)
+        existing = await repo.planning.slots(payout.id)
+    new_slots = _new_slots(payout, households, existing, slots, capacity)
+    if new_slots:
+        async with store.write() as repo:
+            existing = await repo.planning.slots(payout.id)
+            new_slots = _new_slots(payout, households, existing, slots, capacity)
+            await repo.planning.assign_slots(payout.id, new_slots)
+    slot_of = {**existing, **new_slots}
+    staff_ids: list[int] = []
+    if any(h not in slot_of for h in households):
+        async with store.read() as repo:
+            staff_ids = await repo.planning.staff_with_role(Role.COORDINATOR, payout.kecamatan_id)
+            staff_ids += await repo.planning.staff_with_role(Role.OPERATOR, payout.kecamatan_id)
+    return _RoundSlots(households, slot_of, len(new_slots), staff_ids)
+
+
+def _new_slots(
+    payout: PayoutRound,
+    households: dict[int, str],
+    existing: dict[int, int],
+    slots: int,
+    capacity: int,
+) -> dict[int, int]:
+    """Slot index by household for the newcomers that fit (`bot.domain.slots`)."""
+    id_of = {number: id_ for id_, number in households.items()}
+    new_numbers = [n for h, n in households.items() if h not in existing]
+    if not new_numbers:
+        return {}
+    newcomers = stable_order(payout.round_code, new_numbers)
+    assigned, _unplaced = assign_slots(
+        slots,
+        capacity,
+        {households[h]: s for h, s in existing.items() if h in households},
+        newcomers,
+    )
+    return {id_of[number]: index for number, index in assigned.items()}
 
 
 async def _payout_reminders(
-    plan: _Plan,
-    repo: Repositories,
-    people: list[LinkedPerson],
-    policy: PlanPolicy,
-    today: date,
-    report: PlanReport,
+    plan: _Plan, people: list[LinkedPerson] | None, policy: PlanPolicy, first: date, today: date
 ) -> None:
-    rounds = await repo.planning.rounds_between(
-        today, today + timedelta(days=max(PAYOUT_DAYS_BEFORE))
-    )
-    kecamatan_names = await repo.planning.kecamatan_names()
+    """The reminders of the payout rounds from `first` to the last day of the payout window (the
+    linked accounts of their kecamatan read here unless given)."""
+    report = plan.report
+    async with plan.store.read() as repo:
+        rounds = await repo.planning.rounds_between(
+            first, today + timedelta(days=max(PAYOUT_DAYS_BEFORE))
+        )
+        kecamatan_names = await repo.planning.kecamatan_names() if rounds else {}
+        if people is None:
+            people = []
+            for kecamatan_id in sorted({r.kecamatan_id for r in rounds}):
+                people += await repo.planning.linked_people(kecamatan_id=kecamatan_id)
+            people = [p for p in people if p.reachable]
+    by_kecamatan: dict[int, list[LinkedPerson]] = defaultdict(list)
+    for person in people:
+        by_kecamatan[person.kecamatan_id].append(person)
     for payout in rounds:
         slots = cut_window(payout.start_time, payout.end_time, policy.slot_minutes)
-        households = await repo.planning.active_households(payout.kecamatan_id)
-        existing = await repo.planning.slots(payout.id)
-        id_of = {number: id_ for id_, number in households.items()}
-        new_numbers = [n for h, n in households.items() if h not in existing]
-        newcomers = stable_order(payout.round_code, new_numbers)
-        assigned, _unplaced = assign_slots(
-            len(slots),
-            policy.slot_capacity,
-            {households[h]: s for h, s in existing.items() if h in households},
-            newcomers,
-        )
-        new_slots = {id_of[number]: index for number, index in assigned.items()}
-        await repo.planning.assign_slots(payout.id, new_slots)
-        report.slots_assigned += len(new_slots)
-        slot_of = {**existing, **new_slots}
+        queue = await _round_slots(plan.store, payout, len(slots), policy.slot_capacity)
+        households, slot_of = queue.households, queue.slot_of
+        report.slots_assigned += queue.assigned
         unplaced_count = len([h for h in households if h not in slot_of])
         report.households_without_slot += unplaced_count
         base = {
@@ -280,7 +518,7 @@ async def _payout_reminders(
                 "capacity": len(slots) * policy.slot_capacity,
                 "unplaced": unplaced_count,
             }
-            # For whoever runs the bot, in the log at every run until the round fits.
+            # For whoever runs the bot, in the log at every full pass until the round fits.
             log.warning(
                 "payout_slots_short round=%s kecamatan_id=%s households=%s capacity=%s unplaced=%s",
                 payout.round_code,
@@ -289,9 +527,7 @@ async def _payout_reminders(
                 warn["capacity"],
                 unplaced_count,
             )
-            staff_ids = await repo.planning.staff_with_role(Role.COORDINATOR, payout.kecamatan_id)
-            staff_ids += await repo.planning.staff_with_role(Role.OPERATOR, payout.kecamatan_id)
-            for staff_id in staff_ids:
+            for staff_id in queue.staff_to_warn:
                 plan.add(
                     Recipient(staff_id=staff_id),
                     PAYOUT_SLOTS_SHORT,
@@ -301,9 +537,7 @@ async def _payout_reminders(
                     key=f"slots-short:{payout.id}:{unplaced_count}:{staff_id}",
                 )
         window = {"start": f"{payout.start_time:%H.%M}", "end": f"{payout.end_time:%H.%M}"}
-        for person in people:
-            if person.kecamatan_id != payout.kecamatan_id:
-                continue
+        for person in by_kecamatan.get(payout.kecamatan_id, []):
             index = slot_of.get(person.household_id)
             has_slot = index is not None and index < len(slots)
             if index is not None and has_slot:
@@ -324,17 +558,23 @@ async def _payout_reminders(
                     expires=plan.at(day + timedelta(days=1), time(0, 0)),
                     key=f"payout:{payout.id}:{person.person_id}:H-{days}",
                 )
+        await plan.flush(whole=False)
 
 
-async def _digests(plan: _Plan, repo: Repositories, today: date) -> None:
+async def _digests(plan: _Plan, today: date) -> bool:
+    """Queue the digest of each enrolled companion without one today, all built at once; True
+    when every enrolled companion has one (none had nothing to say)."""
     start, until = plan.at(today, DIGEST_AT), plan.at(today, DIGEST_UNTIL)
-    if not start <= plan.now < until:
-        return
-    for staff_id, _person_id in await repo.planning.enrolled_companions():
-        key = f"digest:{staff_id}:{today}"
-        if await repo.notifications.exists(key):
-            continue
-        digest = await build_digest(repo, staff_id, today, plan.now)
+    async with plan.store.read() as repo:
+        key_of = {
+            staff_id: f"digest:{staff_id}:{today}"
+            for staff_id, _person_id in await repo.planning.enrolled_companions()
+        }
+        existing = await repo.planning.existing_keys(list(key_of.values()))
+        wanted = [staff_id for staff_id, key in key_of.items() if key not in existing]
+        digests = await build_digests(repo, wanted, today, plan.now) if wanted else {}
+    for staff_id in wanted:
+        digest = digests.get(staff_id)
         if digest is not None:
             plan.add(
                 Recipient(staff_id=staff_id),
@@ -342,30 +582,27 @@ async def _digests(plan: _Plan, repo: Repositories, today: date) -> None:
                 digest.as_params(),
                 due=start,
                 expires=until,
-                key=key,
+                key=key_of[staff_id],
             )
+    return len(digests) == len(wanted)
 
 
-async def _health_worker_prompts(
-    plan: _Plan,
-    repo: Repositories,
-    schedules: dict[int, PosyanduSchedule],
-    rules: dict[int, ScheduleRule],
-    changes: dict[int, dict[date, date | None]],
-    today: date,
-) -> None:
+async def _health_worker_prompts(plan: _Plan, places: _Places, today: date) -> None:
     """After today's session (13:00), each of the posyandu's health workers is asked to confirm."""
     due = plan.at(today, HEALTH_WORKER_AT)
-    if plan.now < due:
-        return
-    for staff_id, posyandu_id in await repo.planning.health_workers():
+    rules = places.rules
+    async with plan.store.read() as repo:
+        workers = await repo.planning.health_workers()
+    for staff_id, posyandu_id in workers:
         rule = rules.get(posyandu_id)
-        if rule is None or not sessions_between(rule, changes.get(posyandu_id, {}), today, today):
+        if rule is None or not sessions_between(
+            rule, places.changes.get(posyandu_id, {}), today, today
+        ):
             continue
         plan.add(
             Recipient(staff_id=staff_id),
             HEALTH_WORKER_PROMPT,
-            {"posyandu": schedules[posyandu_id].name},
+            {"posyandu": places.schedules[posyandu_id].name},
             due=due,
             expires=plan.at(today + timedelta(days=1), MISSED_UNTIL),
             key=f"confirm-prompt:{posyandu_id}:{today}:{staff_id}",

@@ -1,9 +1,11 @@
 """The scheduled jobs of a running bot, on PTB's JobQueue (APScheduler), in WIB.
 
-- the planner every 5 minutes (reminders, missed-session questions, payout slots, digests);
+- the planner every 5 minutes (reminders, missed-session questions, payout slots, digests): a pass
+  plans only what a change or the clock made due, and is a read of two small tables otherwise;
 - the dispatcher every 2 seconds (sends what is due from the outbox, within Telegram's limits);
 - the escalation sweep every 10 minutes (overdue complaints go up a level);
-- the retention sweep daily at 02:30 (chat data older than SAPA_RETENTION_MONTHS is erased).
+- the retention sweep daily at 02:30 (chat data older than SAPA_RETENTION_MONTHS is erased;
+  outbox rows sent or cancelled more than SAPA_OUTBOX_RETENTION_DAYS ago move to its archive).
 
 All are safe to run in two processes at once on PostgreSQL: the planner, the escalation and the
 retention sweeps hold advisory locks and only change what is not done yet; the dispatcher claims
@@ -20,7 +22,7 @@ from bot.services.complaints import ComplaintPolicy
 from jobs.dispatch import DeliveryPolicy, Dispatcher
 from jobs.escalation import sweep
 from jobs.planner import PlanPolicy, plan
-from jobs.retention import erase_expired
+from jobs.retention import archive_outbox, erase_expired
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaApplication, SapaContext
@@ -41,10 +43,11 @@ async def run_planner(context: SapaContext) -> None:
     )
     # One line every run, also when nothing was queued: the log shows the planner is alive.
     log.info(
-        "planner_run queued=%s slots_assigned=%s without_slot=%s",
+        "planner_run queued=%s slots_assigned=%s without_slot=%s parts=%s",
         report.queued,
         report.slots_assigned,
         report.households_without_slot,
+        ",".join(report.parts) or "-",
     )
 
 
@@ -86,6 +89,10 @@ async def run_retention(context: SapaContext) -> None:
         erased.outbox_rows,
         erased.link_attempts,
     )
+    archive = await archive_outbox(
+        services.store, services.clock(), services.settings.outbox_retention_days
+    )
+    log.info("outbox_retention_run archived=%s", archive.archived)
 
 
 def schedule_jobs(application: SapaApplication) -> None:

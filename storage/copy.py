@@ -21,6 +21,10 @@ from storage.migrate import check_current
 from storage.schema import metadata
 
 BATCH_ROWS = 1000
+# The planner's own memory is not copied: the copied registry leaves its change marks in the
+# target (triggers), so the target's planner plans everything afresh at its first pass.
+NOT_COPIED = {"planner_progress", "planner_change"}
+COPIED = [table for table in metadata.sorted_tables if table.name not in NOT_COPIED]
 
 
 class TargetNotEmpty(Exception):
@@ -47,16 +51,16 @@ async def copy_database(
     await check_current(target)
     report = CopyReport()
     async with read_transaction(source) as reading, write_transaction(target) as writing:
-        filled = [t.name for t in metadata.sorted_tables if await _count(writing, t)]
+        filled = [t.name for t in COPIED if await _count(writing, t)]
         if filled:
             raise TargetNotEmpty(", ".join(filled))
-        for table in metadata.sorted_tables:
+        for table in COPIED:
             copied = await _copy_table(reading, writing, table)
             report.rows[table.name] = copied
             if progress is not None:
                 progress(table.name, copied)
         if writing.dialect.name == "postgresql":
-            for table in metadata.sorted_tables:
+            for table in COPIED:
                 await _move_sequence_past_ids(writing, table)
     return report
 

@@ -9,6 +9,11 @@ the messages in flight are repeated).
 What could not be delivered is kept for a person to see: `failed` rows, and rows that expired
 after failed attempts (`cancelled`, `last_error` "expired: <error type>"). `sapa outbox` lists
 them and puts failed ones back in the queue; the coordinators' recap counts them.
+
+The outbox stays small: rows sent or cancelled long ago (SAPA_OUTBOX_RETENTION_DAYS) move to
+`notification_archive` without their parameters (`archive_finished`, run nightly by
+jobs.retention), and nothing a save or the dispatcher runs reads more than the rows it needs
+(no count of the outbox; each query one range of an index).
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ from sqlalchemy import (
     Dialect,
     Row,
     Select,
+    Subquery,
+    Table,
     and_,
+    any_,
     bindparam,
+    delete,
     func,
+    insert,
+    literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,7 +50,14 @@ from sqlalchemy.orm import aliased
 from bot.domain.models import NotificationStatus, Recipient, Role
 from bot.domain.notices import checked_params
 from storage.database import upsert
-from storage.schema import household, notification, person, staff
+from storage.schema import (
+    UtcDateTime,
+    household,
+    notification,
+    notification_archive,
+    person,
+    staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +188,14 @@ class NotificationRepository:
             return 0
         for message in messages:  # a row that does not fit its template is a bug: refuse it
             checked_params(message.template_key, message.params)
-        statement = upsert(self._connection, notification).on_conflict_do_nothing(
-            index_elements=[notification.c.dedup_key]
+        statement = (
+            upsert(self._connection, notification)
+            .on_conflict_do_nothing(index_elements=[notification.c.dedup_key])
+            .returning(notification.c.id)
         )
+        unique: dict[str, QueuedMessage] = {}
+        for message in messages:  # of messages sharing a dedup key, the first is queued
+            unique.setdefault(message.dedup_key, message)
         rows = [
             {
                 "person_id": m.recipient.person_id,
@@ -184,15 +208,12 @@ class NotificationRepository:
                 "dedup_key": m.dedup_key,
                 "created_at": now,
             }
-            for m in messages
+            for m in unique.values()
         ]
-        before = await self._count()
-        await self._connection.execute(statement, rows)
-        return await self._count() - before
-
-    async def _count(self) -> int:
-        query = select(func.count()).select_from(notification)
-        return int((await self._connection.execute(query)).scalar_one())
+        # RETURNING gives a row for each row inserted and none for a key already there: the new
+        # rows are counted without counting the outbox (which grows with every message sent).
+        result = await self._connection.execute(statement, rows)
+        return len(result.all())
 
     async def claim_due(
         self,
@@ -319,16 +340,20 @@ class NotificationRepository:
         dedup_prefix: str | None = None,
     ) -> int:
         """Cancel pending rows of one person, of one staff member, or whose dedup key starts
-        with a prefix."""
-        condition = notification.c.status == PENDING
+        with a prefix.
+
+        The rows are found by the recipient's index or the dedup key's, then checked for being
+        pending: `status || ''` keeps SQLite (which has no statistics) from reading every
+        pending row of the (status, due_at, id) index instead."""
+        narrower: list[ColumnElement[bool]] = []
         if person_id is not None:
-            condition = and_(condition, notification.c.person_id == person_id)
+            narrower.append(notification.c.person_id == person_id)
         if staff_id is not None:
-            condition = and_(condition, notification.c.staff_id == staff_id)
+            narrower.append(notification.c.staff_id == staff_id)
         if dedup_prefix is not None:
-            condition = and_(
-                condition, notification.c.dedup_key.startswith(dedup_prefix, autoescape=True)
-            )
+            narrower.append(_keys_starting_with(dedup_prefix))
+        status = notification.c.status + "" if narrower else notification.c.status
+        condition = and_(status == PENDING, *narrower)
         result = await self._connection.execute(
             update(notification).where(condition).values(status="cancelled")
         )
@@ -414,6 +439,62 @@ class NotificationRepository:
         )
         return [dict(row._mapping) for row in await self._connection.execute(query)]
 
+    async def archive_finished(self, due_before: datetime, now: datetime, limit: int) -> int:
+        """Move up to `limit` finished rows (sent, or cancelled: never to be sent) that were due
+        before `due_before` to `notification_archive`, oldest first; returns how many moved.
+
+        Each status's old rows are one range of the (status, due_at, id) index, read in order.
+        Failed rows stay: an operator may still put them back in the queue (`sapa outbox`).
+        The archive keeps no parameters (names, texts), only what the recap counts and the
+        message's key, kind, recipient and times."""
+        moved = 0
+        for status in (SENT, CANCELLED):
+            if moved >= limit:
+                break
+            oldest = (
+                select(notification.c.id)
+                .where(notification.c.status == status, notification.c.due_at < due_before)
+                .order_by(notification.c.due_at, notification.c.id)
+                .limit(limit - moved)
+            )
+            moved += await self._archive(oldest, now)
+        return moved
+
+    async def _archive(self, chosen: Select[Any], now: datetime) -> int:
+        """Copy the rows `chosen` selects to the archive and delete them; how many moved.
+
+        On PostgreSQL one statement (a DELETE ... RETURNING feeding the INSERT), the rows locked
+        and those a concurrent run holds skipped: what is copied is exactly what is deleted. On
+        SQLite the write transaction excludes every other writer, so the same SELECT chooses the
+        same rows for the INSERT and the DELETE. No list of ids goes back and forth."""
+        kept = [c.name for c in notification_archive.c if c.name != "archived_at"]
+        archived_at = literal(now, UtcDateTime).label("archived_at")
+        if self._connection.dialect.name == "postgresql":
+            gone = (
+                delete(notification)
+                # = ANY(ARRAY(...)): the chosen ids are read first, then each row is found by
+                # its key (IN (SELECT ...) is planned as a join, which reads the whole table).
+                .where(
+                    notification.c.id
+                    == any_(func.array(chosen.with_for_update(skip_locked=True).scalar_subquery()))
+                )
+                .returning(*(notification.c[name] for name in kept))
+                .cte("gone")
+            )
+            source = select(*(gone.c[name] for name in kept), archived_at)
+        else:
+            source = select(*(notification.c[name] for name in kept), archived_at).where(
+                notification.c.id.in_(chosen)
+            )
+        result = await self._connection.execute(
+            insert(notification_archive).from_select([*kept, "archived_at"], source)
+        )
+        if self._connection.dialect.name != "postgresql":
+            await self._connection.execute(
+                delete(notification).where(notification.c.id.in_(chosen))
+            )
+        return int(result.rowcount or 0)
+
     async def backlog(self, now: datetime) -> tuple[int, datetime | None]:
         """How many rows are due and waiting, and the oldest due time among them."""
         query = select(func.count(), func.min(notification.c.due_at)).where(
@@ -423,16 +504,43 @@ class NotificationRepository:
         return int(count), oldest
 
 
-def undelivered() -> ColumnElement[bool]:
+def undelivered(table: Table = notification) -> ColumnElement[bool]:
     """Messages that could not be delivered: failed rows, and rows that expired after failed
-    attempts (for `sapa outbox` and the recap)."""
+    attempts (for `sapa outbox` and the recap); in the outbox or in its archive."""
     return or_(
-        notification.c.status == FAILED,
+        table.c.status == FAILED,
         and_(
-            notification.c.status == CANCELLED,
-            notification.c.last_error.startswith(f"{EXPIRED}: ", autoescape=True),
+            table.c.status == CANCELLED,
+            table.c.last_error.startswith(f"{EXPIRED}: ", autoescape=True),
         ),
     )
+
+
+def undelivered_ever(due_from: datetime, due_until: datetime) -> Subquery:
+    """The recipients (person_id, staff_id) of the messages due in [due_from, due_until) that
+    could not be delivered, in the outbox and in its archive: what the recap counts, the same
+    before and after the retention job moves a row. `sapa outbox` lists the outbox only (an
+    archived row is past its retry: nothing is left to do about it)."""
+    parts = [
+        select(table.c.person_id, table.c.staff_id).where(
+            undelivered(table), table.c.due_at >= due_from, table.c.due_at < due_until
+        )
+        for table in (notification, notification_archive)
+    ]
+    return union_all(*parts).subquery("undelivered_message")
+
+
+def _keys_starting_with(prefix: str) -> ColumnElement[bool]:
+    """Dedup keys that start with `prefix`, as one range of the key's unique index: from the
+    prefix itself up to (not including) the prefix with its last character the next one. Exact
+    because keys compare byte by byte (UTF-8 keeps the order of characters): SQLite's BINARY
+    collation, COLLATE "C" on PostgreSQL (migration 0011). A LIKE 'prefix%' reads every pending
+    row instead: SQLite's LIKE ignores case, so no index serves it, and on PostgreSQL only a
+    literal pattern (not a bound parameter) uses one."""
+    if not prefix:
+        raise ValueError("an empty prefix would take every key")
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(notification.c.dedup_key >= prefix, notification.c.dedup_key < after)
 
 
 def error_type(last_error: str | None) -> str:

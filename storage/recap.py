@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.models import ComplaintStatus, EscalationLevel, MemberKind, Role
 from bot.domain.recap import CompanionRow, ComplaintRow, FollowedWindow
 from bot.domain.schedule import ScheduleRule, parse_schedule_rule
-from storage.notifications import undelivered
+from storage.notifications import undelivered_ever
 from storage.schema import (
     attendance_report,
     complaint,
@@ -35,7 +35,6 @@ from storage.schema import (
     household,
     kecamatan,
     member,
-    notification,
     person,
     posyandu,
     staff,
@@ -294,12 +293,10 @@ class RecapRepository:
     ) -> int:
         """Messages due in the month that could not be delivered (failed, or expired after
         failed attempts), to households of the kecamatan and its staff: a staff member's
-        kecamatan, or their posyandu's. Few rows, each recipient looked up by primary key."""
-        query = (
-            select(func.count())
-            .select_from(notification)
-            .where(undelivered(), notification.c.due_at >= start, notification.c.due_at < end)
-        )
+        kecamatan, or their posyandu's. Few rows, each recipient looked up by primary key; those
+        the retention job moved to the outbox's archive are counted too."""
+        messages = undelivered_ever(start, end)
+        query = select(func.count()).select_from(messages)
         if kecamatan_id is not None:
             account = person.alias("account")
             home = household.alias("home")
@@ -308,12 +305,12 @@ class RecapRepository:
             workplace = posyandu.alias("workplace")
             workplace_desa = desa.alias("workplace_desa")
             query = (
-                query.outerjoin(account, account.c.id == notification.c.person_id)
+                query.outerjoin(account, account.c.id == messages.c.person_id)
                 .outerjoin(home, home.c.id == account.c.household_id)
                 .outerjoin(home_desa, home_desa.c.id == home.c.desa_id)
                 .outerjoin(
                     member_of,
-                    member_of.c.id == func.coalesce(notification.c.staff_id, account.c.staff_id),
+                    member_of.c.id == func.coalesce(messages.c.staff_id, account.c.staff_id),
                 )
                 .outerjoin(workplace, workplace.c.id == member_of.c.posyandu_id)
                 .outerjoin(workplace_desa, workplace_desa.c.id == workplace.c.desa_id)

@@ -253,6 +253,8 @@ payout_round = Table(
     CheckConstraint("start_time < end_time", name="payout_window"),
 )
 
+DEDUP_KEY = String(200).with_variant(String(200, collation="C"), "postgresql")
+
 notification = Table(
     "notification",
     metadata,
@@ -266,7 +268,9 @@ notification = Table(
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
-    Column("dedup_key", String(200), nullable=False, unique=True),
+    # Compared byte by byte on both databases (COLLATE "C" on PostgreSQL), so the rows whose key
+    # starts with a prefix are one range of its unique index whatever the server's locale.
+    Column("dedup_key", DEDUP_KEY, nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("claimed_at", UtcDateTime, nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
@@ -277,6 +281,33 @@ notification = Table(
         "status in ('pending','sending','sent','failed','cancelled')", name="notification_status"
     ),
     CheckConstraint("(person_id is null) <> (staff_id is null)", name="notification_one_recipient"),
+)
+
+# Finished outbox rows (sent or cancelled) due before SAPA_OUTBOX_RETENTION_DAYS, moved out of
+# `notification` by the nightly job (jobs.retention.archive_outbox), so the outbox holds what is
+# still to be sent and what was recently sent. Kept without their parameters (the names and
+# texts the message carried): who it was for, what kind, when, and how it ended, which is what
+# the recap counts (undelivered messages per month, per kecamatan).
+notification_archive = Table(
+    "notification_archive",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # its id in `notification`
+    # Plain ids, no foreign keys: a record of what was sent (people are never deleted, only
+    # unlinked), moved in bulk without a lookup per row.
+    Column("person_id", Integer, nullable=True),
+    Column("staff_id", Integer, nullable=True),
+    Column("template_key", String(80), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("dedup_key", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("archived_at", UtcDateTime, nullable=False),
+    # The recap counts a month's undelivered messages: (status, due_at) ranges.
+    Index("ix_notification_archive_status_due", "status", "due_at"),
+    CheckConstraint("status in ('sent','cancelled')", name="notification_archive_status"),
 )
 
 link_code = Table(
@@ -438,4 +469,25 @@ conversation = Table(
     Column("lease_owner", String(80), nullable=True),
     Column("lease_until", UtcDateTime, nullable=True),
     Index("ix_conversation_updated_at", "updated_at"),
+)
+
+
+planner_progress = Table(
+    "planner_progress",
+    metadata,
+    # The planner's memory between passes: for each part of its work ("reminders", "missed",
+    # "prompts", "digests"), the local day it was last done for (null: to be done again).
+    Column("phase", String(40), primary_key=True),
+    Column("done_for", Date, nullable=True),
+    Column("done_at", UtcDateTime, nullable=True),
+)
+
+planner_change = Table(
+    "planner_change",
+    metadata,
+    # A mark that the registry changed (households, members, linked accounts, staff, posyandu
+    # and their sessions, payout rounds), written by database triggers (migration 0012) in the
+    # changing transaction, one row per transaction (its id on PostgreSQL; 0 on SQLite, where
+    # writers take turns). The planner removes the marks it sees and plans again.
+    Column("tx", BigInteger, primary_key=True, autoincrement=False),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -93,19 +94,39 @@ def database_url(
 
 
 @pytest.fixture
-async def store(database_url: tuple[str, dict[str, object]]) -> AsyncIterator[Store]:
+async def store(
+    database_url: tuple[str, dict[str, object]], migrated_sqlite: Path
+) -> AsyncIterator[Store]:
     """A migrated, empty database."""
     url, options = database_url
+    if url.startswith("sqlite"):  # a copy of the worker's migrated file: migrating takes 0.4 s
+        database = Path(url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            template = Path(f"{migrated_sqlite}{suffix}")
+            if template.exists():
+                shutil.copyfile(template, f"{database}{suffix}")
     engine = create_engine(url, **options)  # type: ignore[arg-type]
-    if engine.dialect.name == "sqlite":
-        await upgrade(engine)
-    else:
+    if engine.dialect.name != "sqlite":
         tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         async with engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     store = Store(engine)
     yield store
     await store.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated once per test worker; each test's `store` starts from a copy."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from bot.domain.models import ComplaintCategory, Recipient, Role
 from bot.services.complaints import ComplaintPolicy, file_complaint
 from bot.texts.i18n import Translator
-from storage.copy import TargetNotEmpty, copy_database
+from storage.copy import COPIED, TargetNotEmpty, copy_database
 from storage.database import create_engine
 from storage.migrate import upgrade
-from storage.schema import complaint, metadata
+from storage.schema import complaint
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.bot_process import postgres_database
@@ -47,7 +47,7 @@ async def counts(store: Store) -> dict[str, int]:
                     await repo.connection.execute(select(func.count()).select_from(table))
                 ).scalar_one()
             )
-            for table in metadata.sorted_tables
+            for table in COPIED
         }
 
 
