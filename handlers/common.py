@@ -23,6 +23,7 @@ from telegram.ext import ConversationHandler
 from bot.domain.buttons import Language, decode, encode
 from bot.domain.greetings import is_greeting
 from bot.domain.models import Household, Person, Role
+from bot.services.linking import looks_like_program_number
 from bot.services.visitors import who_is
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.texts.i18n import Translator
@@ -302,6 +303,15 @@ async def unknown(update: Update, context: SapaContext) -> None:
     text = (message.text or "") if message is not None else ""
     if text and not text.startswith("/") and is_greeting(text):
         await greet(update, visitor)
+    elif visitor.person is None and looks_like_program_number(text):
+        # A programme number typed outside the linking flow (after a lockout, or a day later).
+        await reply(
+            update,
+            t(
+                "To link this Telegram to your household, send /start first, then type your "
+                "programme number."
+            ),
+        )
     elif message is not None and (message.voice or message.audio or message.video_note):
         await reply(
             update,

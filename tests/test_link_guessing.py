@@ -100,3 +100,15 @@ async def test_a_greeting_is_not_a_programme_number_and_costs_no_attempt(
     await chat.send(NUMBER)
     [linked] = await chat.send(NIK_TAIL)  # no attempt was spent on the greetings
     assert linked.startswith("Selesai!")
+
+
+async def test_a_programme_number_typed_after_a_lockout_says_how_to_begin(chat: Chat) -> None:
+    await chat.send("/start")
+    for _ in range(5):
+        await chat.send(NUMBER)
+        await chat.send("000000")
+    assert (await guess(chat, NIK_TAIL)).startswith("Terlalu banyak percobaan.")
+    assert await chat.send(NUMBER) == [
+        "Untuk menghubungkan Telegram ini dengan rumah tangga Ibu/Bapak, kirim /start dulu, lalu "
+        "ketik nomor peserta."
+    ]
