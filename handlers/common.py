@@ -130,6 +130,18 @@ async def send_with_picture(
         await reply(update, rest, markup)
 
 
+async def too_long(update: Update, t: Translator, limit: int) -> None:
+    """A typed text over `limit` characters: ask for a shorter one (what it was is not lost,
+    it is still in the user's chat to copy and shorten)."""
+    await reply(
+        update,
+        t(
+            "Your message is too long. Please shorten it to at most {limit} characters and send "
+            "it again."
+        ).format(limit=t.number(limit)),
+    )
+
+
 async def take_button(update: Update) -> str | None:
     """Acknowledge a button press and remove the buttons, so it cannot be pressed twice."""
     query = update.callback_query

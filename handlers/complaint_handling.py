@@ -30,6 +30,7 @@ from handlers.common import (
     send_with_picture,
     stale_button,
     take_button,
+    too_long,
     visit,
 )
 from handlers.flow import end_flow, start_flow
@@ -121,13 +122,7 @@ async def reply_text(update: Update, context: SapaContext, step: Step) -> StepRe
         await reply(update, t("Please describe the problem in words, so that we can help."))
         return REPLY_TEXT
     if problem is TextProblem.TOO_LONG:
-        await reply(
-            update,
-            t(
-                "Your message has {count} characters; the limit is {limit}. Please "
-                "shorten it and send it again."
-            ).format(count=len(text), limit=MAX_TEXT_LENGTH),
-        )
+        await too_long(update, t, MAX_TEXT_LENGTH)
         return REPLY_TEXT
     outcome, complaint = await reply_to_household(
         context.services.store,

@@ -21,6 +21,7 @@ from handlers.common import (
     linked_household,
     picture_of,
     reply,
+    too_long,
     wrong_button,
 )
 from handlers.flow import button, end_flow, start_flow
@@ -91,13 +92,7 @@ async def text_given(update: Update, context: SapaContext, step: Step) -> StepRe
         await reply(update, t("Please describe the problem in words, so that we can help."))
         return TEXT
     if problem is TextProblem.TOO_LONG:
-        await reply(
-            update,
-            t(
-                "Your message has {count} characters; the limit is {limit}. Please shorten it "
-                "and send it again."
-            ).format(count=len(text), limit=MAX_TEXT_LENGTH),
-        )
+        await too_long(update, t, MAX_TEXT_LENGTH)
         return TEXT
     flow.draft["text"] = text
     await reply(

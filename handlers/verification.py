@@ -18,6 +18,7 @@ from handlers.common import (
     send_with_picture,
     stale_button,
     take_button,
+    too_long,
     visit,
 )
 from handlers.flow import end_flow, start_flow
@@ -138,13 +139,7 @@ async def reason_given(update: Update, context: SapaContext, step: Step) -> Step
         await reply(update, t("A reason is needed, in words, so that the household understands."))
         return REASON
     if len(reason) > MAX_REASON:
-        await reply(
-            update,
-            t(
-                "Your message has {count} characters; the limit is {limit}. Please "
-                "shorten it and send it again."
-            ).format(count=len(reason), limit=MAX_REASON),
-        )
+        await too_long(update, t, MAX_REASON)
         return REASON
     services = context.services
     outcome, report = await decide(

@@ -106,7 +106,8 @@ async def test_complaint_text_must_be_words_and_not_too_long(mother: Chat, store
     [long] = await mother.send("a" * 5000)
     assert (
         long
-        == "Pesan Anda berisi 5000 karakter; batasnya 2000. Mohon dipersingkat lalu kirim lagi."
+        == "Pesan terlalu panjang. Mohon dipersingkat menjadi paling banyak 2.000 karakter, lalu "
+        "kirim lagi."
     )
     [still_waiting] = await mother.send("Bidan desa jarang ada di posyandu.")
     assert still_waiting.startswith("Jika foto membantu")

@@ -19,7 +19,7 @@ from pathlib import Path
 from babel.dates import format_date, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from bot.settings import SUPPORTED_LANGUAGES
 
@@ -95,6 +95,10 @@ class Translator:
         """`15 menit`, `2 jam`: how long, in words (Sundanese reads the Indonesian words)."""
         locale = "id_ID" if self.language == "su" else self.babel_locale
         return format_timedelta(timedelta(seconds=seconds), threshold=2, locale=locale)
+
+    def number(self, value: int) -> str:
+        """`2.000` in Indonesian and Sundanese, `2,000` in English."""
+        return format_decimal(value, locale=self.babel_locale)
 
     def rupiah(self, amount: int) -> str:
         """`Rp2.250.000`."""
