@@ -13,7 +13,7 @@ from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLeve
 from bot.domain.recap import DesaAttendance, Recap, parse_month
 from bot.services.recap import attendance_history, build_recap
 from bot.services.registry.importer import ImportKind, import_file
-from bot.texts.charts import LOWEST_SHOWN, attendance_lines, recap_chart
+from bot.texts.charts import LOWEST_SHOWN, attendance_lines, recap_chart, recap_figure
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import MESSAGE_LIMIT
 from storage.store import Store
@@ -370,3 +370,7 @@ def test_the_district_chart_draws_the_lowest_kecamatan_and_the_whole_district(
     recap = Recap(months[-1], "", history[-1][1], {("payout", "open"): 2}, None, 0, [], 0, [])
     image = matplotlib.image.imread(BytesIO(recap_chart(recap, history, t_id)), format="png")
     assert image.shape[:2] == (1200, 900) and image.std() > 0.05
+    # Two complaints: the axis counts 0, 1, 2, never 0.5.
+    complaints_axis = recap_figure(recap, history, t_id).axes[1]
+    ticks = [tick for tick in complaints_axis.get_xticks() if 0 <= tick <= 2.5]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks

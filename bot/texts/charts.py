@@ -16,6 +16,7 @@ from io import BytesIO
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.domain.models import ComplaintStatus
 from bot.domain.recap import DesaAttendance, Recap
@@ -103,6 +104,14 @@ def _rate(rows: list[DesaAttendance]) -> float | None:
 def recap_chart(
     recap: Recap, history: list[tuple[date, list[DesaAttendance]]], t: Translator
 ) -> bytes:
+    buffer = BytesIO()
+    recap_figure(recap, history, t).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def recap_figure(
+    recap: Recap, history: list[tuple[date, list[DesaAttendance]]], t: Translator
+) -> Figure:
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
     top, bottom = figure.subplots(2, 1, height_ratios=[3, 2])
     draw_attendance(top, attendance_lines(history, by_kecamatan=not recap.scope), history, t)
@@ -117,9 +126,8 @@ def recap_chart(
     bottom.tick_params(labelsize=12)
     bottom.invert_yaxis()
     bottom.set_xlim(0, max([*counts, 1]) * 1.25)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # complaints come whole
+    return figure
 
 
 def draw_attendance(
