@@ -64,9 +64,10 @@ def recap_text(recap: Recap, t: Translator) -> str:
     ]
     for row in recap.attendance:
         rate = f" ({row.rate:.0%})" if row.rate is not None else ""
+        # A district's desa carry their kecamatan: desa names repeat across kecamatan.
+        place = escape(row.desa) if recap.scope else f"{escape(row.kecamatan)} · {escape(row.desa)}"
         lines.append(
-            f"{escape(row.desa)}: {row.expected} / {row.reported} / {row.verified} / "
-            f"{row.cross_checked}{rate}"
+            f"{place}: {row.expected} / {row.reported} / {row.verified} / {row.cross_checked}{rate}"
         )
     total = sum(recap.complaints.values())
     lines += ["", t("<b>Complaints filed this month</b>: {count}").format(count=total)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -314,9 +315,9 @@ async def test_district_rekap_too_long_for_one_message_arrives_in_parts_then_the
     assert all(is_whole_html(part) for part in parts)
     text = "\n".join(parts)
     assert text.startswith("<b>Rekap seluruh kabupaten, November 2026</b>")
-    for desa in desa_names:
-        assert f"\n{desa}: 0 / 0 / 0 / 0\n" in text
-    assert "Mekarjaya: 2 / 2 / 1 / 0 (50%)" in text
+    for desa in desa_names:  # each with its kecamatan
+        assert re.search(rf"\n[^\n·]+ · {re.escape(desa)}: 0 / 0 / 0 / 0\n", text), desa
+    assert "\nMekarjaya · Mekarjaya: 2 / 2 / 1 / 0 (50%)" in text
     assert "PD-32-1 Ma&#x27;ruf Hidayat Koroncong: belum pernah / 0 / 0 / 0" in text
     assert text.rstrip().endswith("Rumah tangga yang tidak bisa dihubungi bot: 0")
     # Then the chart, in the same size as a kecamatan's.
