@@ -45,10 +45,46 @@ def setup() -> None:
     sh(BIN / "pybabel", "compile", "--use-fuzzy", "-d", "locale", "-D", "sapa", "--statistics")
 
 
+# The first run's demo province, apart from sapa.db (SAPA_DEMO_DATABASE: elsewhere, for tests).
+DEMO_DATABASE = Path(os.environ.get("SAPA_DEMO_DATABASE", ROOT / "demo.db"))
+NO_TOKEN = """
+No Telegram bot token yet, so here is Sapa RTS in this terminal, on a demo province kept in
+demo.db (your sapa.db is not touched). You are the demo's first household: the console says
+what to type to link it, then use the menu's numbers. Ctrl-D ends.
+
+For the real bot: talk to @BotFather in Telegram (/newbot), then
+    cp .env.example .env      # and fill in TELEGRAM_BOT_TOKEN=...
+    python3 tasks.py run
+"""
+
+
 def run() -> None:
     setup()
+    if not token_given() and sys.stdin.isatty() and sys.stdout.isatty():
+        demo_console()  # a newcomer sees the product work at once
+    # (Without a token and without a terminal, `sapa run` says what is missing.)
     sh(BIN / "sapa", "migrate")
     os.execv(BIN / "sapa", [str(BIN / "sapa"), "run"])
+
+
+def token_given() -> bool:
+    """Whether TELEGRAM_BOT_TOKEN is set (in the environment or .env); any other problem with
+    the settings is for `sapa run` to explain."""
+    check = (
+        "from bot.settings import load_settings as s; "
+        "raise SystemExit(3 * (not s().telegram_bot_token))"
+    )
+    return subprocess.run([str(PYTHON), "-c", check], cwd=ROOT).returncode != 3
+
+
+def demo_console() -> None:
+    print(NO_TOKEN)
+    environment = {**os.environ, "SAPA_DATABASE_URL": f"sqlite+aiosqlite:///{DEMO_DATABASE}"}
+    if not DEMO_DATABASE.exists():
+        for verb in ("migrate", "demo"):
+            subprocess.run([str(BIN / "sapa"), verb], cwd=ROOT, env=environment, check=True)
+    sapa = str(BIN / "sapa")
+    os.execve(sapa, [sapa, "console"], environment)
 
 
 def test(pytest_args: list[str]) -> None:
