@@ -29,27 +29,23 @@ import json
 import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from support import fresh_database, peak_rss_mib
 
 from bot.domain.clock import utc_now
 from bot.services.demo import IMPORT_ORDER, write_demo_files
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
 from bot.texts.i18n import Translations, Translator
-from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store
 
@@ -83,12 +79,6 @@ class Repetition:
     phases: list[Phase] = field(default_factory=list)
 
 
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
 class Timer:
     """Wall-clock and process CPU time of a block."""
 
@@ -117,36 +107,6 @@ def measure_baseline(path: Path) -> tuple[float, int]:
         rows = read_with_csv_module(path)
         best = min(best, time.perf_counter() - started)
     return best, rows
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None, folder: Path) -> AsyncIterator[Store]:
-    """An empty database (a new SQLite file or PostgreSQL schema), removed again afterwards."""
-    if url is None:
-        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        store = Store(create_engine(url))
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    schema = f"bench_{os.getpid()}"
-    admin = create_engine(url)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        store = Store(create_engine(url, connect_args={"server_settings": {"search_path": schema}}))
-        try:
-            yield store
-        finally:
-            await store.close()
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await admin.dispose()
 
 
 def check(report: ImportReport) -> None:

@@ -38,13 +38,11 @@ import csv
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,13 +51,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from support import fresh_database, peak_rss_mib
 
 from bot.domain.models import Household, Member, Person, Role
 from bot.services.attendance import AttendanceDraft, ReportOutcome, report_attendance
 from bot.services.demo import IMPORT_ORDER, write_demo_files
 from bot.services.registry.importer import ImportKind, import_file
 from bot.texts.i18n import Translations
-from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.store import Store
 
@@ -72,39 +70,6 @@ FILL_CHUNK = 100_000
 WARM_UP = 20
 OUTPUT = Path(__file__).resolve().parent / "out" / "outbox_growth.json"
 PARAMS = '{"program_number": "RTS-00001", "member": "Nama Anggota Keluarga", "date": "2026-11-30"}'
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None, folder: Path, name: str) -> AsyncIterator[Store]:
-    """An empty database (a new SQLite file or PostgreSQL schema), removed again afterwards."""
-    if url is None:
-        store = Store(create_engine(f"sqlite+aiosqlite:///{folder / name}.db"))
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    schema = f"bench_outbox_{os.getpid()}_{name}"
-    admin = create_engine(url)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        store = Store(create_engine(url, connect_args={"server_settings": {"search_path": schema}}))
-        try:
-            yield store
-        finally:
-            await store.close()
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await admin.dispose()
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ import multiprocessing
 import os
 import platform
 import pstats
-import resource
 import subprocess
 import sys
 import tempfile
@@ -69,9 +68,9 @@ from zoneinfo import ZoneInfo
 import httpx
 from aiohttp import web
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy import text as sql_text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
+from support import fresh_database, peak_rss_mib
 from telegram import Message
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter
@@ -89,7 +88,6 @@ from bot.texts.i18n import Translations, Translator
 from bot.texts.notices import render_notice
 from jobs.dispatch import DeliveryPolicy, Dispatcher, DispatchStats, Pacer
 from jobs.planner import HORIZON_DAYS, PlanPolicy, plan
-from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.notifications import NotificationRepository, OutgoingMessage, SentMarks
 from storage.schema import desa, household, kecamatan, notification, payout_round, person, posyandu
@@ -114,12 +112,6 @@ MIN_SLOT_CAPACITY = 1000
 REMINDER_AT = clock_time(16, 0)  # the planner's PAYOUT_AT
 QUIET_HOURS = "21:00-06:00"
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "Sapa", "username": "sapa_bench_bot"}
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 class Timer:
@@ -636,38 +628,6 @@ def choose_payout_date(earliest: date) -> date:
         day += timedelta(days=1)
 
 
-@asynccontextmanager
-async def fresh_database(url: str | None, folder: Path) -> AsyncIterator[Store]:
-    """An empty database (a new SQLite file or PostgreSQL schema), removed again afterwards."""
-    if url is None:
-        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        store = TimedStore(create_engine(url))
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    schema = f"bench_{os.getpid()}"
-    admin = create_engine(url)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(sql_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await connection.execute(sql_text(f'CREATE SCHEMA "{schema}"'))
-        store = TimedStore(
-            create_engine(url, connect_args={"server_settings": {"search_path": schema}})
-        )
-        try:
-            yield store
-        finally:
-            await store.close()
-            async with admin.begin() as connection:
-                await connection.execute(sql_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await admin.dispose()
-
-
 @dataclass
 class Province:
     payout_date: date
@@ -1133,7 +1093,7 @@ async def main(argv: list[str] | None = None) -> None:
         say(f"fake Bot API on {server.base} (child process {server.process.pid})")
         with tempfile.TemporaryDirectory(prefix="sapa-bench-") as name:
             folder = Path(name)
-            async with fresh_database(arguments.database, folder) as store:
+            async with fresh_database(arguments.database, folder, store_class=TimedStore) as store:
                 say(f"building the round ({households:,} households, payout {payout_date}) ...")
                 province = await build_province(store, folder, households, t, payout_date)
                 say("planning ...")

@@ -34,13 +34,10 @@ import asyncio
 import json
 import os
 import platform
-import resource
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -48,9 +45,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, event, func, insert, select, update
-from sqlalchemy import text as sql_text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
+from support import fresh_database, peak_rss_mib
 
 from bot.domain.clock import utc_now
 from bot.domain.models import Recipient, Role
@@ -62,7 +58,6 @@ from bot.texts.notices import ATTENDANCE_REPORTED
 from jobs import planner as planner_module
 from jobs.escalation import sweep
 from jobs.planner import PlanPolicy, plan
-from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.schema import desa, household, member, notification, person, staff
 from storage.store import Store
@@ -75,11 +70,6 @@ TELEGRAM_STAFF = 90_000_000
 OUTPUT = Path(__file__).resolve().parent / "out"
 TICK = timedelta(minutes=5)
 LEASE = timedelta(minutes=5)
-
-
-def peak_rss_mib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def say(text: str) -> None:
@@ -95,33 +85,6 @@ class Statements:
 
     def _seen(self, *_: Any) -> None:
         self.count += 1
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None, folder: Path) -> AsyncIterator[Store]:
-    if url is None:
-        store = Store(create_engine(f"sqlite+aiosqlite:///{folder / 'bench.db'}"))
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    assert make_url(url).get_backend_name() == "postgresql"
-    schema = f"bench_{os.getpid()}"
-    admin = create_engine(url)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(sql_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await connection.execute(sql_text(f'CREATE SCHEMA "{schema}"'))
-        store = Store(create_engine(url, connect_args={"server_settings": {"search_path": schema}}))
-        try:
-            yield store
-        finally:
-            await store.close()
-            async with admin.begin() as connection:
-                await connection.execute(sql_text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await admin.dispose()
 
 
 async def spread_caseloads(

@@ -42,14 +42,13 @@ import json
 import os
 import platform
 import random
-import resource
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -58,6 +57,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, event, func, select, text
 from sqlalchemy.engine import make_url
+from support import fresh_database, peak_rss_mib
 
 import bot.services.demo
 from bot.domain.clock import utc_now
@@ -67,7 +67,6 @@ from bot.services.demo import IMPORT_ORDER, DemoKecamatan, write_demo_files
 from bot.services.recap import attendance_history, build_recap
 from bot.services.registry.importer import import_file
 from bot.texts.i18n import Translations
-from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.planning import PlanningRepository
 from storage.recap import RecapRepository
@@ -140,12 +139,6 @@ REJECT_REASONS = (
 
 
 # --- timing helpers -------------------------------------------------------------------------
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 class Timer:
@@ -236,36 +229,6 @@ class QueryClock:
 
 
 # --- the database -------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None, folder: Path) -> AsyncIterator[Store]:
-    """An empty database (a new SQLite file or PostgreSQL schema), removed again afterwards."""
-    if url is None:
-        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        store = Store(create_engine(url))
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    schema = f"bench_{os.getpid()}"
-    admin = create_engine(url)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        store = Store(create_engine(url, connect_args={"server_settings": {"search_path": schema}}))
-        try:
-            yield store
-        finally:
-            await store.close()
-            async with admin.begin() as connection:
-                await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await admin.dispose()
 
 
 # --- building the data ----------------------------------------------------------------------

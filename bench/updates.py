@@ -93,12 +93,11 @@ from recap import (
     analyse,
     attendance_rows,
     demo_shape,
-    fresh_database,
     insert_chunks,
-    peak_rss_mib,
     read_world,
     report_months,
 )
+from support import fresh_database, peak_rss_mib
 
 from bot.domain.buttons import MissedSession, encode
 from bot.domain.clock import utc_now

@@ -24,7 +24,6 @@ from bot.domain.buttons import Language, decode, encode
 from bot.domain.greetings import is_greeting
 from bot.domain.models import Household, Person, Role
 from bot.services.linking import looks_like_program_number
-from bot.services.visitors import who_is
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import split_text
@@ -67,7 +66,7 @@ async def visit(update: Update, context: SapaContext, *, fresh: bool = False) ->
     if known is not None and known.user_id == user_id and not fresh:
         return known
     async with services.store.read() as repo:
-        person, household = await who_is(repo, user_id)
+        person, household = await repo.people.with_household(user_id)
     t = services.translations.for_language(person.language if person else None)
     context.visitor = Visitor(user_id, person, household, t)
     return context.visitor
@@ -113,20 +112,15 @@ async def send_with_picture(
     assert update.effective_chat is not None
     chat = update.effective_chat
     caption, rest = (text, None) if len(text) <= CAPTION_LIMIT else (None, text)
-    sent = False
-    with contextlib.suppress(BadRequest):
-        await chat.send_photo(file_id, caption=caption, reply_markup=None if rest else markup)
-        sent = True
-    if not sent:
+    for send in (chat.send_photo, chat.send_document):
         with contextlib.suppress(BadRequest):
-            await chat.send_document(
-                file_id, caption=caption, reply_markup=None if rest else markup
-            )
-            sent = True
-    if not sent:
+            await send(file_id, caption=caption, reply_markup=None if rest else markup)
+            break
+    else:
         log.info("picture_not_shown")
         await reply(update, text + "\n" + t("(The proof photo cannot be shown.)"), markup)
-    elif rest is not None:
+        return
+    if rest is not None:
         await reply(update, rest, markup)
 
 

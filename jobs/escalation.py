@@ -40,7 +40,6 @@ async def sweep(
     many moved. The history, the new deadlines and the alerts are dated `now`, never later:
     `sapa escalate --at ... --apply` moves early what would be overdue then.
     """
-    due = now
     moved = 0
     async with store.write() as repo:
         await hold_job_lock(repo.connection, "escalation")
@@ -69,7 +68,7 @@ async def sweep(
                         owner,
                         COMPLAINT_ESCALATED,
                         params,
-                        due,
+                        now,
                         f"complaint:escalated:{complaint.id}:{level.value}",
                     )
                 )
@@ -79,7 +78,7 @@ async def sweep(
                         Recipient(person_id=person.id),
                         COMPLAINT_LEVEL_UP,
                         {"ticket": complaint.ticket_code, "level": level.value},
-                        due,
+                        now,
                         f"complaint:level-up:{complaint.id}:{level.value}:{person.id}",
                     )
                 )

@@ -59,13 +59,11 @@ _WITH_HOUSEHOLD = _CURRENT.add_columns(
 
 
 def _household(row: Any, values: dict[str, Any]) -> Household | None:
-    if row.household_id is None or values["household_program_number"] is None:
+    """The household columns taken out of `values` (the person's row), as a Household."""
+    columns = {name: values.pop(f"household_{name}") for name in _HOUSEHOLD_COLUMNS}
+    if row.household_id is None or columns["program_number"] is None:
         return None
-    return Household(
-        id=row.household_id,
-        active=bool(row.household_active),
-        **{name: values.pop(f"household_{name}") for name in _HOUSEHOLD_COLUMNS},
-    )
+    return Household(id=row.household_id, active=bool(row.household_active), **columns)
 
 
 class PersonRepository:
@@ -80,8 +78,6 @@ class PersonRepository:
             return None, None
         values = dict(row._mapping)
         found = _household(row, values)
-        for name in _HOUSEHOLD_COLUMNS:
-            values.pop(f"household_{name}", None)
         return _person_of(values), found
 
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:

@@ -10,8 +10,6 @@ import asyncio
 import random
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from bot.runtime.updates import ConversationKeeper
 from bot.texts.i18n import Translations, Translator
 from storage.schema import complaint, conversation
@@ -19,17 +17,11 @@ from storage.store import Store
 from tests.conftest import NOW, running_bot
 from tests.support.chat import Chat
 from tests.support.fake_bot_api import Call
-from tests.support.helpers import import_valid_files
+from tests.support.helpers import count, import_valid_files
 from tests.support.telegram_updates import text_message
 
 HELP_START = "Kirim /start untuk menghubungkan"
 UNKNOWN = "Maaf, saya belum mengerti pesan itu."
-
-
-async def count(store: Store, table: object) -> int:
-    async with store.read() as repo:
-        query = select(func.count()).select_from(table)  # type: ignore[arg-type]
-        return int((await repo.connection.execute(query)).scalar_one())
 
 
 async def link(chat: Chat, number: str = "RTS-2026-0001", secret: str = "850001") -> None:
@@ -171,3 +163,21 @@ async def test_writing_after_the_timeout_ends_the_flow_then_reads_the_message_af
         assert answer.startswith(UNKNOWN)
     assert await count(store, complaint) == 0
     assert await count(store, conversation) == 0
+
+
+async def test_a_flow_begun_after_the_timeout_continues(
+    store: Store, translations: Translations, t_id: Translator
+) -> None:
+    await import_valid_files(store, t_id)
+    later = [NOW]
+    async with running_bot(store, translations) as (application, api):
+        application.bot_data["services"].clock = lambda: later[0]
+        mother = Chat(application, api, user_id=81601)
+        await link(mother)
+        await mother.send("/keluhan")
+        later[0] = NOW + timedelta(minutes=20)
+        ended, ask = await mother.send("/keluhan")  # the old flow ends, a new one begins
+        assert ended.startswith("Saya berhenti menunggu")
+        assert ask == "Keluhan Anda tentang apa?"
+        [describe] = await mother.press("Lainnya")
+        assert describe.startswith("Silakan ceritakan")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
 from storage.schema import attendance_report, complaint
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
+from tests.support.helpers import count
 
 VOICE = {"voice": {"file_id": "AwACvoice", "file_unique_id": "v1", "duration": 3}}
 LOCATION = {"location": {"latitude": -6.31, "longitude": 106.1}}
@@ -17,12 +17,6 @@ NOT_TEXT = (
     "dengan mengetik, atau kirim /batal untuk berhenti."
 )
 PICK_A_BUTTON = "Silakan pilih salah satu tombol di atas, atau kirim /batal untuk berhenti."
-
-
-async def count(store: Store, table: object) -> int:
-    async with store.read() as repo:
-        query = select(func.count()).select_from(table)  # type: ignore[arg-type]
-        return int((await repo.connection.execute(query)).scalar_one())
 
 
 async def test_text_sticker_voice_and_location_where_a_button_is_expected(mother: Chat) -> None:

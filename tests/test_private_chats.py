@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.services.enrolment import INVITE_PREFIX, issue_invite
 from bot.services.linking import DEEP_LINK_PREFIX
@@ -14,6 +14,7 @@ from storage.schema import invite, link_code, person
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
+from tests.support.helpers import count
 from tests.support.scenes import enrolled
 from tests.support.telegram_updates import bot_membership, group_chat, group_text
 
@@ -28,11 +29,6 @@ async def in_group(chat: Chat, text: str, room: dict[str, Any] = GROUP) -> list[
         group_text(chat.application.bot, chat.user_id, text, room)
     )
     return [{"method": c.method, **c.params} for c in chat.api.calls[before:]]
-
-
-async def count(store: Store, table: Any) -> int:
-    async with store.engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 async def test_link_code_and_invite_commands_in_a_group_make_nothing(

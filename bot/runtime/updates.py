@@ -40,7 +40,6 @@ from telegram.ext import BaseUpdateProcessor, ConversationHandler
 from bot.domain.clock import utc_now
 from bot.domain.conversation import SavedConversation
 from bot.domain.models import Household, Person
-from bot.services.visitors import who_is
 from bot.texts.i18n import Translations, Translator
 from handlers.common import Visitor
 from handlers.flow import FLOW_KEY, Flow
@@ -165,7 +164,7 @@ class ConversationKeeper:
             else:
                 async with self.store.read() as repo:  # one transaction: the flow, who writes
                     saved = await repo.conversations.of_user(user.id)
-                    person, household = await who_is(repo, user.id)
+                    person, household = await repo.people.with_household(user.id)
         except Exception as error:  # the database is down: nothing can be done safely
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # never run: PTB's handling of this update
@@ -173,11 +172,10 @@ class ConversationKeeper:
             await self._apologise(update)
             return
         language = person.language if person else None
-        self._visitors[id(update)] = Visitor(
-            user.id, person, household, self.translations.for_language(language)
-        )
+        visitor = Visitor(user.id, person, household, self.translations.for_language(language))
+        self._visitors[id(update)] = visitor
         try:
-            await self._continue(update, chat.id, user.id, saved, coroutine)
+            await self._continue(visitor, chat.id, saved, coroutine)
         finally:
             del self._visitors[id(update)]
 
@@ -197,7 +195,7 @@ class ConversationKeeper:
                     if not taken:  # a lease outlived its holder's deadline: go on regardless
                         log.warning("conversation_lease_not_taken")
                         saved = await repo.conversations.of_user(user_id)
-                    return saved, await who_is(repo, user_id)
+                    return saved, await repo.people.with_household(user_id)
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
     async def _apologise(self, update: Update) -> None:
@@ -218,22 +216,24 @@ class ConversationKeeper:
 
     async def _continue(
         self,
-        update: Update,
+        visitor: Visitor,
         chat_id: int,
-        user_id: int,
         saved: SavedConversation | None,
         coroutine: Awaitable[Any],
     ) -> None:
-        if saved is not None and saved.abandoned(self.clock(), self.timeout):
-            await self._end_abandoned(saved)
-            saved = None
-        key = (chat_id, user_id)
-        self._restore(key, user_id, saved)
+        """Hand the saved flow to PTB, run the update, write back what changed. A flow left
+        unanswered too long is ended first, with its message: the update then starts afresh,
+        and the write-back replaces or removes the stale row."""
+        abandoned = saved is not None and saved.abandoned(self.clock(), self.timeout)
+        if abandoned:
+            await tell_flow_ended(self.application, chat_id, visitor.t, self.timeout)
+        key = (chat_id, visitor.user_id)
+        self._restore(key, visitor.user_id, None if abandoned else saved)
         try:
             await coroutine
         finally:
             try:
-                await self._write_back(key, user_id, chat_id, saved)
+                await self._write_back(key, visitor.user_id, chat_id, saved)
             except Exception as error:  # the answer went out; the next update finds the step before
                 log.warning("conversation_save_failed error=%s", type(error).__name__)
 
@@ -277,13 +277,6 @@ class ConversationKeeper:
     def _states(self) -> MutableMapping[Any, object]:
         # PTB keeps the states in this (private) dict; no public API sets a state from outside.
         return self.conversation._conversations
-
-    async def _end_abandoned(self, saved: SavedConversation) -> None:
-        async with self.store.write() as repo:
-            await repo.conversations.end(saved.telegram_user_id)
-            person = await repo.people.by_telegram_id(saved.telegram_user_id)
-        t = self.translations.for_language(person.language if person else None)
-        await tell_flow_ended(self.application, saved.chat_id, t, self.timeout)
 
     async def end_abandoned_flows(self, now: datetime | None = None) -> int:
         """End every flow left unanswered for longer than the timeout, telling each user once.

@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Table, func, select
+
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
 from bot.texts.i18n import Translator
 from storage.store import Store
@@ -122,3 +124,10 @@ def import_examples(workdir: Path) -> None:
     for kind, name, _rows in VALID_FILES:
         result = sapa("import", kind.value, str(EXAMPLES / name), cwd=workdir)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def count(store: Store, table: Table) -> int:
+    """How many rows `table` holds."""
+    async with store.read() as repo:
+        query = select(func.count()).select_from(table)
+        return int((await repo.connection.execute(query)).scalar_one())
