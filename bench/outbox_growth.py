@@ -127,9 +127,9 @@ async def save(store: Store, visit: Visit) -> float:
     """One /hadir save as the handler makes it; its wall time in seconds."""
     draft = AttendanceDraft(visit.member.id, visit.day, visit.household.posyandu_id, "AgAC-bench")
     started = time.perf_counter()
-    outcome, _report = await report_attendance(
-        store, visit.person, visit.household, draft, now=NOW, today=TODAY
-    )
+    outcome = (
+        await report_attendance(store, visit.person, visit.household, draft, now=NOW, today=TODAY)
+    ).outcome
     elapsed = time.perf_counter() - started
     if outcome is not ReportOutcome.SAVED:
         raise SystemExit(f"a save was not saved: {outcome}")

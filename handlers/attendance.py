@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.domain.models import Member
 from bot.services.attendance import (
@@ -19,8 +21,9 @@ from bot.services.attendance import (
     members_to_offer,
     parse_typed_date,
     report_attendance,
+    visit_place,
 )
-from bot.texts.i18n import Translator
+from bot.texts.i18n import N_, Translator
 from bot.texts.labels import member_kind_label
 from handlers.common import (
     END,
@@ -70,42 +73,97 @@ async def begin(
             ),
         )
         return END
+    offered = members_to_offer(members, _today(context))
+    if not offered:
+        await reply(
+            update,
+            t(
+                "Nobody in your household has posyandu check-ups at the moment: they are for "
+                "pregnant women, mothers in the 42 days after giving birth, and children under "
+                "five. If someone is newly pregnant or a baby was born, please tell your "
+                "companion."
+            ),
+        )
+        return END
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
     if session is not None:
         flow.draft["posyandu_id"], day = session
         flow.draft["preset_date"] = day.isoformat()
-    rows = [
-        [button(f"{m.name} ({member_kind_label(m.kind, t)})", flow, "member", m.id)]
-        for m in members_to_offer(members, _today(context))
-    ]
-    await reply(
-        update,
-        t("Who went to the posyandu? Choose one."),
-        InlineKeyboardMarkup([*rows, _cancel_row(t, flow)]),
-    )
+    rows = [[button(_member_name(m, t), flow, "member", m.id)] for m in offered]
+    question = t("Who went to the posyandu? Choose one.")
+    if len(offered) > 1:
+        rows.append([button(t("👨‍👩‍👧 Several of them together"), flow, "several")])
+        question = t("Who went to the posyandu? Choose one, or several if they went together.")
+    await reply(update, question, InlineKeyboardMarkup([*rows, _cancel_row(t, flow)]))
     return MEMBER
 
 
-@flow_step(FLOW, takes={"member"})
+def _member_name(member: Member, t: Translator) -> str:
+    return f"{member.name} ({member_kind_label(member.kind, t)})"
+
+
+@flow_step(FLOW, takes={"member", "several", "toggle", "together"})
 async def member_chosen(update: Update, context: SapaContext, step: Step) -> StepResult:
     flow, visitor, pressed = step.flow, step.visitor, step.pressed
     assert pressed is not None
-    member = await _member(context, visitor, pressed.argument)
-    if member is None:
-        await wrong_button(update, context)
-        return None
-    flow.draft["member_id"] = member.id
+    if pressed.action in ("several", "toggle"):
+        return await _pick_several(update, context, step)
+    if pressed.action == "together":
+        chosen = await _members(context, visitor, flow.draft.get("together", []))
+        if not chosen:
+            await reply(update, visitor.t("Please tick at least one name."))
+            return await _pick_several(update, context, step)
+    else:
+        member = await _member(context, visitor, pressed.argument)
+        if member is None:
+            await wrong_button(update, context)
+            return None
+        chosen = [member]
+    flow.draft["member_id"] = chosen[0].id
+    flow.draft["together"] = [m.id for m in chosen[1:]]
     preset = _iso_date(flow.draft.get("preset_date"))
-    if preset is not None and date_problem(preset, _today(context), member) is None:
+    today = _today(context)
+    if preset is not None and all(date_problem(preset, today, m) is None for m in chosen):
         flow.draft["session_date"] = preset.isoformat()
         await _ask_photo(update, visitor.t, flow)
         return PHOTO
-    await _ask_day(update, context, visitor, flow, member)
+    await _ask_day(update, context, visitor, flow, chosen)
     return DAY
 
 
+async def _pick_several(update: Update, context: SapaContext, step: Step) -> StepResult:
+    """Tick the members who went together: each tap ticks or unticks one name."""
+    flow, visitor, pressed = step.flow, step.visitor, step.pressed
+    t = visitor.t
+    assert visitor.household is not None
+    async with context.services.store.read() as repo:
+        members = await repo.households.members(visitor.household.id)
+    offered = members_to_offer(members, _today(context))
+    ticked = {int(i) for i in flow.draft.get("together", [])}
+    if pressed is not None and pressed.action == "toggle":
+        member = next((m for m in offered if str(m.id) == pressed.argument), None)
+        if member is None:
+            await wrong_button(update, context)
+            return None
+        ticked ^= {member.id}
+    flow.draft["together"] = [m.id for m in offered if m.id in ticked]
+    rows = [
+        [button(("☑️ " if m.id in ticked else "⬜ ") + _member_name(m, t), flow, "toggle", m.id)]
+        for m in offered
+    ]
+    rows.append([button(t("Next ({count} chosen)").format(count=len(ticked)), flow, "together")])
+    markup = InlineKeyboardMarkup([*rows, _cancel_row(t, flow)])
+    query = update.callback_query
+    if pressed is not None and pressed.action == "toggle" and query is not None:
+        with contextlib.suppress(BadRequest):  # the same message, its ticks updated
+            await query.edit_message_reply_markup(reply_markup=markup)
+            return None
+    await reply(update, t("Tick everyone who went together, then press Next."), markup)
+    return None
+
+
 async def _ask_day(
-    update: Update, context: SapaContext, visitor: Visitor, flow: Flow, member: Member
+    update: Update, context: SapaContext, visitor: Visitor, flow: Flow, members: list[Member]
 ) -> None:
     t = visitor.t
     today = _today(context)
@@ -124,7 +182,7 @@ async def _ask_day(
         t(
             "When did {name} go to the posyandu? Choose a day, or type the date "
             "(for example {example})."
-        ).format(name=escape(member.name), example=f"{dates[3]:%d/%m/%Y}"),
+        ).format(name=escape(_names(members, t)), example=f"{dates[3]:%d/%m/%Y}"),
         InlineKeyboardMarkup([*rows, _cancel_row(t, flow)]),
     )
 
@@ -151,13 +209,14 @@ async def day_chosen(update: Update, context: SapaContext, step: Step) -> StepRe
                 ).format(example=f"{today:%d/%m/%Y}"),
             )
             return DAY
-    member = await _member(context, visitor, str(flow.draft.get("member_id")))
-    if member is None:
+    chosen = await _chosen(context, visitor, flow)
+    if not chosen:
         return await cancelled(update, context, visitor)
-    problem = date_problem(day, today, member)
-    if problem is not None:
-        await reply(update, _date_problem_text(t, problem, member))
-        return DAY
+    for member in chosen:
+        problem = date_problem(day, today, member)
+        if problem is not None:
+            await reply(update, _date_problem_text(t, problem, member))
+            return DAY
     flow.draft["session_date"] = day.isoformat()
     await _ask_photo(update, t, flow)
     return PHOTO
@@ -202,23 +261,23 @@ async def _show_summary(
 ) -> str | int:
     assert visitor.household is not None
     t = visitor.t
-    async with context.services.store.read() as repo:
-        posyandu_id = flow.draft.setdefault("posyandu_id", visitor.household.posyandu_id)
-        posyandu = await repo.geography.posyandu_by_id(posyandu_id)
-    member = await _member(context, visitor, str(flow.draft.get("member_id")))
-    if member is None or posyandu is None:
-        return await cancelled(update, context, visitor)
+    posyandu_id = flow.draft.setdefault("posyandu_id", visitor.household.posyandu_id)
     day = date.fromisoformat(flow.draft["session_date"])
+    posyandu, held = await visit_place(context.services.store, posyandu_id, day)
+    chosen = await _chosen(context, visitor, flow)
+    if not chosen or posyandu is None:
+        return await cancelled(update, context, visitor)
     proof = t("yes") if flow.draft.get("proof_file_id") else t("no")
-    text = "\n".join(
-        [
-            t("Please check your report:"),
-            t("Member: {name}").format(name=escape(member.name)),
-            t("Date: {date}").format(date=t.long_date(day)),
-            t("Posyandu: {name}").format(name=escape(posyandu.name)),
-            t("Proof photo: {answer}").format(answer=proof),
-        ]
-    )
+    lines = [
+        t("Please check your report:"),
+        t("Member: {name}").format(name=escape(_names(chosen, t))),
+        t("Date: {date}").format(date=t.long_date(day)),
+        t("Posyandu: {name}").format(name=escape(posyandu.name)),
+        t("Proof photo: {answer}").format(answer=proof),
+    ]
+    if not held.held:
+        lines.append(_off_day_warning(t, posyandu.name, held.last_before))
+    text = "\n".join(lines)
     await reply(
         update,
         text,
@@ -282,9 +341,10 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
         session_date=date.fromisoformat(flow.draft["session_date"]),
         posyandu_id=int(flow.draft["posyandu_id"]),
         proof_file_id=flow.draft.get("proof_file_id"),
+        together_with=tuple(int(i) for i in flow.draft.get("together", [])),
     )
     services = context.services
-    outcome, _report = await report_attendance(
+    result = await report_attendance(
         services.store,
         visitor.person,
         visitor.household,
@@ -293,7 +353,13 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
         today=_today(context),
     )
     end_flow(context.user_data or {})
-    if outcome is ReportOutcome.SAVED:
+    outcome = result.outcome
+    if len({o for _, o in result.members}) > 1:  # together, but not all alike
+        text = "\n".join(
+            [t("Thank you! Your report is saved:")]
+            + [f"• {escape(m.name)}: {t(OUTCOME_WORDS[o])}" for m, o in result.members]
+        )
+    elif outcome is ReportOutcome.SAVED:
         text = t("Thank you! Your report is saved and waits for your companion's verification.")
     elif outcome is ReportOutcome.CROSS_CHECKED:
         text = t(
@@ -309,12 +375,55 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
 
 
 async def _member(context: SapaContext, visitor: Visitor, argument: str | None) -> Member | None:
-    """The member named by button data, only when they belong to the visitor's household."""
-    if visitor.household is None or argument is None or not argument.isdigit():
-        return None
+    """The member named by button data, only when the posyandu follows them in the visitor's
+    household."""
+    found = await _members(context, visitor, [argument])
+    return found[0] if found else None
+
+
+async def _members(context: SapaContext, visitor: Visitor, ids: list[Any]) -> list[Member]:
+    """These members of the visitor's household that the posyandu follows, in the given order."""
+    if visitor.household is None:
+        return []
     async with context.services.store.read() as repo:
         members = await repo.households.members(visitor.household.id)
-    return next((m for m in members if m.id == int(argument)), None)
+    offered = {m.id: m for m in members_to_offer(members, _today(context))}
+    wanted = [int(i) for i in ids if str(i).isdigit()]
+    return [offered[i] for i in dict.fromkeys(wanted) if i in offered]
+
+
+async def _chosen(context: SapaContext, visitor: Visitor, flow: Flow) -> list[Member]:
+    """The members of the report being made (one, or several who went together)."""
+    ids = [flow.draft.get("member_id"), *flow.draft.get("together", [])]
+    return await _members(context, visitor, ids)
+
+
+def _names(members: list[Member], t: Translator) -> str:
+    """ "Neneng", "Neneng dan Aditya", "Neneng, Aditya dan Rina"."""
+    names = [m.name for m in members]
+    if len(names) < 2:
+        return "".join(names)
+    return t("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+
+
+def _off_day_warning(t: Translator, posyandu: str, last_before: date | None) -> str:
+    warning = t(
+        "⚠️ {posyandu} had no session on that day. The report is kept, but it counts only "
+        "when the midwife or kader confirms it."
+    ).format(posyandu=escape(posyandu))
+    if last_before is not None:
+        warning += " " + t("Its last session before it was on {date}.").format(
+            date=t.long_date(last_before)
+        )
+    return warning
+
+
+OUTCOME_WORDS = {
+    ReportOutcome.SAVED: N_("saved, waits for your companion's verification"),
+    ReportOutcome.CROSS_CHECKED: N_("saved, already confirmed by the posyandu"),
+    ReportOutcome.ALREADY_RECORDED: N_("already recorded before"),
+    ReportOutcome.NOT_ALLOWED: N_("could not be saved"),
+}
 
 
 def _iso_date(text: str | None) -> date | None:

@@ -19,6 +19,7 @@ from bot.domain.models import Member, MemberKind, RejectReason, Role
 from bot.services.data_rights import (
     COMPLAINT_LIMIT,
     REPORT_LIMIT,
+    SCHOOL_MONTH_LIMIT,
     Decision,
     DecisionOutcome,
     HouseholdData,
@@ -119,6 +120,7 @@ def render_household_data(data: HouseholdData, t: Translator, context: SapaConte
     ] or [t("No complaints.")]
     if data.older_complaints:
         complaints.append(t("…and {count} older complaints.").format(count=data.older_complaints))
+    school = _school_months(data, t)
     accounts = [
         _title(t("Telegram accounts")),
         t("Linked to the household: {count}, this account included.").format(count=data.accounts),
@@ -138,8 +140,29 @@ def render_household_data(data: HouseholdData, t: Translator, context: SapaConte
         "your companion to correct it. /hapusdata asks to erase the chat data."
     ).format(months=settings.retention_months)
     return "\n\n".join(
-        "\n".join(block) for block in (profile, members, reports, complaints, accounts, [keeping])
+        "\n".join(block)
+        for block in (profile, members, reports, school, complaints, accounts, [keeping])
+        if block
     )
+
+
+def _school_months(data: HouseholdData, t: Translator) -> list[str]:
+    """The school children's months at school; nothing for a household without school child."""
+    if not data.school_months and all(m.kind is not MemberKind.SCHOOL_CHILD for m in data.members):
+        return []
+    lines = [_title(t("School attendance (latest {limit})").format(limit=SCHOOL_MONTH_LIMIT))]
+    lines += [
+        t("• {member}, {month}: present {present} of {days} school days").format(
+            member=escape(s.member),
+            month=t.month_year(s.month),
+            present=s.days_present,
+            days=s.days_school,
+        )
+        for s in data.school_months
+    ] or [t("No school attendance received from the school yet.")]
+    if data.older_school_months:
+        lines.append(t("…and {count} older school months.").format(count=data.older_school_months))
+    return lines
 
 
 def _title(text: str) -> str:

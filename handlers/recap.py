@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from functools import partial
 from html import escape
@@ -10,11 +11,15 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from bot.domain.conditions import Condition, Period, Status, parse_period
 from bot.domain.models import Role
 from bot.domain.recap import CHART_MONTHS, Recap, month_of, parse_month
 from bot.services.recap import build_recap
+from bot.services.register import build_register
 from bot.texts.charts import recap_chart
-from bot.texts.labels import CATEGORY_LABELS, STATUS_LABELS
+from bot.texts.conditions import SMALL_COUNT, condition_label, met_share, status_counts
+from bot.texts.labels import CATEGORY_LABELS, STATUS_LABELS, absence_label
+from bot.texts.register_sheet import register_workbook
 from bot.texts.workbook import workbook_bytes
 from handlers.common import refuse, reply, visit
 
@@ -27,6 +32,25 @@ async def _scope(
     update: Update, context: SapaContext
 ) -> tuple[int | None, date, Translator] | None:
     """(kecamatan id or None for the district, month, translator), or None after a refusal."""
+    found = await _staff_scope(update, context)
+    if found is None:
+        return None
+    kecamatan_id, t = found
+    services = context.services
+    month = month_of(services.clock().astimezone(services.settings.zone).date())
+    if context.args:
+        chosen = parse_month(context.args[0][:20])
+        if chosen is None:
+            await reply(update, t("Write the month like 2026-11, or nothing for this month."))
+            return None
+        month = chosen
+    return kecamatan_id, month, t
+
+
+async def _staff_scope(
+    update: Update, context: SapaContext
+) -> tuple[int | None, Translator] | None:
+    """(kecamatan id, or None for the district; translator), or None after a refusal."""
     visitor = await visit(update, context)
     person, t = visitor.person, visitor.t
     kecamatan_id: int | None = None
@@ -44,15 +68,7 @@ async def _scope(
             await refuse(update, t, "recap", person)
             return None
         kecamatan_id = staff.kecamatan_id
-    services = context.services
-    month = month_of(services.clock().astimezone(services.settings.zone).date())
-    if context.args:
-        chosen = parse_month(context.args[0][:20])
-        if chosen is None:
-            await reply(update, t("Write the month like 2026-11, or nothing for this month."))
-            return None
-        month = chosen
-    return kecamatan_id, month, t
+    return kecamatan_id, t
 
 
 def recap_text(recap: Recap, t: Translator) -> str:
@@ -63,7 +79,9 @@ def recap_text(recap: Recap, t: Translator) -> str:
         t("<b>Posyandu attendance</b> (expected / reported / verified / cross-checked)"),
     ]
     for row in recap.attendance:
-        rate = f" ({row.rate:.0%})" if row.rate is not None else ""
+        # A share of a handful says little: shown from SMALL_COUNT expected visits on.
+        shown = row.rate is not None and row.expected >= SMALL_COUNT
+        rate = f" ({row.rate:.0%})" if shown else ""
         # A district's desa carry their kecamatan: desa names repeat across kecamatan.
         place = escape(row.desa) if recap.scope else f"{escape(row.kecamatan)} · {escape(row.desa)}"
         lines.append(
@@ -86,7 +104,10 @@ def recap_text(recap: Recap, t: Translator) -> str:
                 days=f"{recap.median_hours_to_resolve / 24:.1f}".replace(".", ",")
             )
         )
+    else:
+        lines.append(t("No complaint was resolved this month."))
     lines.append(t("Deadlines missed (escalations): {count}").format(count=recap.sla_breaches))
+    lines += ["", *conditions_text(recap, t)]
     lines += [
         "",
         t("<b>Companions</b> (last active / verifications / complaints handled / overdue)"),
@@ -105,6 +126,39 @@ def recap_text(recap: Recap, t: Translator) -> str:
         t("Households the bot cannot reach: {count}").format(count=recap.unreachable_households),
     ]
     return "\n".join(lines)
+
+
+def conditions_text(recap: Recap, t: Translator) -> list[str]:
+    """The programme's conditions this month: per condition, per desa, per companion, and the
+    reasons households gave for not going."""
+    lines = [t("<b>Programme conditions</b> (met / not met / not known yet / excused)")]
+    total: dict[Condition, Counter[Status]] = {}
+    for counts in recap.conditions_by_desa.values():
+        for condition, found in counts.items():
+            total.setdefault(condition, Counter()).update(found)
+    if not total:
+        return [*lines, t("Nobody had a condition ending this month.")]
+    for condition, found in sorted(total.items()):
+        lines.append(
+            f"• {condition_label(condition, t)}: {status_counts(found)}, {met_share(found, t)}"
+        )
+    lines.append(t("Per desa:"))
+    for place, counts in recap.conditions_by_desa.items():
+        merged = sum(counts.values(), Counter[Status]())
+        name = escape(place.split(" · ", 1)[1] if recap.scope else place)
+        lines.append(f"{name}: {met_share(merged, t)}")
+    lines.append(t("Per companion:"))
+    for companion, counts in recap.conditions_by_companion.items():
+        merged = sum(counts.values(), Counter[Status]())
+        name = escape(companion) if companion else t("(no companion)")
+        lines.append(f"{name}: {status_counts(merged)}")
+    if recap.absence_reasons:
+        lines.append(t("Reasons given for not going:"))
+        for place, reasons in recap.absence_reasons.items():
+            name = escape(place.split(" · ", 1)[1] if recap.scope else place)
+            given = ", ".join(f"{absence_label(r, t)} {n}" for r, n in reasons.most_common())
+            lines.append(f"{name}: {given}")
+    return lines
 
 
 async def recap_command(update: Update, context: SapaContext) -> None:
@@ -135,6 +189,11 @@ async def recap_command(update: Update, context: SapaContext) -> None:
 
 
 async def export_command(update: Update, context: SapaContext) -> None:
+    """/ekspor [month]: the month's recap; /ekspor 2026-T4: the verification list of a period."""
+    text = context.args[0][:40] if context.args else ""
+    if parse_month(text) is None and (period := parse_period(text)) is not None:
+        await _export_register(update, context, period)
+        return
     scope = await _scope(update, context)
     if scope is None:
         return
@@ -157,5 +216,32 @@ async def export_command(update: Update, context: SapaContext) -> None:
         filename=name,
         caption=t("Recap {month}: attendance, complaints and companions.").format(
             month=t.month_year(month)
-        ),
+        )
+        + "\n"
+        + t("The verification list of a payout period: /ekspor 2026-T4"),
+    )
+
+
+async def _export_register(update: Update, context: SapaContext, period: Period) -> None:
+    """The verification list of a payout period (docs/conditions.md), as a workbook."""
+    scope = await _staff_scope(update, context)
+    if scope is None:
+        return
+    kecamatan_id, t = scope
+    services = context.services
+    today = services.clock().astimezone(services.settings.zone).date()
+    name = ""
+    if kecamatan_id is not None:
+        async with services.store.read() as repo:
+            name = (await repo.geography.kecamatan_names()).get(kecamatan_id, "")
+    register = await build_register(services.store, kecamatan_id, name, period, today)
+    workbook = await services.render(partial(register_workbook, register, t))
+    assert update.effective_chat is not None
+    await update.effective_chat.send_document(
+        BytesIO(workbook),
+        filename=f"sapa-verifikasi-{period.code.replace('..', '-')}.xlsx",
+        caption=t(
+            "Verification list {period}: each household's conditions and its payout decision. "
+            "Periods still running are marked not known yet."
+        ).format(period=period.code),
     )

@@ -46,6 +46,7 @@ from handlers import (
     complaint_handling,
     complaints,
     data_rights,
+    family,
     health_worker,
     linking,
     missed,
@@ -120,6 +121,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         CommandHandler("verifikasi", verification.queue_command),
         CallbackQueryHandler(verification.queue_command, pattern=is_kind(OpenVerifications)),
         CommandHandler("konfirmasi", health_worker.open_list),
+        CommandHandler("kelahiran", family.birth_command),
+        CommandHandler("kehamilan", family.pregnancy_command),
         CallbackQueryHandler(health_worker.open_list, pattern=is_kind(OpenConfirmations)),
         CallbackQueryHandler(verification.decision_pressed, pattern=is_kind(Verification)),
         CommandHandler(["bantuan", "help"], common.help_command),
@@ -162,7 +165,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         verification.REASON: [MessageHandler(TEXT, verification.reason_given)],
         health_worker.SELECT: [
             CallbackQueryHandler(health_worker.pressed, pattern=is_kind(FlowStep, "hw")),
-            *buttons_only,
+            MessageHandler(TEXT, health_worker.search_typed),  # part of a name to search
         ],
         missed.REASON: [
             CallbackQueryHandler(missed.reason_chosen, pattern=is_kind(FlowStep, "abs")),
@@ -175,6 +178,10 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         ],
         complaints.CONFIRM: [
             CallbackQueryHandler(complaints.confirm_pressed, pattern=is_kind(FlowStep, "klh")),
+            *buttons_only,
+        ],
+        family.CONFIRM: [
+            CallbackQueryHandler(family.confirm_pressed, pattern=is_kind(FlowStep, "klg")),
             *buttons_only,
         ],
         data_rights.CONFIRM: [

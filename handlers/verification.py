@@ -9,7 +9,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.domain.buttons import Verification, decode, encode
 from bot.domain.models import Role
-from bot.services.verification import MAX_REASON, Decision, decide, households_in_scope
+from bot.services.verification import (
+    MAX_REASON,
+    Decision,
+    decide,
+    households_in_scope,
+    off_session_reports,
+)
 from handlers.common import (
     END,
     Visitor,
@@ -26,6 +32,8 @@ from handlers.steps import Step, StepResult, flow_step
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
+    from bot.texts.i18n import Translator
+    from storage.attendance import ReportLine
 
 FLOW = "rej"
 REASON = "rej_reason"
@@ -50,6 +58,7 @@ async def queue_command(update: Update, context: SapaContext) -> int:
     async with context.services.store.read() as repo:
         households = await households_in_scope(repo, person)
         waiting = await repo.verification.waiting(households, limit=100)
+        off_day = await off_session_reports(repo, waiting[:QUEUE_PAGE])
     if not waiting:
         await reply(update, t("No reports are waiting for verification."))
         return END
@@ -64,6 +73,8 @@ async def queue_command(update: Update, context: SapaContext) -> int:
                 t("Proof photo: {answer}").format(
                     answer=t("yes") if report.proof_file_id else t("no")
                 ),
+                *_health_worker_says(report, t),
+                *([_off_day_warning(t)] if report.id in off_day else []),
             ]
         )
         buttons = InlineKeyboardMarkup(
@@ -83,6 +94,21 @@ async def queue_command(update: Update, context: SapaContext) -> int:
         else:
             await reply(update, text, buttons)
     return END
+
+
+def _off_day_warning(t: Translator) -> str:
+    return t(
+        "⚠️ The posyandu held no session that day: it counts only once a health worker confirms it."
+    )
+
+
+def _health_worker_says(report: ReportLine, t: Translator) -> list[str]:
+    """What a health worker said of the report at the posyandu session, if anything."""
+    if report.disputed:
+        return [t("⚠️ Disputed: did not come, says the health worker")]
+    if report.not_confirmed:
+        return [t("⚠️ Not confirmed by the health worker")]
+    return []
 
 
 async def decision_pressed(update: Update, context: SapaContext) -> str | int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import AbsenceReason, AttendanceReport, ReportStatus
@@ -132,10 +132,78 @@ class AttendanceRepository:
                 *_same_visit(member_id, posyandu_id, session_date),
                 attendance_report.c.reported_by.is_not(None),
             )
-            .values(status=ReportStatus.CROSS_CHECKED.value, confirmed_by_health_worker=person_id)
+            .values(
+                status=ReportStatus.CROSS_CHECKED.value,
+                confirmed_by_health_worker=person_id,
+                # what a health worker said before (a dispute, "not confirmed") is overtaken
+                disputed_by=None,
+                disputed_at=None,
+                not_confirmed_at=None,
+            )
             .returning(attendance_report.c.id)
         )
         return crossed.first() is not None
+
+    async def dispute_by_health_worker(
+        self, member_id: int, posyandu_id: int, session_date: date, person_id: int, now: datetime
+    ) -> bool:
+        """The health worker says this member did not come: the household's report, still
+        waiting for verification and confirmed by no health worker, is marked disputed. False
+        when there is no such report."""
+        result = await self._connection.execute(
+            update(attendance_report)
+            .where(
+                *_same_visit(member_id, posyandu_id, session_date),
+                attendance_report.c.reported_by.is_not(None),
+                attendance_report.c.status == ReportStatus.REPORTED.value,
+                attendance_report.c.confirmed_by_health_worker.is_(None),
+            )
+            .values(disputed_by=person_id, disputed_at=now)
+            .returning(attendance_report.c.id)
+        )
+        return result.first() is not None
+
+    async def flag_not_confirmed(
+        self, posyandu_id: int, session_date: date, now: datetime
+    ) -> list[int]:
+        """The health worker finished the session's list: the households' reports of it that no
+        health worker confirmed or disputed (and no companion rejected) are flagged "not
+        confirmed". The ids of the reports flagged now (one flagged before is left as it is)."""
+        result = await self._connection.execute(
+            update(attendance_report)
+            .where(
+                attendance_report.c.posyandu_id == posyandu_id,
+                attendance_report.c.session_date == session_date,
+                attendance_report.c.reported_by.is_not(None),
+                attendance_report.c.status.in_(
+                    [ReportStatus.REPORTED.value, ReportStatus.VERIFIED.value]
+                ),
+                attendance_report.c.confirmed_by_health_worker.is_(None),
+                attendance_report.c.disputed_by.is_(None),
+                attendance_report.c.not_confirmed_at.is_(None),
+            )
+            .values(not_confirmed_at=now)
+            .returning(attendance_report.c.id)
+        )
+        return sorted(result.scalars())
+
+    async def visits_at(self, posyandu_id: int, session_date: date) -> dict[int, SessionVisit]:
+        """What is recorded of one session, by member: reported, confirmed, disputed."""
+        query = select(
+            attendance_report.c.member_id,
+            attendance_report.c.status,
+            attendance_report.c.reported_by.is_not(None),
+            attendance_report.c.proof_file_id.is_not(None),
+            attendance_report.c.confirmed_by_health_worker.is_not(None),
+            attendance_report.c.disputed_by.is_not(None),
+        ).where(
+            attendance_report.c.posyandu_id == posyandu_id,
+            attendance_report.c.session_date == session_date,
+        )
+        return {
+            row[0]: SessionVisit(ReportStatus(row[1]), *(bool(v) for v in row[2:]))
+            for row in await self._connection.execute(query)
+        }
 
     async def for_members(self, member_ids: list[int]) -> list[AttendanceReport]:
         query = (
@@ -176,6 +244,28 @@ class AttendanceRepository:
         )
         return (await self._connection.execute(statement)).first() is not None
 
+    async def households_answering(
+        self, posyandu_id: int, session_date: date, reason: AbsenceReason
+    ) -> int:
+        """How many households gave this reason for not going to this session."""
+        query = select(func.count()).where(
+            absence.c.posyandu_id == posyandu_id,
+            absence.c.session_date == session_date,
+            absence.c.reason == reason.value,
+        )
+        return int((await self._connection.execute(query)).scalar_one())
+
+
+@dataclass(frozen=True)
+class SessionVisit:
+    """One member's visit of a session as a health worker sees it."""
+
+    status: ReportStatus
+    reported: bool  # the household reported it
+    proof: bool  # with a proof photo
+    confirmed: bool  # a health worker confirmed it
+    disputed: bool  # a health worker said the member did not come
+
 
 @dataclass(frozen=True)
 class ReportLine:
@@ -189,6 +279,10 @@ class ReportLine:
     posyandu: str
     proof_file_id: str | None
     status: ReportStatus
+    disputed: bool = False  # a health worker said the member did not come
+    not_confirmed: bool = False  # a health worker finished the session without confirming it
+    companion_id: int | None = None  # the household's companion
+    posyandu_id: int = 0
 
 
 def _line_query() -> Select[Any]:
@@ -202,6 +296,10 @@ def _line_query() -> Select[Any]:
             posyandu.c.name.label("posyandu"),
             attendance_report.c.proof_file_id,
             attendance_report.c.status,
+            attendance_report.c.disputed_by,
+            attendance_report.c.not_confirmed_at,
+            household.c.companion_id,
+            attendance_report.c.posyandu_id,
         )
         .join(member, member.c.id == attendance_report.c.member_id)
         .join(household, household.c.id == member.c.household_id)
@@ -225,6 +323,17 @@ class VerificationRepository:
             )
             .order_by(attendance_report.c.session_date, attendance_report.c.id)
             .limit(limit)
+        )
+        return [_report_line(row) for row in await self._connection.execute(query)]
+
+    async def lines(self, report_ids: list[int]) -> list[ReportLine]:
+        """These reports, in session and member order."""
+        if not report_ids:
+            return []
+        query = (
+            _line_query()
+            .where(attendance_report.c.id.in_(report_ids))
+            .order_by(household.c.program_number, member.c.name, attendance_report.c.id)
         )
         return [_report_line(row) for row in await self._connection.execute(query)]
 
@@ -266,4 +375,8 @@ def _report_line(row: Any) -> ReportLine:
         row.posyandu,
         row.proof_file_id,
         ReportStatus(row.status),
+        row.disputed_by is not None,
+        row.not_confirmed_at is not None,
+        row.companion_id,
+        row.posyandu_id,
     )

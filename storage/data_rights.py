@@ -31,6 +31,7 @@ from storage.schema import (
     notification,
     person,
     posyandu,
+    school_attendance,
     staff,
 )
 
@@ -72,6 +73,16 @@ class ReportEntry:
     member: str
     session_date: date
     status: ReportStatus
+
+
+@dataclass(frozen=True)
+class SchoolEntry:
+    """A school child's month at school, as the school reported it."""
+
+    member: str
+    month: date
+    days_present: int
+    days_school: int
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,31 @@ class DataRightsRepository:
             select(func.count())
             .select_from(attendance_report)
             .join(member, member.c.id == attendance_report.c.member_id)
+            .where(of_household)
+        )
+        return entries, int((await self._connection.execute(total)).scalar_one())
+
+    async def school_months(self, household_id: int, limit: int) -> tuple[list[SchoolEntry], int]:
+        """The household's latest school attendance months (newest first, then by member) and
+        how many there are in all."""
+        of_household = member.c.household_id == household_id
+        query = (
+            select(
+                member.c.name,
+                school_attendance.c.month,
+                school_attendance.c.days_present,
+                school_attendance.c.days_school,
+            )
+            .join(member, member.c.id == school_attendance.c.member_id)
+            .where(of_household)
+            .order_by(school_attendance.c.month.desc(), member.c.name, member.c.id)
+            .limit(limit)
+        )
+        entries = [SchoolEntry(*row) for row in await self._connection.execute(query)]
+        total = (
+            select(func.count())
+            .select_from(school_attendance)
+            .join(member, member.c.id == school_attendance.c.member_id)
             .where(of_household)
         )
         return entries, int((await self._connection.execute(total)).scalar_one())

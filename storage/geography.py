@@ -84,6 +84,12 @@ class GeographyRepository:
         found = await self._posyandu(posyandu.c.id == posyandu_id)
         return found[0] if found else None
 
+    async def posyandu_by_ids(self, posyandu_ids: Sequence[int]) -> list[Posyandu]:
+        """These posyandu, in name order (unknown ids are left out)."""
+        if not posyandu_ids:
+            return []
+        return await self._posyandu(posyandu.c.id.in_(sorted(set(posyandu_ids))))
+
     async def session_changes_at(self, posyandu_id: int) -> SessionChanges:
         """This posyandu's moved and cancelled sessions: original date -> new date (None:
         cancelled)."""

@@ -24,6 +24,7 @@ from sqlalchemy import and_, case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain.models import (
+    AbsenceReason,
     ComplaintStatus,
     EscalationLevel,
     Member,
@@ -53,6 +54,7 @@ from storage.schema import (
     queue_slot,
     session_change,
     staff,
+    staff_posyandu,
 )
 
 _CHUNK = 5_000
@@ -276,20 +278,28 @@ class PlanningRepository:
         )
         await self._connection.execute(statement)
 
-    async def households_with_visit(self, household_ids: Sequence[int], day: date) -> set[int]:
-        """Households with an attendance report, or an answer "we did not go", for that day."""
+    async def households_with_visit(
+        self, household_ids: Sequence[int], day: date, *, with_answers: bool = True
+    ) -> set[int]:
+        """Households with an attendance report (not rejected) for that day, and with
+        `with_answers` those that answered "we did not go" too (they need no question)."""
         found: set[int] = set()
         for chunk in _chunks(sorted(set(household_ids))):
             reported = (
                 select(member.c.household_id)
                 .join(attendance_report, attendance_report.c.member_id == member.c.id)
-                .where(attendance_report.c.session_date == day, member.c.household_id.in_(chunk))
-            )
-            answered = select(absence.c.household_id).where(
-                absence.c.session_date == day, absence.c.household_id.in_(chunk)
+                .where(
+                    attendance_report.c.session_date == day,
+                    attendance_report.c.status != ReportStatus.REJECTED.value,
+                    member.c.household_id.in_(chunk),
+                )
             )
             found.update((await self._connection.execute(reported)).scalars())
-            found.update((await self._connection.execute(answered)).scalars())
+            if with_answers:
+                answered = select(absence.c.household_id).where(
+                    absence.c.session_date == day, absence.c.household_id.in_(chunk)
+                )
+                found.update((await self._connection.execute(answered)).scalars())
         return found
 
     async def rounds_between(self, first: date, last: date) -> list[PayoutRound]:
@@ -365,13 +375,14 @@ class PlanningRepository:
         return [HouseholdLine(*row) for row in await self._connection.execute(query)]
 
     async def health_workers(self) -> list[tuple[int, int]]:
-        """(staff id, posyandu id) of active health workers tied to a posyandu."""
-        query = select(staff.c.id, staff.c.posyandu_id).where(
-            staff.c.role == Role.HEALTH_WORKER.value,
-            staff.c.active.is_(True),
-            staff.c.posyandu_id.is_not(None),
+        """(staff id, posyandu id) of active health workers, for each posyandu they serve."""
+        query = (
+            select(staff.c.id, staff_posyandu.c.posyandu_id)
+            .join(staff_posyandu, staff_posyandu.c.staff_id == staff.c.id)
+            .where(staff.c.role == Role.HEALTH_WORKER.value, staff.c.active.is_(True))
+            .order_by(staff.c.id, staff_posyandu.c.posyandu_id)
         )
-        return [(s, p) for s, p in await self._connection.execute(query.order_by(staff.c.id))]
+        return [(s, p) for s, p in await self._connection.execute(query)]
 
     async def enrolled_companions(self) -> list[tuple[int, int]]:
         """(staff id, person id) of active companions who linked a reachable Telegram account."""
@@ -496,8 +507,8 @@ class PlanningRepository:
     async def caseload_visits(
         self, companion_ids: Sequence[int], days: Iterable[date]
     ) -> set[tuple[int, date]]:
-        """(household, day) of these companions' households with an attendance report, or an
-        answer "we did not go", for one of these days (as `households_with_visit`)."""
+        """(household, day) of these companions' households with an attendance report (not
+        rejected) for one of these days. An answer "we did not go" is not a visit."""
         wanted = sorted(set(days))
         found: set[tuple[int, date]] = set()
         if not wanted:
@@ -509,16 +520,29 @@ class PlanningRepository:
                 .join(household, household.c.id == member.c.household_id)
                 .where(
                     attendance_report.c.session_date.in_(wanted),
+                    attendance_report.c.status != ReportStatus.REJECTED.value,
                     household.c.companion_id.in_(chunk),
                 )
             )
+            found.update((h, d) for h, d in await self._connection.execute(reported))
+        return found
+
+    async def caseload_absences(
+        self, companion_ids: Sequence[int], days: Iterable[date]
+    ) -> dict[tuple[int, date], AbsenceReason]:
+        """The answers "we did not go" of these companions' households for these days."""
+        wanted = sorted(set(days))
+        found: dict[tuple[int, date], AbsenceReason] = {}
+        if not wanted:
+            return found
+        for chunk in _chunks(sorted(set(companion_ids))):
             answered = (
-                select(absence.c.household_id, absence.c.session_date)
+                select(absence.c.household_id, absence.c.session_date, absence.c.reason)
                 .join(household, household.c.id == absence.c.household_id)
                 .where(absence.c.session_date.in_(wanted), household.c.companion_id.in_(chunk))
             )
-            for query in (reported, answered):
-                found.update((h, d) for h, d in await self._connection.execute(query))
+            for h, d, reason in await self._connection.execute(answered):
+                found[(h, d)] = AbsenceReason(reason)
         return found
 
     async def caseload_reports_waiting(

@@ -50,7 +50,7 @@ class PlaceRow:
     schedule: ScheduleRule
 
 
-def _desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
+def scope_desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
     """The desa of the scope, for `IN`: SQLite then walks the household index desa by desa."""
     query = select(desa.c.id)
     if kecamatan_id is not None:
@@ -59,7 +59,7 @@ def _desa_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
 
 
 def _posyandu_ids(kecamatan_id: int | None) -> Select[tuple[int]]:
-    return select(posyandu.c.id).where(posyandu.c.desa_id.in_(_desa_ids(kecamatan_id)))
+    return select(posyandu.c.id).where(posyandu.c.desa_id.in_(scope_desa_ids(kecamatan_id)))
 
 
 def _kecamatan_of(household_id: ColumnElement[int]) -> ColumnElement[int]:
@@ -115,14 +115,14 @@ class RecapRepository:
             counts, members = [func.count()], _followed(windows[0])
         else:  # each window counts its own; the WHERE only leaves out whom none could take
             counts = [func.count().filter(_followed(window)) for window in windows]
-            members = member.c.kind != MemberKind.OTHER.value
+            members = member.c.kind.in_((MemberKind.CHILD.value, MemberKind.PREGNANT.value))
         query = (
             select(household.c.posyandu_id, *counts)
             .select_from(household)
             .join(member, member.c.household_id == household.c.id)
             .where(
                 household.c.active.is_(True),
-                household.c.desa_id.in_(_desa_ids(kecamatan_id)),
+                household.c.desa_id.in_(scope_desa_ids(kecamatan_id)),
                 members,
             )
             # In the order of the household index (desa, active, posyandu): no sort in SQLite.
@@ -336,7 +336,7 @@ class RecapRepository:
         blocked = select(person.c.household_id).where(person.c.reachable.is_(False), ~reachable_too)
         query = select(func.count()).select_from(household).where(household.c.id.in_(blocked))
         if kecamatan_id is not None:
-            query = query.where(household.c.desa_id.in_(_desa_ids(kecamatan_id)))
+            query = query.where(household.c.desa_id.in_(scope_desa_ids(kecamatan_id)))
         return int((await self._connection.execute(query)).scalar_one())
 
 

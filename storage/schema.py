@@ -108,6 +108,16 @@ staff = Table(
     CheckConstraint("role <> 'household'", name="staff_role"),
 )
 
+# Every posyandu a health worker serves (a bidan desa often serves several); `staff.posyandu_id`
+# keeps the first one given in the import.
+staff_posyandu = Table(
+    "staff_posyandu",
+    metadata,
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("posyandu_id", ForeignKey("posyandu.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_staff_posyandu_posyandu_id", "posyandu_id"),
+)
+
 household = Table(
     "household",
     metadata,
@@ -140,7 +150,25 @@ member = Table(
     Column("due_date", Date, nullable=True),
     UniqueConstraint("household_id", "name_key"),
     Index("ix_member_household_kind", "household_id", "kind", "birth_date", "due_date"),
-    CheckConstraint("kind in ('pregnant','child','other')", name="member_kind"),
+    CheckConstraint("kind in ('pregnant','child','school_child','other')", name="member_kind"),
+)
+
+school_attendance = Table(
+    "school_attendance",
+    metadata,
+    # A school child's attendance in one calendar month, from the school's (or the dinas's)
+    # monthly file (`sapa import school-attendance`); a re-import of the month replaces it.
+    Column("id", Integer, primary_key=True),
+    Column("member_id", ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
+    Column("month", Date, nullable=False),  # the first day of the month
+    Column("days_present", Integer, nullable=False),
+    Column("days_school", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("member_id", "month"),
+    CheckConstraint(
+        "days_present >= 0 and days_present <= days_school", name="school_days_present"
+    ),
+    CheckConstraint("days_school >= 1 and days_school <= 31", name="school_days_school"),
 )
 
 person = Table(
@@ -179,6 +207,11 @@ attendance_report = Table(
     Column("verified_at", UtcDateTime, nullable=True),
     Column("confirmed_by_health_worker", ForeignKey("person.id"), nullable=True),
     Column("reject_reason", Text, nullable=True),
+    # A health worker said this member did not come (the household's report is disputed).
+    Column("disputed_by", ForeignKey("person.id"), nullable=True),
+    Column("disputed_at", UtcDateTime, nullable=True),
+    # A health worker finished the session's list without confirming this household report.
+    Column("not_confirmed_at", UtcDateTime, nullable=True),
     UniqueConstraint("member_id", "session_date", "posyandu_id"),
     Index("ix_attendance_report_posyandu_date", "posyandu_id", "session_date"),
     Index("ix_attendance_report_status", "status"),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Role, Staff, StaffRecord, StaffRef
 from storage.database import excluded, upsert
-from storage.schema import staff
+from storage.schema import staff, staff_posyandu
 
 
 class StaffRepository:
@@ -31,8 +31,39 @@ class StaffRepository:
                 "active": True,
             },
         )
-        rows = [{**r.model_dump(), "role": r.role.value, "active": True} for r in records]
+        rows = [
+            {**r.model_dump(exclude={"posyandu_ids"}), "role": r.role.value, "active": True}
+            for r in records
+        ]
         await self._connection.execute(statement, rows)
+        await self._replace_posyandu(records)
+
+    async def _replace_posyandu(self, records: Sequence[StaffRecord]) -> None:
+        """Each record's posyandu set replaces the one stored (a re-import replaces it)."""
+        codes = [r.code for r in records]
+        found = await self._connection.execute(
+            select(staff.c.code, staff.c.id).where(staff.c.code.in_(codes))
+        )
+        ids = {code: id_ for code, id_ in found}
+        await self._connection.execute(
+            delete(staff_posyandu).where(staff_posyandu.c.staff_id.in_(sorted(ids.values())))
+        )
+        served = [
+            {"staff_id": ids[r.code], "posyandu_id": posyandu_id}
+            for r in records
+            for posyandu_id in dict.fromkeys(r.served())
+        ]
+        if served:
+            await self._connection.execute(insert(staff_posyandu), served)
+
+    async def posyandu_ids(self, staff_id: int) -> list[int]:
+        """Every posyandu this staff member serves (a health worker's set)."""
+        rows = await self._connection.execute(
+            select(staff_posyandu.c.posyandu_id)
+            .where(staff_posyandu.c.staff_id == staff_id)
+            .order_by(staff_posyandu.c.posyandu_id)
+        )
+        return list(rows.scalars())
 
     async def refs(self) -> dict[str, StaffRef]:
         """Every staff member by code, with role and kecamatan (for import checks)."""

@@ -36,6 +36,8 @@ from storage.payouts import PayoutRepository
 from storage.people import PersonRepository
 from storage.planning import PlanningRepository
 from storage.recap import RecapRepository
+from storage.register import RegisterRepository
+from storage.school import SchoolAttendanceRepository
 from storage.secrets import SecretRepository, erase_legacy_nik_key
 from storage.sequences import SequenceRepository
 from storage.staff import StaffRepository
@@ -64,8 +66,10 @@ class Repositories:
         self.invites = InviteRepository(connection)
         self.verification = VerificationRepository(connection)
         self.recap = RecapRepository(connection)
+        self.register = RegisterRepository(connection)
         self.data_rights = DataRightsRepository(connection)
         self.conversations = ConversationRepository(connection)
+        self.school = SchoolAttendanceRepository(connection)
 
 
 __all__ = ["DatabaseUnreachable", "Repositories", "Store"]

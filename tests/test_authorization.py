@@ -72,8 +72,8 @@ REASON = "Foto KMS tidak terbaca, mohon lapor ulang."
 ANSWER = "Bu, dana sedang diproses kantor pos."
 MOVED = "Jadwal Selasa, 8 Desember 2026 dipindah ke Kamis, 10 Desember 2026."
 CANCELLED = "Jadwal Selasa, 8 Desember 2026 dibatalkan."
-ANGGREK = "Posyandu Anggrek, Senin, 30 November 2026: ketuk nama yang datang"
-KENANGA = "Posyandu Kenanga, Jumat, 27 November 2026: ketuk nama yang datang"
+ANGGREK = "Posyandu Anggrek, Senin, 30 November 2026: ketuk nama untuk mengonfirmasi"
+KENANGA = "Posyandu Kenanga, Jumat, 27 November 2026: ketuk nama untuk mengonfirmasi"
 
 
 @dataclass(frozen=True)
@@ -143,8 +143,8 @@ ACTIONS = {
     "confirm list button": Action(("press:hwc:open",),
         {"health_worker_in": ANGGREK, "health_worker_out": KENANGA}),
     "confirm attendance": Action(
-        ("/konfirmasi", "press:hw:{nonce}:toggle:{aditya}", "press:hw:{nonce}:save"),
-        {"health_worker_in": "Tersimpan. 1 cocok dengan laporan rumah tangga sendiri"},
+        ("/konfirmasi", "press:hw:{nonce}:yes:{aditya}", "press:hw:{nonce}:done"),
+        {"health_worker_in": "Selesai: Posyandu Anggrek, Senin, 30 November 2026. Dikonfirmasi: 1."},
         (REPORT_STATUS, [("cross_checked",)])),
     "invite companion": Action(("/undang PD-MKJ-2",),
         {"coordinator_in": "Undangan untuk Hasan Nugraha"},

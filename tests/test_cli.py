@@ -253,7 +253,7 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
     assert "🤖 Rekap Mekarjaya," in coordinator
     files = sorted((workdir / "sapa-console-files").iterdir())
     assert [f.suffix for f in files] == [".png", ".xlsx"]
-    assert load_workbook(files[1]).sheetnames == ["Kehadiran", "Keluhan", "Pendamping"]
+    assert load_workbook(files[1]).sheetnames == ["Kehadiran", "Keluhan", "Pendamping", "Syarat"]
 
 
 def test_backup_copies_a_live_database(workdir: Path) -> None:

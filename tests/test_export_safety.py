@@ -76,7 +76,8 @@ def test_sapa_export_writes_no_formulas_into_private_files(
     written = sorted(Path(line) for line in capsys.readouterr().out.splitlines())
     assert [p.name for p in written] == [
         "sapa-rekap-2026-11-attendance.csv", "sapa-rekap-2026-11-companions.csv",
-        "sapa-rekap-2026-11-complaints.csv", "sapa-rekap-2026-11.xlsx",
+        "sapa-rekap-2026-11-complaints.csv", "sapa-rekap-2026-11-conditions.csv",
+        "sapa-rekap-2026-11.xlsx",
     ]  # fmt: skip
     assert {p.name: mode(p) for p in out.iterdir()} == {p.name: 0o600 for p in written}
 

@@ -27,8 +27,15 @@ async def test_report_with_photo_saves_one_row_and_queues_the_companion(
     mother: Chat, store: Store
 ) -> None:
     [ask_member] = await mother.send("Lapor hadir posyandu")
-    assert ask_member == "Siapa yang ke posyandu? Pilih satu."
-    assert mother.buttons() == ["Neneng Sukmana (ibu hamil)", "Aditya Sukmana (balita)", "Batal"]
+    assert ask_member == (
+        "Siapa yang ke posyandu? Pilih satu nama, atau beberapa jika pergi bersama."
+    )
+    assert mother.buttons() == [
+        "Neneng Sukmana (ibu hamil)",
+        "Aditya Sukmana (balita)",
+        "👨‍👩‍👧 Beberapa orang sekaligus",
+        "Batal",
+    ]
 
     [ask_day] = await mother.press("Aditya Sukmana (balita)")
     assert ask_day.startswith("Kapan Aditya Sukmana ke posyandu?")

@@ -89,7 +89,8 @@ def test_who_is_followed_and_offered_first() -> None:
                     due_date=None)  # fmt: skip
     child = Member(id=3, household_id=1, name="Anak", kind=MemberKind.CHILD,
                    birth_date=date(2025, 1, 1), due_date=None)  # fmt: skip
-    assert [m.name for m in members_to_offer([father, child], TODAY)] == ["Anak", "Bapak"]
+    # Only the members the posyandu follows are offered: the father has no posyandu condition.
+    assert [m.name for m in members_to_offer([father, child], TODAY)] == ["Anak"]
 
 
 def test_complaint_text_and_ticket_code() -> None:

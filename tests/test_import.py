@@ -265,7 +265,7 @@ async def test_members_dates_and_kinds(store: Store, t_id: Translator, tmp_path:
     assert found == {
         (2, "birth_date", "2025-02-30 bukan tanggal (gunakan YYYY-MM-DD atau DD/MM/YYYY)"),
         (3, "birth_date", "balita harus punya tanggal lahir"),
-        (4, "kind", "anak bukan jenis anggota (gunakan hamil, balita atau lainnya)"),
+        (4, "kind", "anak bukan jenis anggota (gunakan hamil, balita, anak_sekolah atau lainnya)"),
         (5, "due_date", "ibu hamil harus punya hari perkiraan lahir (HPL)"),
         (6, "birth_date", "tanggal lahir ada di masa depan"),
         (

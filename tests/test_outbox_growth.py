@@ -244,10 +244,10 @@ async def test_a_save_and_the_dispatcher_never_scan_the_outbox(
         event.listen(engine.sync_engine, "before_cursor_execute", capture)
         yesterday = (NOW.astimezone(WIB) - timedelta(days=1)).date()
         draft = AttendanceDraft(member.id, yesterday, household.posyandu_id)
-        outcome, _ = await report_attendance(
+        result = await report_attendance(
             store, person, household, draft, now=NOW, today=yesterday + timedelta(days=1)
         )
-        assert outcome is ReportOutcome.SAVED
+        assert result.outcome is ReportOutcome.SAVED
         async with store.write() as repo:
             await repo.notifications.claim_due(NOW, 50, NOW - timedelta(minutes=5))
             await repo.notifications.backlog(NOW)

@@ -49,7 +49,9 @@ async def test_missed_question_leads_straight_into_the_report(
     )
     assert mother.buttons() == ["Sudah, saya laporkan", "Tidak, kami tidak datang"]
     [ask_member] = await mother.press("Sudah, saya laporkan")
-    assert ask_member == "Siapa yang ke posyandu? Pilih satu."
+    assert ask_member == (
+        "Siapa yang ke posyandu? Pilih satu nama, atau beberapa jika pergi bersama."
+    )
     [ask_photo] = await mother.press("Aditya Sukmana (balita)")  # the date is already known
     assert ask_photo.startswith("Apakah ada foto")
     [summary] = await mother.press("Lewati")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bot.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_PROBLEMS, open_store
 
@@ -20,9 +20,15 @@ if TYPE_CHECKING:
 def add_parsers(commands: Commands) -> None:
     export_parser = commands.add_parser(
         "export",
-        help="write the monthly recap as XLSX and CSV (attendance, complaints, companions)",
+        help="write the monthly recap, or with --period the verification list, as XLSX and CSV",
     )
-    export_parser.add_argument("--month", help="YYYY-MM (default: this month)")
+    when = export_parser.add_mutually_exclusive_group()
+    when.add_argument("--month", help="YYYY-MM (default: this month)")
+    when.add_argument(
+        "--period",
+        help="the verification list of a payout period: 2026-T4 (October to December), "
+        "2026-11, or 2026-09..2026-12",
+    )
     export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
     export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
     export_parser.set_defaults(handler=_export)
@@ -54,6 +60,10 @@ def add_parsers(commands: Commands) -> None:
 
 async def _export(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
     async with open_store(settings) as store:
+        if args.period:
+            return await run_register_export(
+                store, settings, t, args.period, args.kecamatan, args.output
+            )
         return await run_export(store, settings, t, args.month, args.kecamatan, args.output)
 
 
@@ -89,16 +99,9 @@ async def run_export(
     if month is None:
         print(t("Write the month like 2026-11, or nothing for this month."), file=sys.stderr)
         return EXIT_CONFIG
-    kecamatan_id = None
-    if kecamatan_name:
-        async with store.read() as repo:
-            kecamatan_id = (await repo.geography.kecamatan_ids()).get(name_key(kecamatan_name))
-        if kecamatan_id is None:
-            print(
-                t("There is no kecamatan named {name}.").format(name=kecamatan_name),
-                file=sys.stderr,
-            )
-            return EXIT_PROBLEMS
+    kecamatan_id = await _kecamatan_id(store, t, kecamatan_name)
+    if kecamatan_id is False:
+        return EXIT_PROBLEMS
     recap = await build_recap(
         store, kecamatan_id, month, now=now, zone=settings.zone, with_complaint_rows=True
     )
@@ -108,6 +111,62 @@ async def run_export(
     write_private(workbook, workbook_bytes(recap, t, settings.zone))
     written = [workbook, *write_csv_files(recap, t, settings.zone, folder, stem.replace(" ", "-"))]
     for path in written:
+        print(path)
+    return EXIT_OK
+
+
+async def _kecamatan_id(
+    store: Store, t: Translator, name: str | None
+) -> int | Literal[False] | None:
+    """The kecamatan's id, None for the whole district, False (said why) when there is none."""
+    from bot.domain.models import name_key
+
+    if not name:
+        return None
+    async with store.read() as repo:
+        found = (await repo.geography.kecamatan_ids()).get(name_key(name))
+    if found is None:
+        print(t("There is no kecamatan named {name}.").format(name=name), file=sys.stderr)
+        return False
+    return found
+
+
+async def run_register_export(
+    store: Store,
+    settings: Settings,
+    t: Translator,
+    period_text: str,
+    kecamatan_name: str | None,
+    folder: Path,
+) -> int:
+    """The verification list of a payout period (docs/conditions.md): XLSX and two CSV files."""
+    from bot.domain.clock import utc_now
+    from bot.domain.conditions import parse_period
+    from bot.domain.models import name_key
+    from bot.services.register import build_register
+    from bot.texts.register_sheet import register_tables, workbook_of, write_register_csv
+    from bot.texts.workbook import write_private
+
+    period = parse_period(period_text)
+    if period is None:
+        print(
+            t("Write the period like 2026-T4 (a quarter), 2026-11 or 2026-09..2026-12."),
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    kecamatan_id = await _kecamatan_id(store, t, kecamatan_name)
+    if kecamatan_id is False:
+        return EXIT_PROBLEMS
+    today = utc_now().astimezone(settings.zone).date()
+    register = await build_register(store, kecamatan_id, kecamatan_name or "", period, today)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"sapa-verifikasi-{period.code.replace('..', '-')}"
+    stem += f"-{name_key(kecamatan_name)}" if kecamatan_name else ""
+    stem = stem.replace(" ", "-")
+    workbook = folder / f"{stem}.xlsx"
+    tables = register_tables(register, t)
+    write_private(workbook, workbook_of(tables, t))
+    for path in [workbook, *write_register_csv(tables, folder, stem)]:
         print(path)
     return EXIT_OK
 

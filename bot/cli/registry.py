@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # ImportKind's values, spelled out so that `sapa --help` need not load the importer (and with it
 # SQLAlchemy); `_import` turns the choice back into an ImportKind, which refuses a stale one.
-IMPORT_KINDS = ("posyandu", "people", "households", "members", "payouts")
+IMPORT_KINDS = ("posyandu", "people", "households", "members", "payouts", "school-attendance")
 
 
 def add_parsers(commands: Commands) -> None:
@@ -90,6 +90,7 @@ async def run_import(
         dry_run=dry_run,
         nik_key=settings.nik_key_bytes,
         progress=sys.stderr.isatty(),
+        zone=settings.zone,
     )
     print_report(report, t)
     return EXIT_OK if report.ok else EXIT_PROBLEMS

@@ -138,7 +138,7 @@ KINDS: tuple[type[ButtonData], ...] = (
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS}
 # The flows' own prefixes (report, complaint, absence, health worker, erasure, reply, reject).
-FLOW_KINDS = frozenset({"att", "klh", "abs", "hw", "hps", "rpl", "rej"})
+FLOW_KINDS = frozenset({"att", "klh", "abs", "hw", "hps", "rpl", "rej", "klg"})
 
 
 def encode(button: ButtonData) -> str:

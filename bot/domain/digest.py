@@ -38,6 +38,8 @@ class DigestContent(_Value):
     day: date = Field(alias="date")
     sessions: list[SessionLine] = []
     missed: list[str] = []
+    # Households of `missed` that answered "we did not go": their reason (an AbsenceReason).
+    missed_reasons: dict[str, str] = {}
     reports: list[str] = []
     complaints: list[ComplaintLine] = []
     unreachable: list[str] = []

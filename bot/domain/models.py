@@ -24,7 +24,8 @@ STAFF_ROLES = (Role.COMPANION, Role.COORDINATOR, Role.OPERATOR, Role.HEALTH_WORK
 
 class MemberKind(StrEnum):
     PREGNANT = "pregnant"
-    CHILD = "child"
+    CHILD = "child"  # balita: followed by the posyandu
+    SCHOOL_CHILD = "school_child"  # anak sekolah (7-18): school attendance, not the posyandu
     OTHER = "other"
 
 
@@ -137,6 +138,16 @@ class Member(Model):
     due_date: date | None
 
 
+class SchoolMonth(Model):
+    """A school child's attendance in one calendar month, as the school reported it (read by
+    the register; the import writes the same values)."""
+
+    member_id: int
+    month: date  # the first day of the month
+    days_present: int
+    days_school: int
+
+
 class PayoutRound(Model):
     id: int
     round_code: str
@@ -241,7 +252,14 @@ class StaffRecord(Model):
     name: str
     role: Role
     kecamatan_id: int | None
-    posyandu_id: int | None
+    posyandu_id: int | None  # the first posyandu of `posyandu_ids`
+    posyandu_ids: tuple[int, ...] = ()  # every posyandu a health worker serves
+
+    def served(self) -> tuple[int, ...]:
+        """The posyandu this staff member serves (just `posyandu_id` when no set is given)."""
+        if self.posyandu_ids:
+            return self.posyandu_ids
+        return () if self.posyandu_id is None else (self.posyandu_id,)
 
 
 class HouseholdRecord(Model):

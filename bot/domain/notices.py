@@ -120,6 +120,31 @@ class HealthWorkerPrompt(NoticeParams):
     posyandu: str
 
 
+class AttendanceNotConfirmed(NoticeParams):
+    health_worker: str
+    posyandu: str
+    date: date
+    count: int
+    members: list[str]
+
+
+class PosyanduNotOpen(NoticeParams):
+    posyandu: str
+    date: date
+    count: int
+
+
+class BirthRecorded(NoticeParams):
+    baby: str
+    mother: str  # "" when no pregnant member of the household was the mother
+    date: date
+
+
+class PregnancyRecorded(NoticeParams):
+    name: str
+    date: date
+
+
 class DataRequestAlert(NoticeParams):
     program_number: str
     date: date
@@ -159,6 +184,10 @@ PARAMS: dict[str, type[NoticeParams]] = {
     "attendance.rejected": AttendanceRejected,
     "attendance.verified": AttendanceVerified,
     "posyandu.confirm_prompt": HealthWorkerPrompt,
+    "attendance.not_confirmed": AttendanceNotConfirmed,
+    "family.birth": BirthRecorded,
+    "posyandu.not_open": PosyanduNotOpen,
+    "family.pregnancy": PregnancyRecorded,
     "datarequest.alert": DataRequestAlert,
     "datarequest.done": DataRequestDone,
     "datarequest.done_open": DataRequestDone,

@@ -5,9 +5,13 @@ written by `bot.texts` (charts, workbooks)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from bot.domain.models import AbsenceReason
+from bot.domain.register import ConditionCounts
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,13 @@ class Recap:
     history: list[tuple[date, list[DesaAttendance]]] = field(default_factory=list)
     # Messages due this month to the scope's households and staff that could not be delivered.
     undelivered_messages: int = 0
+    # The programme's conditions (docs/conditions.md): member-periods ending this month, per
+    # "kecamatan · desa" and per companion; and per month for the chart, oldest first.
+    conditions_by_desa: dict[str, ConditionCounts] = field(default_factory=dict)
+    conditions_by_companion: dict[str, ConditionCounts] = field(default_factory=dict)
+    condition_history: list[tuple[date, ConditionCounts]] = field(default_factory=list)
+    # The households' answers "we did not go" this month, per "kecamatan · desa" and reason.
+    absence_reasons: dict[str, Counter[AbsenceReason]] = field(default_factory=dict)
 
 
 _MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})[/-](\d{4}))$")

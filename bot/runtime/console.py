@@ -89,18 +89,25 @@ class ConsoleBotApi(BaseRequest):
             self._save_files(api_method, params, request_data)
             result = self._show(params)
         elif api_method == "editMessageReplyMarkup":
-            # A button that edits its own keyboard (ticking names in /konfirmasi) gets the new
-            # buttons; one that removes them leaves none to press.
+            # A button that edits its own keyboard gets the new buttons; one that removes them
+            # leaves none to press.
+            self._edited(int(str(params.get("message_id", 0))), params.get("reply_markup"))
+        elif api_method == "editMessageText":
+            # A button that shows its message anew (a page of /konfirmasi): the new text, then
+            # its buttons.
             message_id = int(str(params.get("message_id", 0)))
-            self.buttons = [b for b in self.buttons if b.message_id != message_id]
-            markup = _as_dict(params.get("reply_markup"))
-            if markup.get("inline_keyboard"):
-                self.buttons = [
-                    Button(key["text"], key.get("callback_data"), message_id)
-                    for row in markup["inline_keyboard"]
-                    for key in row
-                ]
-                self._print_choices(show_menu=False)
+            text = str(params.get("text") or "")
+            self.texts[message_id] = text
+            self.out.write("\n" + "\n".join(f"🤖 {line}" for line in plain(text).splitlines()))
+            self.out.write("\n")
+            self._edited(message_id, params.get("reply_markup"))
+            result = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(str(params.get("chat_id", 0))), "type": "private"},
+                "from": BOT_USER,
+                "text": text,
+            }
         elif api_method == "answerCallbackQuery" and params.get("text"):
             self.out.write(f"  ({params['text']})\n")
         return 200, json.dumps({"ok": True, "result": result}).encode()
@@ -146,6 +153,18 @@ class ConsoleBotApi(BaseRequest):
             "from": BOT_USER,
             "text": text,
         }
+
+    def _edited(self, message_id: int, reply_markup: Any) -> None:
+        """A message's buttons replaced (or removed)."""
+        self.buttons = [b for b in self.buttons if b.message_id != message_id]
+        markup = _as_dict(reply_markup)
+        if markup.get("inline_keyboard"):
+            self.buttons = [
+                Button(key["text"], key.get("callback_data"), message_id)
+                for row in markup["inline_keyboard"]
+                for key in row
+            ]
+            self._print_choices(show_menu=False)
 
     def choices(self) -> list[Button]:
         """What a number typed now refers to: the latest buttons, then the menu."""

@@ -2,7 +2,11 @@
 
 A household reports that a member went to the posyandu on a day within the last 14 days (never in
 the future, never before the member was born), optionally with a photo of the KMS card or the buku
-KIA page as proof. The same member, day and posyandu is recorded once. The companion hears of the
+KIA page as proof; a mother who went with her small children reports them together, with one
+photo. Only the members the posyandu follows are offered and accepted: pregnant women, mothers up
+to 42 days after the birth, children under five. A visit on a day the posyandu held no session
+is kept, but counts in the register only when a health worker confirms it (the household is told
+so before saving). The same member, day and posyandu is recorded once. The companion hears of the
 report through the outbox.
 
 When the health worker (bidan, kader) already confirmed that visit on their own word, the
@@ -24,10 +28,13 @@ from bot.domain.models import (
     Member,
     MemberKind,
     Person,
+    Posyandu,
     Recipient,
+    Role,
 )
-from bot.texts.notices import ATTENDANCE_REPORTED
-from storage.store import Store
+from bot.domain.sessions import sessions_between
+from bot.texts.notices import ATTENDANCE_REPORTED, POSYANDU_NOT_OPEN
+from storage.store import Repositories, Store
 
 REPORT_WINDOW_DAYS = 14
 PUERPERIUM = timedelta(days=42)  # ibu nifas: still followed for 42 days after delivery
@@ -57,6 +64,28 @@ class AttendanceDraft:
     session_date: date
     posyandu_id: int
     proof_file_id: str | None = None
+    together_with: tuple[int, ...] = ()  # members who went with `member_id` that day
+
+    @property
+    def member_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys((self.member_id, *self.together_with)))
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What became of a report: one outcome for it all, and one per member."""
+
+    outcome: ReportOutcome
+    report: AttendanceReport | None  # the first member's row
+    members: list[tuple[Member, ReportOutcome]]
+
+
+@dataclass(frozen=True)
+class SessionDay:
+    """Whether a posyandu held a session on a day; if not, its last session before it."""
+
+    held: bool
+    last_before: date | None
 
 
 def missed_question_prefix(household_id: int, session_date: date) -> str:
@@ -83,8 +112,24 @@ def is_followed(member: Member, today: date) -> bool:
 
 
 def members_to_offer(members: list[Member], today: date) -> list[Member]:
-    """Pregnant women and children under five first, then everyone else, each in record order."""
-    return sorted(members, key=lambda m: not is_followed(m, today))
+    """The members the posyandu follows today, in record order: pregnant women, mothers up to
+    42 days after the birth, children under five. Nobody else has a posyandu condition."""
+    return [m for m in members if is_followed(m, today)]
+
+
+async def visit_place(
+    store: Store, posyandu_id: int, day: date
+) -> tuple[Posyandu | None, SessionDay]:
+    """The posyandu, and whether it met that day after moves and cancellations."""
+    async with store.read() as repo:
+        posyandu = await repo.geography.posyandu_by_id(posyandu_id)
+        changes = await repo.geography.session_changes_at(posyandu_id)
+    if posyandu is None:
+        return None, SessionDay(False, None)
+    held = sessions_between(posyandu.schedule, changes, day - timedelta(days=31), day)
+    if held and held[-1].day == day:
+        return posyandu, SessionDay(True, day)
+    return posyandu, SessionDay(False, held[-1].day if held else None)
 
 
 def allowed_dates(today: date) -> list[date]:
@@ -147,54 +192,85 @@ async def report_attendance(
     *,
     now: datetime,
     today: date,
-) -> tuple[ReportOutcome, AttendanceReport | None]:
-    """Save the report after checking the draft again on the server side."""
+) -> ReportResult:
+    """Save the report after checking the draft again on the server side: every member must be
+    of the household, followed by the posyandu on that day, and the day allowed; otherwise
+    nothing is saved."""
     async with store.write() as repo:
         members = {m.id: m for m in await repo.households.members(household.id)}
-        member = members.get(draft.member_id)
+        chosen = [members.get(member_id) for member_id in draft.member_ids]
         posyandu = await repo.geography.posyandu_by_id(draft.posyandu_id)
         if (
-            member is None
-            or posyandu is None
+            posyandu is None
             or posyandu.kecamatan_id != household.kecamatan_id
-            or date_problem(draft.session_date, today, member) is not None
+            or any(
+                member is None
+                or not is_followed(member, draft.session_date)
+                or date_problem(draft.session_date, today, member) is not None
+                for member in chosen
+            )
         ):
-            return ReportOutcome.NOT_ALLOWED, None
-        visit = (member.id, posyandu.id, draft.session_date, draft.proof_file_id, person.id, now)
-        outcome = ReportOutcome.SAVED
-        report = await repo.attendance.add_reported(*visit)
-        if report is None:
-            outcome = ReportOutcome.CROSS_CHECKED
-            report = await repo.attendance.add_to_health_worker_confirmation(*visit)
-        if report is None:
-            return ReportOutcome.ALREADY_RECORDED, None
+            return ReportResult(ReportOutcome.NOT_ALLOWED, None, [])
+        results: list[tuple[Member, ReportOutcome]] = []
+        saved: list[tuple[Member, AttendanceReport]] = []
+        first: AttendanceReport | None = None
+        for member in chosen:
+            assert member is not None
+            visit = (
+                member.id,
+                posyandu.id,
+                draft.session_date,
+                draft.proof_file_id,
+                person.id,
+                now,
+            )
+            outcome = ReportOutcome.SAVED
+            report = await repo.attendance.add_reported(*visit)
+            if report is None:
+                outcome = ReportOutcome.CROSS_CHECKED
+                report = await repo.attendance.add_to_health_worker_confirmation(*visit)
+            if report is None:
+                outcome = ReportOutcome.ALREADY_RECORDED
+            else:
+                first = first or report
+                await repo.audit.record(
+                    now,
+                    f"person:{person.id}",
+                    "report_attendance",
+                    "attendance_report",
+                    str(report.id),
+                    {"status": report.status.value},
+                )
+                if outcome is ReportOutcome.SAVED:
+                    saved.append((member, report))
+            results.append((member, outcome))
+        if first is None:
+            return ReportResult(ReportOutcome.ALREADY_RECORDED, None, results)
         # The "did you go yesterday?" question is moot now.
         await repo.notifications.cancel_pending(
             dedup_prefix=missed_question_prefix(household.id, draft.session_date)
         )
         # A cross-checked visit needs no verification, so the companion is not asked for one.
-        if outcome is ReportOutcome.SAVED and household.companion_id is not None:
+        if saved and household.companion_id is not None:
             await repo.notifications.queue(
                 Recipient(staff_id=household.companion_id),
                 ATTENDANCE_REPORTED,
                 {
                     "program_number": household.program_number,
-                    "member": member.name,
+                    "member": ", ".join(member.name for member, _ in saved),
                     "date": draft.session_date.isoformat(),
                 },
                 due_at=now,
-                dedup_key=f"attendance:reported:{report.id}",
+                dedup_key=f"attendance:reported:{saved[0][1].id}",
                 now=now,
             )
-        await repo.audit.record(
-            now,
-            f"person:{person.id}",
-            "report_attendance",
-            "attendance_report",
-            str(report.id),
-            {"status": report.status.value},
-        )
-    return outcome, report
+    outcomes = {outcome for _, outcome in results}
+    overall = next(
+        o
+        for o in (ReportOutcome.SAVED, ReportOutcome.CROSS_CHECKED, ReportOutcome.ALREADY_RECORDED)
+        if o in outcomes
+    )
+    return ReportResult(overall, first, results)
 
 
 async def record_absence(
@@ -207,7 +283,10 @@ async def record_absence(
     *,
     now: datetime,
 ) -> bool:
-    """The household's answer "we did not go"; False when it had already answered that day."""
+    """The household's answer "we did not go"; False when it had already answered that day.
+
+    When a second household says the posyandu did not open on a day it should have, the
+    kecamatan's coordinators hear of it the same day (once per posyandu and day)."""
     async with store.write() as repo:
         saved = await repo.attendance.add_absence(
             household.id, posyandu_id, session_date, reason, person.id, now
@@ -225,4 +304,36 @@ async def record_absence(
                 household.program_number,
                 detail,
             )
+        if saved and reason is AbsenceReason.SESSION_CANCELLED:
+            await _alert_if_not_open(repo, posyandu_id, session_date, now)
     return saved
+
+
+NOT_OPEN_ALERT_AT = 2  # households saying a posyandu did not open before the coordinator hears
+
+
+async def _alert_if_not_open(
+    repo: Repositories, posyandu_id: int, session_date: date, now: datetime
+) -> None:
+    posyandu = await repo.geography.posyandu_by_id(posyandu_id)
+    if posyandu is None:
+        return
+    changes = await repo.geography.session_changes_at(posyandu_id)
+    held = sessions_between(posyandu.schedule, changes, session_date, session_date)
+    if not held:  # the session was moved or cancelled: nobody should have come
+        return
+    count = await repo.attendance.households_answering(
+        posyandu_id, session_date, AbsenceReason.SESSION_CANCELLED
+    )
+    if count < NOT_OPEN_ALERT_AT:
+        return
+    for coordinator in await repo.staff.active_with_role(Role.COORDINATOR, posyandu.kecamatan_id):
+        await repo.notifications.queue(
+            Recipient(staff_id=coordinator.id),
+            POSYANDU_NOT_OPEN,
+            {"posyandu": posyandu.name, "date": session_date.isoformat(), "count": count},
+            due_at=now,
+            dedup_key=f"posyandu:not_open:{posyandu_id}:{session_date.isoformat()}"
+            f":{coordinator.id}",
+            now=now,
+        )

@@ -59,7 +59,9 @@ async def household_list(
             if last is not None and any(
                 is_followed(m, last.day) for m in members.get(household.id, [])
             ):
-                visited = await repo.planning.households_with_visit([household.id], last.day)
+                visited = await repo.planning.households_with_visit(
+                    [household.id], last.day, with_answers=False
+                )
                 if not visited:
                     lines.append(f"{label[household.id]} ({last.day:%d/%m})")
     return lines

@@ -13,7 +13,7 @@ stay auditable). Who decides is checked here every time: button data is never tr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from storage.data_rights import (
     ErasureCounts,
     HouseholdPlace,
     ReportEntry,
+    SchoolEntry,
 )
 from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 REPORT_LIMIT = 20
 COMPLAINT_LIMIT = 20
+SCHOOL_MONTH_LIMIT = 24  # member-months: two school children over a year
 
 
 # What the programme holds (/datasaya)
@@ -59,6 +61,9 @@ class HouseholdData:
     complaint_count: int
     accounts: int
     pending_request: DeletionRequest | None
+    # The school children's months at school (latest first), from the school's monthly files.
+    school_months: list[SchoolEntry] = field(default_factory=list)
+    school_month_count: int = 0
 
     @property
     def older_reports(self) -> int:
@@ -67,6 +72,10 @@ class HouseholdData:
     @property
     def older_complaints(self) -> int:
         return self.complaint_count - len(self.complaints)
+
+    @property
+    def older_school_months(self) -> int:
+        return self.school_month_count - len(self.school_months)
 
 
 async def household_data(store: Store, household: Household) -> HouseholdData | None:
@@ -78,6 +87,9 @@ async def household_data(store: Store, household: Household) -> HouseholdData | 
         complaints, complaint_count = await repo.data_rights.complaints(
             household.id, COMPLAINT_LIMIT
         )
+        school_months, school_month_count = await repo.data_rights.school_months(
+            household.id, SCHOOL_MONTH_LIMIT
+        )
         return HouseholdData(
             household=household,
             place=place,
@@ -88,6 +100,8 @@ async def household_data(store: Store, household: Household) -> HouseholdData | 
             complaint_count=complaint_count,
             accounts=len(await repo.data_rights.linked_accounts(household.id)),
             pending_request=await repo.data_rights.pending_request(household.id),
+            school_months=school_months,
+            school_month_count=school_month_count,
         )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from bot.domain.digest import ComplaintLine, DigestContent, SessionLine
+from bot.domain.models import AbsenceReason
 from bot.domain.sessions import Session, last_session_before, sessions_between
 from bot.services.attendance import PUERPERIUM
 from bot.services.linking import HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
@@ -70,13 +71,14 @@ async def build_digests(
         if last is not None:
             last_day[posyandu_id] = last.day
     visits = await repo.planning.caseload_visits(companions, last_day.values())
+    absences = await repo.planning.caseload_absences(companions, last_day.values())
     reports = await repo.planning.caseload_reports_waiting(companions)
     complaints = await repo.planning.caseload_complaints_waiting(companions)
     unreachable = await repo.planning.caseload_unreachable(companions)
     locked = await repo.planning.caseload_locked(
         companions, now - HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
     )
-    facts = _Facts(schedules, upcoming, last_day, visits, unreachable, locked)
+    facts = _Facts(schedules, upcoming, last_day, visits, absences, unreachable, locked)
     found: dict[int, DigestContent] = {}
     for companion_id in companions:
         digest = _digest(
@@ -137,6 +139,7 @@ class _Facts:
         upcoming: dict[int, list[Session]],
         last_day: dict[int, date],
         visits: set[tuple[int, date]],
+        absences: dict[tuple[int, date], AbsenceReason],
         unreachable: set[int],
         locked: set[int],
     ) -> None:
@@ -144,6 +147,7 @@ class _Facts:
         self.upcoming = upcoming
         self.last_day = last_day
         self.visits = visits
+        self.absences = absences  # "we did not go": still missed, with the reason given
         self.unreachable = unreachable
         self.locked = locked
 
@@ -168,6 +172,7 @@ def _digest(
         by_posyandu[h.posyandu_id].append(h)
     sessions: list[SessionLine] = []
     missed: list[str] = []
+    missed_reasons: dict[str, str] = {}
     for posyandu_id, local in sorted(by_posyandu.items()):
         place = facts.schedules.get(posyandu_id)
         if place is None:
@@ -180,7 +185,11 @@ def _digest(
                 )
         last = facts.last_day.get(posyandu_id)
         if last is not None:
-            missed += [label[h] for h in expected_on(last, local) if (h, last) not in facts.visits]
+            for household_id in expected_on(last, local):
+                if (household_id, last) not in facts.visits:
+                    missed.append(label[household_id])
+                    if (reason := facts.absences.get((household_id, last))) is not None:
+                        missed_reasons[label[household_id]] = reason.value
     reports = [
         f"{r.program_number}: {r.member}, {r.session_date.isoformat()}" for r in waiting_reports
     ]
@@ -201,6 +210,7 @@ def _digest(
         day=today,
         sessions=sessions,
         missed=sorted(missed),
+        missed_reasons=missed_reasons,
         reports=reports,
         complaints=complaints,
         unreachable=unreachable,

@@ -7,8 +7,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.conditions import Period
+from bot.domain.models import AbsenceReason
 from bot.domain.recap import (
     DesaAttendance,
     Recap,
@@ -18,8 +21,10 @@ from bot.domain.recap import (
     month_last_day,
     month_of,
 )
+from bot.domain.register import Register, counts_between, counts_by
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
+from bot.services.register import build_register
 from storage.store import Repositories, Store
 
 
@@ -103,6 +108,10 @@ async def build_recap(
         rows = (
             await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
         )
+    register = await build_register(
+        store, kecamatan_id, scope, Period("", shown[0], _last), now.astimezone(zone).date()
+    )
+    conditions = _conditions(register, shown, month, _first, _last)
     return Recap(
         month,
         scope,
@@ -115,7 +124,30 @@ async def build_recap(
         rows,
         list(zip(shown, by_month, strict=True)) if history_months > 1 else [],
         undelivered_messages=undelivered,
+        **conditions,
     )
+
+
+def _conditions(
+    register: Register, shown: list[date], month: date, first: date, last: date
+) -> dict[str, Any]:
+    """The recap's condition figures, out of the register of the months shown."""
+    absences: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
+    for line in register.households:
+        place = f"{line.household.kecamatan} · {line.household.desa}"
+        absences[place].update(reason for day, reason in line.absences if first <= day <= last)
+    return {
+        "conditions_by_desa": counts_by(register, "desa", first, last),
+        "conditions_by_companion": counts_by(register, "companion", first, last),
+        "condition_history": [
+            (
+                shown_month,
+                counts_between(register.households, shown_month, month_last_day(shown_month)),
+            )
+            for shown_month in shown
+        ],
+        "absence_reasons": {place: found for place, found in sorted(absences.items()) if found},
+    }
 
 
 async def attendance_history(

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.models import Person, Recipient, ReportStatus, Role
+from bot.domain.sessions import sessions_between
 from bot.texts.notices import ATTENDANCE_REJECTED, ATTENDANCE_VERIFIED
 from storage.attendance import ReportLine
 from storage.notifications import QueuedMessage
@@ -20,6 +21,25 @@ from storage.store import Repositories, Store
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+
+
+async def off_session_reports(repo: Repositories, reports: list[ReportLine]) -> set[int]:
+    """The reports among these of a visit on a day its posyandu held no session (after moves
+    and cancellations): they count only once a health worker confirms them (docs/conditions.md),
+    so the verifier is told."""
+    found: set[int] = set()
+    for posyandu_id in {r.posyandu_id for r in reports}:
+        posyandu = await repo.geography.posyandu_by_id(posyandu_id)
+        if posyandu is None:
+            continue
+        changes = await repo.geography.session_changes_at(posyandu_id)
+        for report in reports:
+            day = report.session_date
+            if report.posyandu_id == posyandu_id and not sessions_between(
+                posyandu.schedule, changes, day, day
+            ):
+                found.add(report.id)
+    return found
 
 
 class Decision(StrEnum):

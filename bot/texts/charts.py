@@ -3,13 +3,15 @@
 Top: the verified attendance rate over the last six months, per desa for a kecamatan and per
 kecamatan for the district (the desa of each added up). A phone shows a handful of lines at most,
 so when there are more than `LOWEST_SHOWN` places, only the lowest ones (those that need attention)
-are drawn, with the rate of all of them together; the title says which. Bottom: this month's
-complaints by status. Drawn on a bare `Figure` (no pyplot, no GUI backend), so no screen is needed.
+are drawn, with the rate of all of them together; the title says which. Middle: the programme's
+conditions met, per condition, over the same months. Bottom: this month's complaints by status.
+Drawn on a bare `Figure` (no pyplot, no GUI backend), so no screen is needed.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
@@ -18,8 +20,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bot.domain.conditions import Status
 from bot.domain.models import ComplaintStatus
 from bot.domain.recap import DesaAttendance, Recap
+from bot.domain.register import ConditionCounts
+from bot.texts.conditions import SMALL_COUNT, condition_label
 from bot.texts.i18n import N_, Translator
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 6.0, 8.0, 150  # 900 x 1200 pixels
@@ -113,8 +118,9 @@ def recap_figure(
     recap: Recap, history: list[tuple[date, list[DesaAttendance]]], t: Translator
 ) -> Figure:
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
-    top, bottom = figure.subplots(2, 1, height_ratios=[3, 2])
+    top, middle, bottom = figure.subplots(3, 1, height_ratios=[3, 3, 2])
     draw_attendance(top, attendance_lines(history, by_kecamatan=not recap.scope), history, t)
+    draw_conditions(middle, recap.condition_history, t)
     statuses = list(ComplaintStatus)
     counts = [
         sum(n for (_c, s), n in recap.complaints.items() if s == status.value)
@@ -128,6 +134,38 @@ def recap_figure(
     bottom.set_xlim(0, max([*counts, 1]) * 1.25)
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # complaints come whole
     return figure
+
+
+def draw_conditions(axes: Axes, history: list[tuple[date, ConditionCounts]], t: Translator) -> None:
+    """Per condition, the share of decided member-periods (met or not met) that were met, month
+    by month; each point labelled "met/decided" when that is a small number."""
+    positions = list(range(len(history)))
+    conditions = sorted({c for _month, counts in history for c in counts})
+    for index, condition in enumerate(conditions):
+        shares: list[float] = []
+        for position, (_month, counts) in enumerate(history):
+            found = counts.get(condition, Counter())
+            met, decided = found[Status.MET], found[Status.MET] + found[Status.NOT_MET]
+            shares.append(100 * met / decided if decided else math.nan)
+            if 0 < decided < SMALL_COUNT:
+                axes.annotate(f"{met}/{decided}", (position, shares[-1]), fontsize=9,
+                              xytext=(0, 6), textcoords="offset points", ha="center")  # fmt: skip
+        marker, colour = MARKERS[index % len(MARKERS)], PALETTE[index % len(PALETTE)]
+        label = condition_label(condition, t)
+        axes.plot(positions, shares, marker=marker, color=colour, linewidth=2.5, label=label)
+    axes.set_title(t("Programme conditions met, in percent of those decided"), fontsize=14)
+    if history:
+        axes.set_xticks(positions, [t.short_month(month) for month, _counts in history])
+        axes.set_xlim(-0.3, len(positions) - 0.7)
+    axes.set_ylim(0, 110)
+    axes.tick_params(labelsize=12)
+    axes.grid(alpha=0.3)
+    if conditions:
+        axes.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2,
+                    frameon=False)  # fmt: skip
+    else:
+        axes.text(0.5, 0.5, t("Nobody had a condition in these months."), ha="center",
+                  va="center", fontsize=12, transform=axes.transAxes)  # fmt: skip
 
 
 def draw_attendance(

@@ -7,7 +7,9 @@ from html import escape
 
 from bot.domain.buttons import DigestList, encode
 from bot.domain.digest import DigestContent
+from bot.domain.models import AbsenceReason
 from bot.texts.i18n import N_, Translator
+from bot.texts.labels import absence_label
 from bot.texts.notice import Notice
 
 PREVIEW = 5  # items of each list shown in the digest itself; the button opens the whole list
@@ -44,8 +46,19 @@ def list_lines(kind: str, digest: DigestContent, t: Translator) -> list[str]:
             when = t.short_date(c.deadline.date())
             lines.append(text.format(ticket=c.ticket, number=escape(c.program_number), date=when))
         return lines
+    if kind == "missed":
+        return [_missed_line(item, digest.missed_reasons.get(item), t) for item in digest.missed]
     items: list[str] = getattr(digest, kind)
     return [escape(item) for item in items]
+
+
+def _missed_line(household: str, reason: str | None, t: Translator) -> str:
+    """ "RTS-2026-0003 Rohmah — did not go: Too far" for a household that answered."""
+    if reason not in {r.value for r in AbsenceReason}:
+        return escape(household)
+    return t("{household} — did not go: {reason}").format(
+        household=escape(household), reason=absence_label(AbsenceReason(str(reason)), t)
+    )
 
 
 def render_digest(digest: DigestContent, t: Translator) -> Notice:

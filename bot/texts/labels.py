@@ -32,6 +32,7 @@ STATUS_LABELS = {
 MEMBER_KIND_LABELS = {
     MemberKind.PREGNANT: N_("pregnant"),
     MemberKind.CHILD: N_("child"),
+    MemberKind.SCHOOL_CHILD: N_("school child"),
     MemberKind.OTHER: N_("family member"),
 }
 
@@ -103,3 +104,7 @@ def reject_reason_label(reason: RejectReason, t: Translator) -> str:
 
 def report_status_label(status: ReportStatus, t: Translator) -> str:
     return t(REPORT_STATUS_LABELS[status])
+
+
+def absence_label(reason: AbsenceReason, t: Translator) -> str:
+    return t(ABSENCE_LABELS[reason])

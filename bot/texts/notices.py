@@ -50,12 +50,30 @@ COMPLAINT_REOPENED = "complaint.reopened"
 ATTENDANCE_REJECTED = "attendance.rejected"
 ATTENDANCE_VERIFIED = "attendance.verified"
 HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
+ATTENDANCE_NOT_CONFIRMED = "attendance.not_confirmed"
+BIRTH_RECORDED = "family.birth"
+POSYANDU_NOT_OPEN = "posyandu.not_open"
+PREGNANCY_RECORDED = "family.pregnancy"
 DATA_REQUEST_ALERT = "datarequest.alert"
 DATA_REQUEST_DONE = "datarequest.done"
 DATA_REQUEST_DONE_OPEN = "datarequest.done_open"
 DATA_REQUEST_REJECTED = "datarequest.rejected"
 
 TEMPLATES: dict[str, str] = {
+    POSYANDU_NOT_OPEN: N_(
+        "{count} households say {posyandu} did not open on {date}, a day it should have met. "
+        "Please check with the posyandu and the midwife, and move the session (/sesi) if "
+        "needed."
+    ),
+    BIRTH_RECORDED: N_(
+        "Congratulations on the birth of {baby} ({date})! It is now in your household's data: "
+        "{baby} will be reminded of the monthly weighing at the posyandu, and the mother of the "
+        "check-ups in the 42 days after giving birth."
+    ),
+    PREGNANCY_RECORDED: N_(
+        "{name} is now recorded as pregnant, expected to give birth around {date}. You will be "
+        "reminded of the pregnancy check-ups at the posyandu. Please keep the buku KIA with you."
+    ),
     ATTENDANCE_REPORTED: N_(
         "New posyandu report from household {program_number}: {member}, {date}. "
         "It waits for your verification."
@@ -122,6 +140,11 @@ TEMPLATES: dict[str, str] = {
     HEALTH_WORKER_PROMPT: N_(
         "Posyandu {posyandu} met today. Please confirm who came: it cross-checks the households' "
         "own reports."
+    ),
+    ATTENDANCE_NOT_CONFIRMED: N_(
+        "{health_worker} finished confirming who came to {posyandu} on {date}. Household "
+        "reports not confirmed by the health worker: {count} ({members}). Please check them "
+        "before you verify them."
     ),
     PAYOUT_SLOTS_SHORT: N_(
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
@@ -196,7 +219,7 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Yes, it is solved"), encode(ComplaintSolved(complaint, "yes")))],
             [(t("No, not yet"), encode(ComplaintSolved(complaint, "no")))],
         ]
-    if template_key == ATTENDANCE_REPORTED:
+    if template_key in (ATTENDANCE_REPORTED, ATTENDANCE_NOT_CONFIRMED):
         buttons = [[(t("Open the verification list"), encode(OpenVerifications("open")))]]
     if template_key == HEALTH_WORKER_PROMPT:
         buttons = [[(t("Confirm attendance"), encode(OpenConfirmations("open")))]]

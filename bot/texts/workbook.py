@@ -1,5 +1,5 @@
-"""Exports of the recap: one XLSX workbook (attendance, complaints, companions) and the same
-three tables as CSV files, for coordinators who report upward.
+"""Exports of the recap: one XLSX workbook (attendance, complaints, companions, programme
+conditions) and the same four tables as CSV files, for coordinators who report upward.
 
 No names of household members and no complaint texts leave the bot: rows carry programme
 numbers, desa and figures only.
@@ -14,23 +14,26 @@ from __future__ import annotations
 
 import csv
 import os
+from datetime import date, datetime
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+import xlsxwriter  # type: ignore[import-untyped]
 
+from bot.domain.conditions import Status
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel
 from bot.domain.recap import Recap
+from bot.texts.conditions import condition_label, condition_status_label
 from bot.texts.i18n import Translator
-from bot.texts.labels import category_label, level_label, status_label
+from bot.texts.labels import absence_label, category_label, level_label, status_label
 
 Table = tuple[str, list[str], list[list[object]]]
 
 # A spreadsheet reads a cell starting with one of these as a formula (tab and carriage return
 # because some programs skip them before looking for `=`).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+WIDTH_SAMPLE = 200  # rows looked at to size the columns
 
 
 def neutralised(value: object) -> object:
@@ -62,13 +65,17 @@ def write_private(path: Path, data: bytes) -> None:
 def tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
     """(sheet name, header, rows) for attendance, complaints and companions, every text cell
     `neutralised`."""
+    return neutralised_tables(_raw_tables(recap, t, zone))
+
+
+def neutralised_tables(raw: list[Table]) -> list[Table]:
     return [
         (
             name,
             [str(neutralised(cell)) for cell in header],
             [[neutralised(cell) for cell in row] for row in rows],
         )
-        for name, header, rows in _raw_tables(recap, t, zone)
+        for name, header, rows in raw
     ]
 
 
@@ -149,25 +156,78 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
             ],
             companions,
         ),
+        _conditions_table(recap, t),
     ]
 
 
+def _conditions_table(recap: Recap, t: Translator) -> Table:
+    """Member-periods ending this month, per desa and per companion, condition and status
+    (docs/conditions.md); the households' reasons for not going, per desa."""
+    statuses = (Status.MET, Status.NOT_MET, Status.UNKNOWN, Status.EXCUSED)
+    rows: list[list[object]] = []
+    for kind, groups in ((t("Desa"), recap.conditions_by_desa),
+                         (t("Companion"), recap.conditions_by_companion)):  # fmt: skip
+        for name, counts in groups.items():
+            for condition, found in sorted(counts.items()):
+                figures = [found[s] for s in statuses]
+                rows.append([kind, name or "—", condition_label(condition, t), *figures])
+    for place, reasons in recap.absence_reasons.items():
+        for reason, count in reasons.most_common():
+            rows.append([t("Desa"), place, absence_label(reason, t), "", count, "", ""])
+    header = [
+        t("Per"),
+        t("Name"),
+        t("Condition"),
+        *(condition_status_label(s, t) for s in statuses),
+    ]
+    return t("Conditions"), header, rows
+
+
 def workbook_bytes(recap: Recap, t: Translator, zone: ZoneInfo) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
-    for name, header, rows in tables(recap, t, zone):
-        sheet = workbook.create_sheet(name[:31])
-        sheet.append(header)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-        for column in sheet.columns:
-            width = max(len(str(cell.value or "")) for cell in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 40)
-        sheet.freeze_panes = "A2"
+    return tables_to_workbook(tables(recap, t, zone))
+
+
+def tables_to_workbook(sheets: list[Table]) -> bytes:
+    """One sheet per table, the header bold and frozen, columns as wide as their texts (judged
+    from the first rows), dates as dates. Written row by row with XlsxWriter's constant-memory
+    mode: a district's verification list has over a hundred thousand rows. Texts are never read
+    as formulas, links or numbers (they come from registry files; see `neutralised`)."""
     buffer = BytesIO()
-    workbook.save(buffer)
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "remove_timezone": True,
+        },
+    )
+    bold = workbook.add_format({"bold": True})
+    day_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    moment_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for name, header, rows in sheets:
+        sheet = workbook.add_worksheet(name[:31])
+        sample: list[list[object]] = [list(header), *rows[:WIDTH_SAMPLE]]
+        for index in range(len(header)):
+            width = max(len(str(row[index] if index < len(row) else "")) for row in sample)
+            sheet.set_column(index, index, min(max(width + 2, 8), 40))
+        sheet.freeze_panes(1, 0)
+        sheet.write_row(0, 0, header, bold)
+        for number, row in enumerate(rows, start=1):
+            for column, value in enumerate(row):
+                if isinstance(value, str):
+                    if value:
+                        sheet.write_string(number, column, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(number, column, value)
+                elif isinstance(value, datetime):
+                    sheet.write_datetime(number, column, value, moment_format)
+                elif isinstance(value, date):
+                    sheet.write_datetime(number, column, value, day_format)
+                elif value is not None:
+                    sheet.write(number, column, value)
+    workbook.close()
     return buffer.getvalue()
 
 
@@ -175,14 +235,18 @@ def write_csv_files(
     recap: Recap, t: Translator, zone: ZoneInfo, folder: Path, stem: str
 ) -> list[Path]:
     """The three tables as UTF-8 CSV files with a BOM (Excel in Indonesia opens them right)."""
-    written = []
-    for (_name, header, rows), key in zip(
-        tables(recap, t, zone), ("attendance", "complaints", "companions"), strict=True
-    ):
-        path = folder / f"{stem}-{key}.csv"
-        with open(path, "w", encoding="utf-8-sig", newline="", opener=private_opener) as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-        written.append(path)
-    return written
+    keys = ("attendance", "complaints", "companions", "conditions")
+    return [
+        write_csv_table(folder / f"{stem}-{key}.csv", table)
+        for table, key in zip(tables(recap, t, zone), keys, strict=True)
+    ]
+
+
+def write_csv_table(path: Path, table: Table) -> Path:
+    """One table as a UTF-8 CSV file with a BOM, readable by its owner only."""
+    _name, header, rows = table
+    with open(path, "w", encoding="utf-8-sig", newline="", opener=private_opener) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -92,6 +92,39 @@ class Chat:
                               _as_dict(markup)})  # fmt: skip
         return found
 
+    def shown_messages(self) -> list[dict[str, Any]]:
+        """`bot_messages()` as they look now: with the texts and buttons of later edits
+        (`editMessageText`, `editMessageReplyMarkup`; removed buttons are None)."""
+        edits: dict[int, dict[str, Any]] = {}
+        for call in self.api.calls:
+            if (
+                call.method in ("editMessageText", "editMessageReplyMarkup")
+                and int(call.params.get("chat_id", 0)) == self.user_id
+            ):
+                edit = edits.setdefault(int(call.params["message_id"]), {})
+                if call.method == "editMessageText":
+                    edit["text"] = call.params["text"]
+                edit["reply_markup"] = _as_dict(call.params.get("reply_markup"))
+        return [{**m, **edits.get(m["message_id"], {})} for m in self.bot_messages()]
+
+    def screen(self) -> tuple[str, list[str]]:
+        """The newest message with buttons as it looks now: its text and its buttons' labels."""
+        for message in reversed(self.shown_messages()):
+            markup = message.get("reply_markup") or {}
+            labels = [key["text"] for row in markup.get("inline_keyboard", []) for key in row]
+            if labels:
+                return str(message["text"]), labels
+        raise AssertionError("no message with buttons")
+
+    async def tap(self, label: str) -> list[str]:
+        """Press the button with this label as the messages look now (after edits)."""
+        for message in reversed(self.shown_messages()):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for key in row:
+                    if key["text"] == label:
+                        return await self.press_data(key["callback_data"], message)
+        raise AssertionError(f"no button {label!r} in {self.screen()}")
+
     def buttons(self) -> list[str]:
         """Labels of the inline buttons on the bot's latest message."""
         markup = self.bot_messages()[-1].get("reply_markup") or {}
@@ -125,4 +158,6 @@ def _as_dict(markup: Any) -> dict[str, Any] | None:
         import json
 
         return dict(json.loads(markup))
+    if isinstance(markup, dict):
+        return markup
     return dict(markup.to_dict())

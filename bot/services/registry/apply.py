@@ -19,15 +19,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Container, Coroutine, Iterable
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from bot.domain.models import (
     HouseholdRecord,
+    MemberKind,
     MemberRecord,
     PayoutRoundRecord,
     PosyanduRecord,
     PosyanduRef,
     Role,
+    SchoolMonth,
     StaffRecord,
     StaffRef,
     name_key,
@@ -41,7 +44,9 @@ from bot.services.registry.rows import (
     PeopleRow,
     PosyanduRow,
     Row,
+    SchoolAttendanceRow,
 )
+from bot.texts.labels import member_kind_label
 from storage.store import Repositories
 
 RowT = TypeVar("RowT", bound=Row)
@@ -76,6 +81,12 @@ def member_key(program_number: str, name: str) -> int:
     the (programme number, name) pairs would take three times as much. Two different members
     share one with a probability of about 1e-27 per file."""
     text = f"{program_number}\x1f{name_key(name)}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
+
+
+def member_month_key(program_number: str, name: str, month: date) -> int:
+    """A member's month in a school attendance file, as a 128-bit number (see `member_key`)."""
+    text = f"{program_number}\x1f{name_key(name)}\x1f{month.isoformat()}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big")
 
 
@@ -188,27 +199,26 @@ class _People(Applier[PeopleRow]):
             if r.kecamatan and kecamatan_id is None:
                 _unknown_kecamatan(context, r.line, r.kecamatan)
                 continue
-            posyandu_id = None
+            served: list[int] = []
             if r.role is Role.HEALTH_WORKER:
-                ref = _posyandu_in(
-                    context,
-                    self.posyandu,
-                    r.line,
-                    "posyandu",
-                    r.posyandu,
-                    r.kecamatan,
-                    kecamatan_id,
-                )
-                if ref is None:
+                # Each code is checked: every unknown one, or one of another kecamatan, is named.
+                refs = [
+                    _posyandu_in(
+                        context, self.posyandu, r.line, "posyandu", code, r.kecamatan, kecamatan_id
+                    )
+                    for code in r.posyandu
+                ]
+                if None in refs:
                     continue
-                posyandu_id = ref.id
+                served = [ref.id for ref in refs if ref is not None]
             records.append(
                 StaffRecord(
                     code=r.code,
                     name=r.name,
                     role=r.role,
                     kecamatan_id=kecamatan_id,
-                    posyandu_id=posyandu_id,
+                    posyandu_id=served[0] if served else None,
+                    posyandu_ids=tuple(served),
                 )
             )
         if not write or not context.clean:
@@ -421,10 +431,65 @@ class _Payouts(Applier[PayoutRow]):
         return None
 
 
+class _SchoolAttendance(Applier[SchoolAttendanceRow]):
+    """School children's months at school: each row names a school child of a known household
+    (by programme number and name); a member-month already imported is replaced."""
+
+    def __init__(self, context: ImportContext) -> None:
+        super().__init__(context)
+        self.keys: FirstLines[SchoolAttendanceRow, int] = FirstLines(
+            lambda r: member_month_key(r.program_number, r.member, r.month), "month"
+        )
+
+    async def chunk(
+        self, repo: Repositories, rows: list[SchoolAttendanceRow], write: bool
+    ) -> Write | None:
+        context = self.context
+        t = context.t
+        rows = self.keys.unique(rows, context)
+        households = await repo.households.ids_by_program_number(r.program_number for r in rows)
+        members = await repo.school.members_by_name(households.values())
+        months: list[SchoolMonth] = []
+        for r in rows:
+            household_id = households.get(r.program_number)
+            if household_id is None:
+                message = t("programme number {number} is not known (import households first)")
+                context.problem(r.line, "program_number", message.format(number=r.program_number))
+                continue
+            found = members.get((household_id, name_key(r.member)))
+            if found is None:
+                message = t("household {number} has no member called {name} (import members first)")
+                context.problem(
+                    r.line, "member", message.format(number=r.program_number, name=r.member)
+                )
+                continue
+            member_id, kind = found
+            if kind is not MemberKind.SCHOOL_CHILD:
+                message = t("{name} is registered as {kind}, not as a school child (anak_sekolah)")
+                context.problem(
+                    r.line, "member", message.format(name=r.member, kind=member_kind_label(kind, t))
+                )
+                continue
+            months.append(
+                SchoolMonth(
+                    member_id=member_id,
+                    month=r.month,
+                    days_present=r.days_present,
+                    days_school=r.days_school,
+                )
+            )
+        if not write or not context.clean:
+            return None
+        existing = await repo.school.known((m.member_id, m.month) for m in months)
+        _count(context, ((m.member_id, m.month) for m in months), existing)
+        return repo.school.upsert(months, context.now)
+
+
 APPLIERS: dict[ImportKind, Callable[[ImportContext], Applier[Row]]] = {
     ImportKind.POSYANDU: _Posyandu,  # type: ignore[dict-item]
     ImportKind.PEOPLE: _People,  # type: ignore[dict-item]
     ImportKind.HOUSEHOLDS: _Households,  # type: ignore[dict-item]
     ImportKind.MEMBERS: _Members,  # type: ignore[dict-item]
     ImportKind.PAYOUTS: _Payouts,  # type: ignore[dict-item]
+    ImportKind.SCHOOL_ATTENDANCE: _SchoolAttendance,  # type: ignore[dict-item]
 }

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,6 +39,7 @@ from bot.services.registry.rows import (
     PeopleRow,
     PosyanduRow,
     Row,
+    SchoolAttendanceRow,
 )
 from bot.texts.i18n import Translator
 from storage.store import Store
@@ -49,6 +50,7 @@ ROW_MODELS: dict[ImportKind, type[Row]] = {
     ImportKind.HOUSEHOLDS: HouseholdRow,
     ImportKind.MEMBERS: MemberRow,
     ImportKind.PAYOUTS: PayoutRow,
+    ImportKind.SCHOOL_ATTENDANCE: SchoolAttendanceRow,
 }
 
 
@@ -79,6 +81,7 @@ async def import_file(
     actor: str = "cli",
     progress: bool = True,
     chunk_rows: int = CHUNK_ROWS,
+    zone: tzinfo | None = None,
 ) -> ImportReport:
     """Import one file; the report lists its problems, and nothing is written if there is one.
 
@@ -86,9 +89,12 @@ async def import_file(
     transaction: chunks are written while no row so far has a problem, and the transaction is
     rolled back at the end if any row of the file has one (or on a dry run). One pass, so every
     row is validated once; a problem on the last line costs the writes of the chunks before it,
-    which the rollback undoes."""
+    which the rollback undoes. "Today" (birth dates, months still to come) is `now`'s day in
+    `zone`, the programme's calendar (WIB when not given)."""
     report = ImportReport(kind=kind, file=path.name, dry_run=dry_run)
     context = ImportContext(t=t, now=now, nik_key=nik_key, report=report, progress=progress)
+    if zone is not None:
+        context.zone = zone
     try:
         with open_table(path) as table:
             if not _has_columns(table.columns, kind, context):
@@ -192,7 +198,7 @@ def _has_columns(columns: list[str], kind: ImportKind, context: ImportContext) -
 
 def _validate(rows: list[CsvRow], model: type[RowT], context: ImportContext) -> list[RowT]:
     valid: list[RowT] = []
-    validation_context = {"t": context.t, "today": context.now.date()}
+    validation_context = {"t": context.t, "today": context.today}
     validate = model.model_validate
     for row in rows:
         values = row.values

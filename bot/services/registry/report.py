@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from bot.domain.models import Role
 from bot.texts.i18n import Translator
+
+# The programme's calendar (WIB) when the caller does not name one (`Settings.zone`).
+PROGRAMME_ZONE = ZoneInfo("Asia/Jakarta")
 
 # A report lists this many problems; past that it only counts them (a file with thousands of bad
 # rows usually has one mistake repeated, and a screenful is enough to find it).
@@ -24,6 +28,7 @@ class ImportKind(StrEnum):
     HOUSEHOLDS = "households"
     MEMBERS = "members"
     PAYOUTS = "payouts"
+    SCHOOL_ATTENDANCE = "school-attendance"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,12 @@ class ImportContext:
     report: ImportReport
     progress: bool
     pending: list[Problem] = field(default_factory=list)
+    zone: tzinfo = PROGRAMME_ZONE  # the calendar of "today" and "this month"
+
+    @property
+    def today(self) -> date:
+        """The import's day in the programme's calendar (birth dates, months to come)."""
+        return self.now.astimezone(self.zone).date()
 
     def problem(self, line: int | None, column: str | None, reason: str) -> None:
         self.pending.append(Problem(line, column, reason))

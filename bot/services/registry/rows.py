@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.domain.models import MemberKind, Role
 from bot.domain.nik import is_valid_nik, normalize_nik
+from bot.domain.recap import month_last_day, parse_month
 from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.texts.i18n import Translator
 
@@ -52,6 +53,20 @@ Name = Annotated[str, _text(150)]
 Code = Annotated[str, _text(40)]
 Place = Annotated[str, _text(100)]
 OptionalCode = Annotated[str, _text(40, required=False)]
+
+
+def _codes(value: object, info: ValidationInfo) -> tuple[str, ...]:
+    """One code or several separated by `;` (`P-MKJ-01;P-MKJ-02`), each as a code; a code given
+    twice counts once."""
+    codes = [" ".join(part.split()) for part in str(value or "").split(";")]
+    for code in codes:
+        if len(code) > 40:
+            message = tr(info, "is too long (at most {limit} characters)")
+            raise problem(message.format(limit=40))
+    return tuple(dict.fromkeys(code for code in codes if code))
+
+
+OptionalCodes = Annotated[tuple[str, ...], BeforeValidator(_codes)]
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -152,9 +167,23 @@ KIND_WORDS: dict[str, MemberKind] = {
     "ibu hamil": MemberKind.PREGNANT,
     "child": MemberKind.CHILD,
     "balita": MemberKind.CHILD,
+    "anak_sekolah": MemberKind.SCHOOL_CHILD,
+    "anak sekolah": MemberKind.SCHOOL_CHILD,
+    "school_child": MemberKind.SCHOOL_CHILD,
     "other": MemberKind.OTHER,
     "lainnya": MemberKind.OTHER,
 }
+
+
+# The ages a school child may have on the day of the import. The programme's condition is for
+# children of 7 to 18; the import is lenient at both ends (a child starting school at 6, a pupil
+# of 19 finishing SMA, a birth date known only roughly): it refuses only what is surely a mistake.
+SCHOOL_AGES = (5, 20)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Age in whole years on `day` (someone born on 29 February has a birthday on 1 March)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 def _required(value: object, info: ValidationInfo) -> str:
@@ -178,7 +207,9 @@ def _role(value: object, info: ValidationInfo) -> Role:
 def _kind(value: object, info: ValidationInfo) -> MemberKind:
     word = " ".join(_required(value, info).lower().split())
     if word not in KIND_WORDS:
-        message = tr(info, "{value} is not a member kind (use hamil, balita or lainnya)")
+        message = tr(
+            info, "{value} is not a member kind (use hamil, balita, anak_sekolah or lainnya)"
+        )
         raise problem(message.format(value=str(value)[:30]))
     return KIND_WORDS[word]
 
@@ -220,7 +251,7 @@ class PeopleRow(Row):
     name: Name
     role: Annotated[Role, BeforeValidator(_role)]
     kecamatan: Annotated[str, _text(100, required=False)]
-    posyandu: OptionalCode
+    posyandu: OptionalCodes  # a health worker's posyandu: one code, or several with `;`
 
     @model_validator(mode="after")
     def _scope_fits_role(self, info: ValidationInfo) -> PeopleRow:
@@ -259,6 +290,18 @@ class MemberRow(Row):
             raise _at("birth_date", t("the birth date is in the future"))
         if self.kind is MemberKind.CHILD and self.birth_date is None:
             raise _at("birth_date", t("a child needs a birth date"))
+        if self.kind is MemberKind.SCHOOL_CHILD:
+            if self.birth_date is None:
+                raise _at("birth_date", t("a school child needs a birth date"))
+            age = age_on(self.birth_date, today)
+            if not SCHOOL_AGES[0] <= age <= SCHOOL_AGES[1]:
+                message = t(
+                    "a school child is {low} to {high} years old; this birth date gives {age}"
+                )
+                raise _at(
+                    "birth_date",
+                    message.format(low=SCHOOL_AGES[0], high=SCHOOL_AGES[1], age=age),
+                )
         if self.kind is MemberKind.PREGNANT and self.due_date is None:
             raise _at("due_date", t("a pregnant member needs an expected delivery date (HPL)"))
         if self.kind is not MemberKind.PREGNANT and self.due_date is not None:
@@ -279,6 +322,57 @@ class PayoutRow(Row):
     def _window(self, info: ValidationInfo) -> PayoutRow:
         if self.start_time >= self.end_time:
             raise _at("end_time", tr(info, "the end time must be after the start time"))
+        return self
+
+
+def _month(value: object, info: ValidationInfo) -> date:
+    text = _required(value, info)
+    month = parse_month(text)
+    if month is None:
+        message = tr(info, "{value} is not a month (use YYYY-MM or MM/YYYY, for example 2026-11)")
+        raise problem(message.format(value=text[:20]))
+    this_month = ((info.context or {}).get("today") or date.today()).replace(day=1)
+    if month > this_month:
+        raise problem(tr(info, "the month {month} has not come yet").format(month=f"{month:%Y-%m}"))
+    return month
+
+
+def _days(value: object, info: ValidationInfo) -> int:
+    text = _required(value, info)
+    if not re.fullmatch(r"\d{1,3}", text):
+        message = tr(info, "{value} is not a number of days (write a whole number, such as 20)")
+        raise problem(message.format(value=text[:20]))
+    return int(text)
+
+
+Month = Annotated[date, BeforeValidator(_month)]
+Days = Annotated[int, BeforeValidator(_days)]
+
+
+class SchoolAttendanceRow(Row):
+    """A school child's month at school: days present out of the month's school days."""
+
+    program_number: Code
+    member: Name
+    month: Month
+    days_present: Days
+    days_school: Days
+
+    @model_validator(mode="after")
+    def _days_fit(self, info: ValidationInfo) -> SchoolAttendanceRow:
+        t = _t(info)
+        if not 1 <= self.days_school <= 31:
+            raise _at("days_school", t("school days must be from 1 to 31"))
+        in_month = month_last_day(self.month).day
+        if self.days_school > in_month:
+            message = t("the month {month} has only {days} days")
+            raise _at("days_school", message.format(month=f"{self.month:%Y-%m}", days=in_month))
+        if self.days_present > self.days_school:
+            message = t("days present ({present}) are more than the school days ({school})")
+            raise _at(
+                "days_present",
+                message.format(present=self.days_present, school=self.days_school),
+            )
         return self
 
 

@@ -1,0 +1,167 @@
+"""The facts the compliance register is judged from, for a kecamatan or the whole district:
+the members of active households, the attendance reports of a stretch of days, the households'
+answers "we did not go", and the schools' monthly figures. Three or four queries, however many
+households; rows come back as plain values for `bot.services.register` to judge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.domain.models import AbsenceReason, Member, MemberKind, ReportStatus, SchoolMonth
+from bot.domain.register import RegisterHousehold
+from storage.recap import scope_desa_ids
+from storage.schema import (
+    absence,
+    attendance_report,
+    desa,
+    household,
+    kecamatan,
+    member,
+    school_attendance,
+    staff,
+)
+
+
+@dataclass(frozen=True)
+class ReportFact:
+    member_id: int
+    posyandu_id: int
+    day: date
+    status: ReportStatus
+    by_household: bool  # the household (or someone for it) reported it
+    by_health_worker: bool  # a health worker confirmed it
+
+
+@dataclass(frozen=True)
+class AbsenceFact:
+    household_id: int
+    day: date
+    reason: AbsenceReason
+
+
+class RegisterRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def households(self, kecamatan_id: int | None) -> list[RegisterHousehold]:
+        """Active households of the scope, by kecamatan, desa and programme number."""
+        query = (
+            select(
+                household.c.id,
+                household.c.program_number,
+                household.c.head_name,
+                household.c.nik_masked,
+                kecamatan.c.name,
+                desa.c.name,
+                household.c.posyandu_id,
+                staff.c.name,
+            )
+            .join(desa, desa.c.id == household.c.desa_id)
+            .join(kecamatan, kecamatan.c.id == desa.c.kecamatan_id)
+            .outerjoin(staff, staff.c.id == household.c.companion_id)
+            .where(
+                household.c.active.is_(True), household.c.desa_id.in_(scope_desa_ids(kecamatan_id))
+            )
+            .order_by(kecamatan.c.name, desa.c.name, household.c.program_number)
+        )
+        return [RegisterHousehold(*row) for row in await self._connection.execute(query)]
+
+    async def members(self, kecamatan_id: int | None) -> list[Member]:
+        """Members of the scope's active households, in record order."""
+        query = (
+            select(member)
+            .join(household, household.c.id == member.c.household_id)
+            .where(
+                household.c.active.is_(True), household.c.desa_id.in_(scope_desa_ids(kecamatan_id))
+            )
+            .order_by(member.c.id)
+        )
+        return list(_members(await self._connection.execute(query)))
+
+    async def reports(self, kecamatan_id: int | None, first: date, last: date) -> list[ReportFact]:
+        """Reports of visits from `first` to `last`, rejected ones left out (they never count)."""
+        query = (
+            select(
+                attendance_report.c.member_id,
+                attendance_report.c.posyandu_id,
+                attendance_report.c.session_date,
+                attendance_report.c.status,
+                attendance_report.c.reported_by,
+                attendance_report.c.confirmed_by_health_worker,
+            )
+            .join(member, member.c.id == attendance_report.c.member_id)
+            .join(household, household.c.id == member.c.household_id)
+            .where(
+                attendance_report.c.session_date.between(first, last),
+                attendance_report.c.status != ReportStatus.REJECTED.value,
+                household.c.desa_id.in_(scope_desa_ids(kecamatan_id)),
+            )
+        )
+        return [
+            ReportFact(
+                row.member_id,
+                row.posyandu_id,
+                row.session_date,
+                ReportStatus(row.status),
+                row.reported_by is not None,
+                row.confirmed_by_health_worker is not None,
+            )
+            for row in await self._connection.execute(query)
+        ]
+
+    async def absences(
+        self, kecamatan_id: int | None, first: date, last: date
+    ) -> list[AbsenceFact]:
+        query = (
+            select(absence.c.household_id, absence.c.session_date, absence.c.reason)
+            .join(household, household.c.id == absence.c.household_id)
+            .where(
+                absence.c.session_date.between(first, last),
+                household.c.desa_id.in_(scope_desa_ids(kecamatan_id)),
+            )
+        )
+        return [
+            AbsenceFact(household_id, day, AbsenceReason(reason))
+            for household_id, day, reason in await self._connection.execute(query)
+        ]
+
+    async def school_months(
+        self, kecamatan_id: int | None, first: date, last: date
+    ) -> list[SchoolMonth]:
+        """The schools' figures for the scope's children, months from `first` to `last`."""
+        query = (
+            select(
+                school_attendance.c.member_id,
+                school_attendance.c.month,
+                school_attendance.c.days_present,
+                school_attendance.c.days_school,
+            )
+            .join(member, member.c.id == school_attendance.c.member_id)
+            .join(household, household.c.id == member.c.household_id)
+            .where(
+                school_attendance.c.month.between(first, last),
+                household.c.desa_id.in_(scope_desa_ids(kecamatan_id)),
+            )
+        )
+        return [
+            SchoolMonth(member_id=m, month=month, days_present=present, days_school=days)
+            for m, month, present, days in await self._connection.execute(query)
+        ]
+
+
+def _members(rows: Iterable[Row[Any]]) -> Iterator[Member]:
+    for r in rows:
+        yield Member(
+            id=r.id,
+            household_id=r.household_id,
+            name=r.name,
+            kind=MemberKind(r.kind),
+            birth_date=r.birth_date,
+            due_date=r.due_date,
+        )
