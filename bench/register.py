@@ -62,6 +62,7 @@ async def read_the_same_rows(store: Store, period: Period) -> int:
         rows += len(await repo.register.reports(None, period.first - LOOK_BACK, period.last))
         rows += len(await repo.register.absences(None, period.first, period.last))
         rows += len(await repo.register.school_months(None, period.first, period.last))
+        rows += len(await repo.follow_ups.excused(None, period.first, period.last))
         rows += len(await repo.recap.places(None))
         rows += len(await repo.planning.session_changes())
     return rows

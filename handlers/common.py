@@ -202,6 +202,7 @@ async def help_command(update: Update, context: SapaContext) -> int:
                 t("• /keluhan: send a complaint and get a ticket code"),
                 t("• /status: see your complaints"),
                 t("• /jadwal: next posyandu day and payout"),
+                t("• /pengingat: turn the posyandu reminders off or on"),
                 t("• /bahasa: choose the language"),
                 t("• /batal: cancel what you are doing"),
                 t("• /putus: unlink this Telegram from the household"),
@@ -223,6 +224,8 @@ def staff_help(role: Role, t: Translator) -> list[str]:
             t("• /kodetautan RTS-…: a one-time link code for a household"),
             t("• /kelahiran RTS-… 30/11/2026 Name: record a birth"),
             t("• /kehamilan RTS-… 20/06/2027 Name: record a new pregnancy"),
+            t("• /tindaklanjut: households to follow up, and what you did"),
+            t("• /antrean [2026-T4]: your households' payout queue times, with a file to print"),
         ],
         Role.COORDINATOR: [
             t("• /rekap [2026-11]: the kecamatan's recap and chart"),
@@ -232,6 +235,7 @@ def staff_help(role: Role, t: Translator) -> list[str]:
             t("• /verifikasi: attendance reports of the kecamatan"),
             t("• /undang KODE: invite a companion or health worker"),
             t("• /sesi: move or cancel a posyandu session"),
+            t("• /antrean [2026-T4]: the payout queue list for the post office (XLSX and PDF)"),
         ],
         Role.OPERATOR: [t("• /sesi: move or cancel a posyandu session")],
         Role.HEALTH_WORKER: [
@@ -244,6 +248,7 @@ def staff_help(role: Role, t: Translator) -> list[str]:
             t("• /ekspor [2026-11]: the recap as a spreadsheet"),
             t("• /ekspor 2026-T4: the verification list of a payout period"),
             t("• /keluhanmasuk: complaints that reached the district"),
+            t("• /antrean [2026-T4] [KECAMATAN]: the payout queue lists (XLSX and PDF)"),
         ],
     }
     return [*lines.get(role, []), t("• /bahasa: choose the language")]

@@ -1,26 +1,34 @@
-"""Complaints from the staff side (take over, reply, resolve, the list of waiting ones) and the
-household's answer to "Is the problem solved?"."""
+"""Complaints from the staff side (take over, reply, resolve, open one, the list of waiting ones,
+with what the household sent: its photo, its voice note, its answers) and the household's answer
+to "Is the problem solved?"."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from html import escape
 from typing import TYPE_CHECKING, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 
 from bot.domain.buttons import CompanionAction, ComplaintSolved, decode, encode
-from bot.domain.models import ComplaintStatus, EscalationLevel, Role
+from bot.domain.models import AttachmentKind, ComplaintStatus, Role
 from bot.services.complaint_handling import (
+    OPEN,
+    ComplaintCard,
     HandlingOutcome,
+    card_of,
     confirm_solved,
     mark_resolved,
     may_handle,
     reply_to_household,
     take_over,
+    waiting_list,
 )
 from bot.services.complaints import MAX_TEXT_LENGTH, ComplaintPolicy, TextProblem, text_problem
 from bot.texts.i18n import Translator
-from bot.texts.labels import category_label, status_label
+from bot.texts.labels import category_label, level_label, status_label
 from handlers.common import (
     END,
     Visitor,
@@ -33,6 +41,7 @@ from handlers.common import (
     too_long,
     visit,
 )
+from handlers.complaints import message_line, told_text, when
 from handlers.flow import end_flow, start_flow
 from handlers.menu import menu_keyboard
 from handlers.steps import Step, StepResult, flow_step
@@ -40,10 +49,13 @@ from handlers.steps import Step, StepResult, flow_step
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
 
+log = logging.getLogger(__name__)
+
 FLOW = "rpl"
 REPLY_TEXT = "rpl_text"
 STAFF_ROLES_HANDLING = (Role.COMPANION, Role.COORDINATOR, Role.ADMIN)
 LIST_LIMIT = 10
+SHOWN_MESSAGES = 4  # the latest replies and answers on a complaint's card
 
 
 def _policy(context: SapaContext) -> ComplaintPolicy:
@@ -71,6 +83,13 @@ async def staff_button(update: Update, context: SapaContext) -> str | int:
         return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
     complaint_id, action = pressed.complaint_id, pressed.action
     store, now, t = context.services.store, context.services.clock(), visitor.t
+    if action == "view":
+        outcome, card = await card_of(store, person, complaint_id)
+        if outcome is not HandlingOutcome.DONE or card is None:
+            return await _refused(update, visitor, outcome)
+        take_label = t("Mark in progress") if person.role is Role.COMPANION else t("Take over")
+        await _show_card(update, context, card, t, take_label)
+        return END
     if action == "take":
         outcome, complaint = await take_over(store, person, complaint_id, now=now)
         if outcome is HandlingOutcome.DONE and complaint is not None:
@@ -193,56 +212,98 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
 
 
 async def waiting_command(update: Update, context: SapaContext) -> int:
-    """/keluhanmasuk: the complaints waiting on this staff member, each with its buttons."""
+    """/keluhanmasuk: the complaints waiting on this staff member, each with its buttons; for a
+    companion, then her households' complaints handled above her, read-only."""
     end_flow(context.user_data or {})
     visitor = await visit(update, context)
     person, t = visitor.person, visitor.t
     if person is None or person.role not in STAFF_ROLES_HANDLING or person.staff_id is None:
         return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
-    zone = context.services.settings.zone
-    async with context.services.store.read() as repo:
-        staff = await repo.staff.get(person.staff_id)
-        if staff is None:
-            return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
-        if person.role is Role.COMPANION:
-            households = [h.id for h in await repo.planning.caseload(staff.id)]
-            levels = [EscalationLevel.COMPANION]
-        elif person.role is Role.COORDINATOR and staff.kecamatan_id is not None:
-            households = list(await repo.planning.active_households(staff.kecamatan_id))
-            levels = [EscalationLevel.COMPANION, EscalationLevel.COORDINATOR]
-        else:
-            households = await repo.planning.all_household_ids()
-            levels = [EscalationLevel.DISTRICT]
-        waiting = await repo.complaints.waiting_for(households, levels) if households else []
-        numbers = await repo.planning.program_numbers(list({c.household_id for c in waiting}))
-    now = context.services.clock()
-    if not waiting:
+    waiting = await waiting_list(context.services.store, person)
+    if waiting is None:
+        return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
+    if not waiting.mine:
         await reply(update, t("No complaints are waiting for you."))
-        return END
-    await reply(update, t("Complaints waiting for you: {count}").format(count=len(waiting)))
+    else:
+        await reply(
+            update, t("Complaints waiting for you: {count}").format(count=len(waiting.mine))
+        )
     # The companion's own complaints: "take" only says she is on it; a coordinator takes over.
     take_label = t("Mark in progress") if person.role is Role.COMPANION else t("Take over")
-    for complaint in waiting[:LIST_LIMIT]:
-        deadline = t.long_date(complaint.deadline_at.astimezone(zone).date())
-        number = escape(numbers.get(complaint.household_id, ""))
-        category = category_label(complaint.category, t)
-        late = t(" (OVERDUE)") if complaint.deadline_at <= now else ""
-        text = "\n".join(
-            [
-                f"<b>{complaint.ticket_code}</b> · {number} · {category}",
-                t("Status: {status}").format(status=status_label(complaint.status, t)),
-                t("Deadline: {date}").format(date=deadline) + late,
-                f"<i>{escape(complaint.text)}</i>",
-            ]
+    for card in waiting.mine[:LIST_LIMIT]:
+        await _show_card(update, context, card, t, take_label)
+    if waiting.went_up:
+        await reply(
+            update,
+            t("Your households' complaints now handled above you: {count}").format(
+                count=len(waiting.went_up)
+            ),
         )
-        buttons = _card_buttons(
-            complaint.id, t, take_label if complaint.status is ComplaintStatus.OPEN else None
-        )
-        if complaint.photo_file_id:  # the household's photo, with the card
-            await send_with_picture(update, complaint.photo_file_id, text, buttons, t)
-        else:
-            await reply(update, text, buttons)
+        for card in waiting.went_up[:LIST_LIMIT]:
+            await _show_card(update, context, card, t, take_label)
     return END
+
+
+async def _show_card(
+    update: Update, context: SapaContext, card: ComplaintCard, t: Translator, take_label: str
+) -> None:
+    """One complaint: its card (with the household's photo), then what else the household sent
+    (the voice note of the complaint, the photos and voice notes of its answers). A complaint
+    only followed (gone up a level) has no buttons."""
+    settings = context.services.settings
+    complaint, zone, now = card.complaint, settings.zone, context.services.clock()
+    deadline = t.long_date(complaint.deadline_at.astimezone(zone).date())
+    late = t(" (OVERDUE)") if complaint.deadline_at <= now else ""
+    lines = [
+        f"<b>{complaint.ticket_code}</b> · {escape(card.program_number)} · "
+        f"{category_label(complaint.category, t)}",
+    ]
+    if card.followed_only:
+        lines.append(t("Now handled by the {level}.").format(level=level_label(complaint.level, t)))
+    lines += [
+        t("Status: {status}").format(status=status_label(complaint.status, t)),
+        t("Deadline: {date}").format(date=deadline) + late,
+        f"<i>{escape(told_text(complaint.text, t))}</i>",
+    ]
+    shown = card.messages[-SHOWN_MESSAGES:]
+    lines += [message_line(event, t, zone, t("Household")) for event in shown]
+    text = "\n".join(lines)
+    buttons = None
+    if not card.followed_only and complaint.status in OPEN:
+        open_now = complaint.status is ComplaintStatus.OPEN
+        buttons = _card_buttons(complaint.id, t, take_label if open_now else None)
+    if complaint.photo_file_id:  # the household's photo, with the card
+        await send_with_picture(update, complaint.photo_file_id, text, buttons, t)
+    else:
+        await reply(update, text, buttons)
+    if complaint.voice_file_id:
+        caption = t("Voice note of complaint {ticket}").format(ticket=complaint.ticket_code)
+        await _send_file(update, AttachmentKind.VOICE, complaint.voice_file_id, caption, t)
+    for event in shown:
+        if event.file_id is not None and event.file_kind is not None:
+            caption = t("The household's answer on {ticket}, {when}").format(
+                ticket=complaint.ticket_code, when=when(event.at, t, zone)
+            )
+            await _send_file(update, event.file_kind, event.file_id, caption, t)
+
+
+async def _send_file(
+    update: Update, kind: AttachmentKind, file_id: str, caption: str, t: Translator
+) -> None:
+    """A photo, image file or voice note the household sent, by its file id; one that cannot be
+    shown any more is named as such (the list goes on)."""
+    assert update.effective_chat is not None
+    chat = update.effective_chat
+    with contextlib.suppress(BadRequest):
+        if kind is AttachmentKind.VOICE:
+            await chat.send_voice(file_id, caption=caption)
+        elif kind is AttachmentKind.PHOTO:
+            await chat.send_photo(file_id, caption=caption)
+        else:
+            await chat.send_document(file_id, caption=caption)
+        return
+    log.info("attachment_not_shown kind=%s", kind.value)
+    await reply(update, caption + "\n" + t("(It cannot be shown any more.)"))
 
 
 def _card_buttons(complaint_id: int, t: Translator, take_label: str | None) -> InlineKeyboardMarkup:
@@ -262,5 +323,5 @@ def _card_buttons(complaint_id: int, t: Translator, take_label: str | None) -> I
     return InlineKeyboardMarkup(rows)
 
 
-def _card(complaint_id: int, action: Literal["take", "reply", "resolve"]) -> str:
+def _card(complaint_id: int, action: Literal["take", "reply", "resolve", "view"]) -> str:
     return encode(CompanionAction(complaint_id, action))

@@ -1,21 +1,27 @@
-"""Complaints: category, description, optional photo, confirm, ticket code; and their status."""
+"""Complaints: category, description (typed, or a voice note), optional photo, confirm, ticket
+code; and their status, with the messages exchanged about each."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
-from bot.domain.models import ComplaintCategory, EscalationLevel
+from bot.domain.models import ComplaintCategory, ComplaintEvent, EscalationLevel
+from bot.services.complaint_handling import MESSAGES
 from bot.services.complaints import (
     MAX_TEXT_LENGTH,
+    VOICE_NOTE_TEXT,
     ComplaintPolicy,
     TextProblem,
     file_complaint,
     text_problem,
 )
-from bot.texts.labels import CATEGORY_LABELS, category_label, status_label
+from bot.texts.i18n import Translator
+from bot.texts.labels import CATEGORY_LABELS, attachment_label, category_label, status_label
 from handlers.common import (
     END,
     linked_household,
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
 
 FLOW = "klh"
 CATEGORY, TEXT, PHOTO, CONFIRM = "klh_category", "klh_text", "klh_photo", "klh_confirm"
+SHOWN_MESSAGES = 3  # the latest messages about each complaint in /status
 
 
 async def begin(update: Update, context: SapaContext) -> str | int:
@@ -69,6 +76,7 @@ async def category_chosen(update: Update, context: SapaContext, step: Step) -> S
             "Please describe the problem in your own words: what happened, when and where "
             "(up to {limit} characters)."
         ).format(limit=f"{MAX_TEXT_LENGTH:,}".replace(",", ".")),
+        t("If writing is hard for you, you can send a voice note instead."),
     ]
     if category is ComplaintCategory.COMPANION:
         lines.append(
@@ -85,16 +93,23 @@ async def category_chosen(update: Update, context: SapaContext, step: Step) -> S
 async def text_given(update: Update, context: SapaContext, step: Step) -> StepResult:
     flow, visitor = step.flow, step.visitor
     t = visitor.t
-    assert update.effective_message is not None
-    text = (update.effective_message.text or "").strip()
-    problem = text_problem(text)
-    if problem is TextProblem.NO_WORDS:
-        await reply(update, t("Please describe the problem in words, so that we can help."))
-        return TEXT
-    if problem is TextProblem.TOO_LONG:
-        await too_long(update, t, MAX_TEXT_LENGTH)
-        return TEXT
-    flow.draft["text"] = text
+    message = update.effective_message
+    assert message is not None
+    if message.voice is not None:  # the complaint told in a voice note (its caption, if words)
+        caption = (message.caption or "").strip()
+        flow.draft["voice_file_id"] = message.voice.file_id
+        flow.draft["text"] = caption if text_problem(caption) is None else VOICE_NOTE_TEXT
+    else:
+        text = (message.text or "").strip()
+        problem = text_problem(text)
+        if problem is TextProblem.NO_WORDS:
+            await reply(update, t("Please describe the problem in words, so that we can help."))
+            return TEXT
+        if problem is TextProblem.TOO_LONG:
+            await too_long(update, t, MAX_TEXT_LENGTH)
+            return TEXT
+        flow.draft["text"] = text
+        flow.draft["voice_file_id"] = None
     await reply(
         update,
         t("If a photo helps to explain, send it now. Otherwise press Skip."),
@@ -115,15 +130,14 @@ async def photo_given(update: Update, context: SapaContext, step: Step) -> StepR
         flow.draft["photo_file_id"] = picture_of(update)  # a photo, or an image sent as a file
     category = ComplaintCategory(flow.draft["category"])
     photo = t("yes") if flow.draft.get("photo_file_id") else t("no")
-    summary = "\n".join(
-        [
-            t("Please check your complaint:"),
-            t("Category: {category}").format(category=category_label(category, t)),
-            t("Photo: {answer}").format(answer=photo),
-            "",
-            f"<i>{escape(flow.draft['text'])}</i>",
-        ]
-    )
+    lines = [
+        t("Please check your complaint:"),
+        t("Category: {category}").format(category=category_label(category, t)),
+        t("Photo: {answer}").format(answer=photo),
+    ]
+    if flow.draft.get("voice_file_id"):
+        lines.append(t("Voice note: {answer}").format(answer=t("yes")))
+    summary = "\n".join([*lines, "", f"<i>{escape(told_text(flow.draft['text'], t))}</i>"])
     await reply(
         update,
         summary,
@@ -151,6 +165,7 @@ async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> S
         flow.draft.get("photo_file_id"),
         now=services.clock(),
         policy=policy,
+        voice_file_id=flow.draft.get("voice_file_id"),
     )
     end_flow(context.user_data or {})
     owner = (
@@ -179,6 +194,7 @@ async def status_command(update: Update, context: SapaContext) -> int:
     zone = context.services.settings.zone
     async with context.services.store.read() as repo:
         complaints = await repo.complaints.for_household(visitor.household.id)
+        messages = await repo.complaints.timeline([c.id for c in complaints], MESSAGES)
     if not complaints:
         await reply(
             update,
@@ -197,8 +213,34 @@ async def status_command(update: Update, context: SapaContext) -> int:
                     t("Last change: {date}, {time} WIB").format(
                         date=t.long_date(changed.date()), time=f"{changed:%H.%M}"
                     ),
+                    *(
+                        message_line(event, t, zone, t("You"))
+                        for event in messages.get(complaint.id, [])[-SHOWN_MESSAGES:]
+                    ),
                 ]
             )
         )
     await reply(update, "\n\n".join(blocks), menu_keyboard(t))
     return END
+
+
+def told_text(text: str, t: Translator) -> str:
+    """A complaint's text as its reader sees it: a complaint told in a voice note only says so in
+    the reader's language."""
+    return t("(voice message)") if text == VOICE_NOTE_TEXT else text
+
+
+def message_line(event: ComplaintEvent, t: Translator, zone: ZoneInfo, household: str) -> str:
+    """`↪ Sel 1 Des 10.00 · Petugas: <i>…</i> [foto]`: a staff reply, or the household's answer
+    (signed `household`: "You" for the household itself)."""
+    who = household if event.kind == "answer" else t("Staff")
+    parts = [f"<i>{escape(event.note)}</i>"] if event.note else []
+    if event.file_kind is not None:
+        parts.append(f"[{attachment_label(event.file_kind, t)}]")
+    return f"↪ {when(event.at, t, zone)} · {who}: {' '.join(parts)}"
+
+
+def when(at: datetime, t: Translator, zone: ZoneInfo) -> str:
+    """`Sel 1 Des 10.00`: a moment in a list, in local time."""
+    local = at.astimezone(zone)
+    return f"{t.short_date(local.date())} {local:%H.%M}"

@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("hadir", N_("Report a posyandu visit")),
     ("keluhan", N_("Send a complaint")),
     ("jadwal", N_("Next posyandu day and payout")),
+    ("pengingat", N_("Turn posyandu reminders off or on")),
     ("status", N_("Status of your complaints")),
     ("bahasa", N_("Choose the language")),
     ("bantuan", N_("Help")),

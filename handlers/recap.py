@@ -110,14 +110,21 @@ def recap_text(recap: Recap, t: Translator) -> str:
     lines += ["", *conditions_text(recap, t)]
     lines += [
         "",
-        t("<b>Companions</b> (last active / verifications / complaints handled / overdue)"),
+        t(
+            "<b>Companions</b> (last active / verifications / complaints handled / overdue / "
+            "follow-ups closed)"
+        ),
     ]
     for c in recap.companions:
         active = t.long_date(c.last_active.date()) if c.last_active else t("never")
-        lines.append(
+        line = (
             f"{escape(c.code)} {escape(c.name)}: {active} / {c.verifications} / "
-            f"{c.complaints_handled} / {c.overdue}"
+            f"{c.complaints_handled} / {c.overdue} / {c.follow_ups_closed}"
         )
+        if c.median_days_to_close is not None:
+            median = f"{c.median_days_to_close:.1f}".replace(".", ",")
+            line += " " + t("(median {days} days to close)").format(days=median)
+        lines.append(line)
     lines += [
         "",
         t(

@@ -27,14 +27,17 @@ from telegram.warnings import PTBUserWarning
 from bot.domain.buttons import (
     CaseloadFilter,
     CompanionAction,
+    ComplaintAnswer,
     ComplaintSolved,
     DigestList,
     ErasureDecision,
     FlowStep,
+    FollowUpAction,
     Language,
     MissedSession,
     OpenConfirmations,
     OpenVerifications,
+    ReminderChoice,
     Verification,
     is_kind,
 )
@@ -43,15 +46,19 @@ from handlers import (
     caseload,
     common,
     companion,
+    complaint_answers,
     complaint_handling,
     complaints,
     data_rights,
     family,
+    follow_ups,
     health_worker,
     linking,
     missed,
+    payout_lists,
     private_chat,
     recap,
+    reminders,
     schedule,
     staff,
     verification,
@@ -109,6 +116,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         MessageHandler(menu(MenuAction.STATUS), complaints.status_command),
         CommandHandler("jadwal", schedule.schedule_command),
         MessageHandler(menu(MenuAction.SCHEDULE), schedule.schedule_command),
+        CommandHandler("pengingat", reminders.reminders_command),
+        CallbackQueryHandler(reminders.choice_pressed, pattern=is_kind(ReminderChoice)),
         CommandHandler("bahasa", common.language_command),
         MessageHandler(menu(MenuAction.LANGUAGE), common.language_command),
         CallbackQueryHandler(common.language_chosen, pattern=is_kind(Language)),
@@ -117,10 +126,13 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         CallbackQueryHandler(
             complaint_handling.household_confirms, pattern=is_kind(ComplaintSolved)
         ),
+        CallbackQueryHandler(complaint_answers.begin, pattern=is_kind(ComplaintAnswer)),
         CommandHandler("keluhanmasuk", complaint_handling.waiting_command),
         CommandHandler("verifikasi", verification.queue_command),
         CallbackQueryHandler(verification.queue_command, pattern=is_kind(OpenVerifications)),
         CommandHandler("konfirmasi", health_worker.open_list),
+        CommandHandler("tindaklanjut", follow_ups.list_command),
+        CallbackQueryHandler(follow_ups.action_pressed, pattern=is_kind(FollowUpAction)),
         CommandHandler("kelahiran", family.birth_command),
         CommandHandler("kehamilan", family.pregnancy_command),
         CallbackQueryHandler(health_worker.open_list, pattern=is_kind(OpenConfirmations)),
@@ -160,7 +172,11 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             CallbackQueryHandler(complaints.category_chosen, pattern=is_kind(FlowStep, "klh")),
             *buttons_only,
         ],
-        complaints.TEXT: [MessageHandler(TEXT, complaints.text_given)],
+        complaints.TEXT: [MessageHandler(TEXT | filters.VOICE, complaints.text_given)],
+        complaint_answers.ANSWER: [
+            CallbackQueryHandler(complaint_answers.answer_given, pattern=is_kind(FlowStep, "kbl")),
+            MessageHandler(TEXT | PHOTO | filters.VOICE, complaint_answers.answer_given),
+        ],
         complaint_handling.REPLY_TEXT: [MessageHandler(TEXT, complaint_handling.reply_text)],
         verification.REASON: [MessageHandler(TEXT, verification.reason_given)],
         health_worker.SELECT: [
@@ -180,6 +196,7 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
             CallbackQueryHandler(complaints.confirm_pressed, pattern=is_kind(FlowStep, "klh")),
             *buttons_only,
         ],
+        follow_ups.NOTE: [MessageHandler(TEXT, follow_ups.note_given)],
         family.CONFIRM: [
             CallbackQueryHandler(family.confirm_pressed, pattern=is_kind(FlowStep, "klg")),
             *buttons_only,
@@ -226,6 +243,7 @@ def register(application: SapaApplication) -> ConversationHandler[SapaContext]:
     )
     application.add_handler(CommandHandler("kodetautan", caseload.link_code_command))
     application.add_handler(CommandHandler("ekspor", recap.export_command))
+    application.add_handler(CommandHandler("antrean", payout_lists.queue_command))
     conversation = household_conversation(application)
     application.add_handler(conversation)
     application.add_handler(

@@ -1,4 +1,5 @@
-"""“My schedule”: the next posyandu day for the members it concerns, and the next payout round."""
+"""“My schedule”: the next posyandu day for the members it concerns, and the next payout round
+with the household's own queue time (or a sentence saying it is not set yet)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ async def schedule_command(update: Update, context: SapaContext) -> int:
     t = visitor.t
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
-    agenda = await household_agenda(services.store, visitor.household, today)
+    agenda = await household_agenda(
+        services.store, visitor.household, today, services.settings.queue_slot_minutes
+    )
     blocks = []
     if agenda.posyandu is not None and agenda.posyandu_day is not None:
         lines = [
@@ -41,21 +44,28 @@ async def schedule_command(update: Update, context: SapaContext) -> int:
         blocks.append("\n".join(lines))
     else:
         blocks.append(t("No posyandu schedule is on record for your household yet."))
-    payout = agenda.payout
+    payout, slot = agenda.payout, agenda.slot
     if payout is not None:
-        blocks.append(
-            "\n".join(
-                [
-                    t("<b>Next payout</b>: {date}").format(date=t.long_date(payout.payout_date)),
-                    t("Place: {place}").format(place=escape(payout.place)),
-                    t("Time: {start}–{end} WIB").format(
-                        start=f"{payout.start_time:%H.%M}", end=f"{payout.end_time:%H.%M}"
-                    ),
-                    t("Amount: {amount}").format(amount=t.rupiah(payout.amount)),
-                    t("Bring: KTP, KK and the programme card."),
-                ]
+        lines = [t("<b>Next payout</b>: {date}").format(date=t.long_date(payout.payout_date))]
+        if slot is not None:  # the household's own time, never the whole window
+            lines.append(
+                t("Your queue: {start}–{end} WIB at {place}").format(
+                    start=f"{slot.start:%H.%M}", end=f"{slot.end:%H.%M}", place=escape(payout.place)
+                )
             )
-        )
+        else:
+            lines += [
+                t("Place: {place}").format(place=escape(payout.place)),
+                t(
+                    "Your queue time has not been set yet. You will be told it before the "
+                    "payout day."
+                ),
+            ]
+        lines += [
+            t("Amount: {amount}").format(amount=t.rupiah(payout.amount)),
+            t("Bring: KTP, KK and the programme card."),
+        ]
+        blocks.append("\n".join(lines))
     else:
         blocks.append(t("The next payout date has not been announced yet."))
     await reply(update, "\n\n".join(blocks), menu_keyboard(t))

@@ -3,7 +3,8 @@
 The companion has `companion_days` working days, then the kecamatan coordinator has
 `coordinator_days`, then the complaint goes to the district team (TPJK), the last level. Each step
 is an event in the complaint's history, an alert to the new owner (with buttons to take it over,
-reply or resolve) and one calm sentence to the household.
+reply or resolve), one calm sentence to the household, and a notice to the household's companion,
+who keeps following it (unless it is about her).
 
 The sweep is idempotent: it only moves complaints whose deadline has passed, and moving one sets a
 new deadline, so a second run finds nothing. It runs in one transaction under a job lock, so a
@@ -15,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.models import Complaint, EscalationLevel, Recipient
-from bot.services.complaints import ComplaintPolicy, owner_of
-from bot.texts.notices import COMPLAINT_ESCALATED, COMPLAINT_LEVEL_UP
+from bot.services.complaints import ComplaintPolicy, companion_notice, owner_of
+from bot.texts.notices import COMPLAINT_COMPANION_UP, COMPLAINT_ESCALATED, COMPLAINT_LEVEL_UP
 from storage.locks import hold_job_lock
 from storage.notifications import QueuedMessage
 from storage.store import Store
@@ -82,6 +83,16 @@ async def sweep(
                         f"complaint:level-up:{complaint.id}:{level.value}:{person.id}",
                     )
                 )
+            companion = companion_notice(
+                complaint,
+                household,
+                COMPLAINT_COMPANION_UP,
+                level,
+                f"complaint:companion-up:{complaint.id}:{level.value}",
+                now,
+            )
+            if companion is not None:
+                messages.append(companion)
             await repo.notifications.queue_many(messages, now)
             await repo.audit.record(
                 now,

@@ -6,9 +6,13 @@ What it plans, all in WIB (Asia/Jakarta):
   the session at 16:00, and the morning of the session at 06:30;
 - the missed-session question, the day after a session at 10:00, for households with no
   attendance report (and no "we did not go") for it;
+- neither of these two (the optional reminders) for an account that muted them (/pengingat),
+  nor one due before the moment an account turned them on again;
 - payout reminders three days and one day before the household's round, at 16:00, with the
-  household's queue slot (assigned here, see `bot.slots`); when the slots are too few, a warning
-  to the kecamatan's coordinator and operator;
+  household's queue slot (given out here at the latest, `bot.services.payout_queue`, with the
+  round's own slot capacity when the payouts file sets one; the companions are told when a
+  round's first slots are given); when the slots are too few, a warning to the kecamatan's
+  coordinator and operator;
 - each companion's digest at 06:45.
 
 Every row carries `expires_at`: a reminder that could not be sent in time (the bot was down,
@@ -67,9 +71,10 @@ from zoneinfo import ZoneInfo
 from bot.domain.models import PayoutRound, Recipient, Role
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
-from bot.domain.slots import assign_slots, cut_window, stable_order
 from bot.services.attendance import missed_question_prefix
 from bot.services.digest import build_digests, member_followed_until
+from bot.services.follow_ups import open_after_session
+from bot.services.payout_queue import QueuePolicy, settle_queue
 from bot.settings import Settings
 from bot.texts.notices import (
     COMPANION_DIGEST,
@@ -343,6 +348,8 @@ async def _posyandu_reminders(
         if index % PEOPLE_PER_FLUSH == 0:
             await plan.flush(whole=False)
             await asyncio.sleep(0)  # a turn for the bot's updates
+        if person.muted:  # /pengingat: this account muted the posyandu reminders
+            continue
         for session in upcoming.get(person.posyandu_id, []):
             names = _followed_names(registry.members.get(person.household_id, []), session.day)
             if not names:
@@ -355,22 +362,28 @@ async def _posyandu_reminders(
             session_key = f"{person.posyandu_id}:{session.original_day}:{session.day}"
             key = f"posyandu:{session_key}:{person.person_id}"
             recipient = Recipient(person_id=person.person_id)
-            plan.add(
-                recipient,
-                POSYANDU_EVE,
-                params,
-                due=plan.at(session.day - timedelta(days=1), EVE_AT),
-                expires=plan.at(session.day, time(0, 0)),
-                key=f"{key}:eve",
+            eve, morning = (
+                plan.at(session.day - timedelta(days=1), EVE_AT),
+                plan.at(session.day, MORNING_AT),
             )
-            plan.add(
-                recipient,
-                POSYANDU_DAY,
-                params,
-                due=plan.at(session.day, MORNING_AT),
-                expires=plan.at(session.day, SESSION_STARTS),
-                key=f"{key}:day",
-            )
+            if person.wants_optional(eve):
+                plan.add(
+                    recipient,
+                    POSYANDU_EVE,
+                    params,
+                    due=eve,
+                    expires=plan.at(session.day, time(0, 0)),
+                    key=f"{key}:eve",
+                )
+            if person.wants_optional(morning):
+                plan.add(
+                    recipient,
+                    POSYANDU_DAY,
+                    params,
+                    due=morning,
+                    expires=plan.at(session.day, SESSION_STARTS),
+                    key=f"{key}:day",
+                )
     await plan.flush(whole=False)
 
 
@@ -387,6 +400,8 @@ async def _missed_questions(
         for posyandu_id, rule in rules.items()
         if sessions_between(rule, places.changes.get(posyandu_id, {}), yesterday, yesterday)
     }
+    async with plan.store.write() as repo:  # every household, with Telegram or without
+        await open_after_session(repo, sorted(met), yesterday, plan.now)
     if not met:
         return
     if registry is None:
@@ -395,6 +410,7 @@ async def _missed_questions(
         p
         for p in registry.people
         if p.posyandu_id in met
+        and p.wants_optional(ask_from)  # not muted (/pengingat)
         and _followed_names(registry.members.get(p.household_id, []), yesterday)
     ]
     if not expected:
@@ -434,48 +450,21 @@ class _RoundSlots:
     staff_to_warn: list[int]
 
 
-async def _round_slots(store: Store, payout: PayoutRound, slots: int, capacity: int) -> _RoundSlots:
-    """The round's queue, with a slot given to each newcomer that fits. Read first; only when
-    there are slots to give, a short write transaction reads the stored slots again and adds the
-    new ones, so the slots a reminder names are the ones stored."""
-    async with store.read() as repo:
-        households = await repo.planning.active_households(payout.kecamatan_id)
-        existing = await repo.planning.slots(payout.id)
-    new_slots = _new_slots(payout, households, existing, slots, capacity)
-    if new_slots:
-        async with store.write() as repo:
-            existing = await repo.planning.slots(payout.id)
-            new_slots = _new_slots(payout, households, existing, slots, capacity)
-            await repo.planning.assign_slots(payout.id, new_slots)
-    slot_of = {**existing, **new_slots}
+async def _round_slots(
+    store: Store, payout: PayoutRound, policy: QueuePolicy, now: datetime
+) -> _RoundSlots:
+    """The round's queue, with a slot given to each newcomer that fits (`settle_queue`, which
+    also tells the companions when it gives out the round's first slots), and who must be told
+    that the slots are too few."""
+    queue = await settle_queue(store, payout, policy, now)
+    households = {h.household_id: h.program_number for h in queue.households}
+    slot_of = {h.household_id: h.slot_index for h in queue.households if h.slot_index is not None}
     staff_ids: list[int] = []
     if any(h not in slot_of for h in households):
         async with store.read() as repo:
             staff_ids = await repo.planning.staff_with_role(Role.COORDINATOR, payout.kecamatan_id)
             staff_ids += await repo.planning.staff_with_role(Role.OPERATOR, payout.kecamatan_id)
-    return _RoundSlots(households, slot_of, len(new_slots), staff_ids)
-
-
-def _new_slots(
-    payout: PayoutRound,
-    households: dict[int, str],
-    existing: dict[int, int],
-    slots: int,
-    capacity: int,
-) -> dict[int, int]:
-    """Slot index by household for the newcomers that fit (`bot.domain.slots`)."""
-    id_of = {number: id_ for id_, number in households.items()}
-    new_numbers = [n for h, n in households.items() if h not in existing]
-    if not new_numbers:
-        return {}
-    newcomers = stable_order(payout.round_code, new_numbers)
-    assigned, _unplaced = assign_slots(
-        slots,
-        capacity,
-        {households[h]: s for h, s in existing.items() if h in households},
-        newcomers,
-    )
-    return {id_of[number]: index for number, index in assigned.items()}
+    return _RoundSlots(households, slot_of, queue.assigned, staff_ids)
 
 
 async def _payout_reminders(
@@ -497,9 +486,11 @@ async def _payout_reminders(
     by_kecamatan: dict[int, list[LinkedPerson]] = defaultdict(list)
     for person in people:
         by_kecamatan[person.kecamatan_id].append(person)
+    queue_policy = QueuePolicy(policy.zone, policy.slot_minutes, policy.slot_capacity)
     for payout in rounds:
-        slots = cut_window(payout.start_time, payout.end_time, policy.slot_minutes)
-        queue = await _round_slots(plan.store, payout, len(slots), policy.slot_capacity)
+        slots = queue_policy.slots(payout)
+        capacity = queue_policy.capacity(payout)
+        queue = await _round_slots(plan.store, payout, queue_policy, plan.now)
         households, slot_of = queue.households, queue.slot_of
         report.slots_assigned += queue.assigned
         unplaced_count = len([h for h in households if h not in slot_of])
@@ -515,7 +506,7 @@ async def _payout_reminders(
                 "round": payout.round_code,
                 "kecamatan": kecamatan_names.get(payout.kecamatan_id, ""),
                 "households": len(households),
-                "capacity": len(slots) * policy.slot_capacity,
+                "capacity": len(slots) * capacity,
                 "unplaced": unplaced_count,
             }
             # For whoever runs the bot, in the log at every full pass until the round fits.

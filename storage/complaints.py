@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import (
+    AttachmentKind,
     Complaint,
     ComplaintCategory,
+    ComplaintEvent,
     ComplaintStatus,
     EscalationLevel,
 )
-from storage.schema import complaint, complaint_event
+from storage.schema import complaint, complaint_event, person
+
+# Staff acting on a complaint: whoever did one of these last (since it last went up) holds it.
+HANDLING_KINDS = ("taken", "reply", "resolved")
 
 
 def _complaint(row: object) -> Complaint:
@@ -37,6 +43,7 @@ class ComplaintRepository:
         deadline_at: datetime,
         now: datetime,
         about_staff_id: int | None = None,
+        voice_file_id: str | None = None,
     ) -> Complaint:
         statement = (
             complaint.insert()
@@ -53,6 +60,7 @@ class ComplaintRepository:
                 created_at=now,
                 updated_at=now,
                 about_staff_id=about_staff_id,
+                voice_file_id=voice_file_id,
             )
             .returning(complaint)
         )
@@ -68,6 +76,8 @@ class ComplaintRepository:
         status: ComplaintStatus | None = None,
         level: EscalationLevel | None = None,
         note: str | None = None,
+        file_id: str | None = None,
+        file_kind: AttachmentKind | None = None,
     ) -> None:
         await self._connection.execute(
             complaint_event.insert().values(
@@ -78,6 +88,8 @@ class ComplaintRepository:
                 status=status.value if status else None,
                 level=level.value if level else None,
                 note=note,
+                file_id=file_id,
+                file_kind=file_kind.value if file_kind else None,
             )
         )
 
@@ -165,3 +177,52 @@ class ComplaintRepository:
             .order_by(complaint_event.c.at, complaint_event.c.id)
         )
         return [dict(row._mapping) for row in await self._connection.execute(query)]
+
+    async def timeline(
+        self, complaint_ids: Collection[int], kinds: Collection[str]
+    ) -> dict[int, list[ComplaintEvent]]:
+        """The events of these kinds of each of these complaints, oldest first."""
+        if not complaint_ids:
+            return {}
+        query = (
+            select(complaint_event)
+            .where(
+                complaint_event.c.complaint_id.in_(list(complaint_ids)),
+                complaint_event.c.kind.in_(list(kinds)),
+            )
+            .order_by(complaint_event.c.at, complaint_event.c.id)
+        )
+        found: dict[int, list[ComplaintEvent]] = {}
+        for row in await self._connection.execute(query):
+            event = ComplaintEvent.model_validate(row, from_attributes=True)
+            found.setdefault(event.complaint_id, []).append(event)
+        return found
+
+    async def last_handler(self, complaint_id: int) -> int | None:
+        """The staff member who last took, answered or resolved this complaint since it last went
+        up a level (None when nobody has yet)."""
+        went_up = (
+            select(complaint_event.c.at)
+            .where(
+                complaint_event.c.complaint_id == complaint_id,
+                complaint_event.c.kind == "escalated",
+            )
+            .order_by(complaint_event.c.at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(person.c.staff_id)
+            .select_from(complaint_event)
+            .join(person, person.c.id == complaint_event.c.actor_person_id)
+            .where(
+                complaint_event.c.complaint_id == complaint_id,
+                complaint_event.c.kind.in_(HANDLING_KINDS),
+                person.c.staff_id.is_not(None),
+                complaint_event.c.at >= func.coalesce(went_up, complaint_event.c.at),
+            )
+            .order_by(complaint_event.c.at.desc(), complaint_event.c.id.desc())
+            .limit(1)
+        )
+        found = (await self._connection.execute(query)).scalar()
+        return None if found is None else int(found)

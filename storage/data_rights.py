@@ -358,15 +358,16 @@ class DataRightsRepository:
         )
 
     async def _erase_complaints(self, chosen: ColumnElement[bool], marker: str) -> tuple[int, int]:
-        """Replace the texts and drop the photos of the complaints meeting `chosen`, and the
-        notes (staff replies) of their history; (complaints, notes) changed."""
+        """Replace the texts and drop the photos and voice notes of the complaints meeting
+        `chosen`, and the notes (staff replies, the household's answers) and files (its photos
+        and voice notes) of their history; (complaints, notes) changed."""
         notes = await self._connection.execute(
             update(complaint_event)
             .where(
                 complaint_event.c.complaint_id.in_(select(complaint.c.id).where(chosen)),
-                complaint_event.c.note.is_not(None),
+                or_(complaint_event.c.note.is_not(None), complaint_event.c.file_id.is_not(None)),
             )
-            .values(note=None)
+            .values(note=None, file_id=None, file_kind=None)
         )
         texts = await self._connection.execute(
             update(complaint)
@@ -375,9 +376,10 @@ class DataRightsRepository:
                 or_(
                     complaint.c.text.not_in(ERASED_MARKERS),
                     complaint.c.photo_file_id.is_not(None),
+                    complaint.c.voice_file_id.is_not(None),
                 ),
             )
-            .values(text=marker, photo_file_id=None)
+            .values(text=marker, photo_file_id=None, voice_file_id=None)
         )
         return _count(texts), _count(notes)
 

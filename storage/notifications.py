@@ -19,7 +19,7 @@ jobs.retention), and nothing a save or the dispatcher runs reads more than the r
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from bot.domain.models import NotificationStatus, Recipient, Role
-from bot.domain.notices import checked_params
+from bot.domain.notices import OPTIONAL_REMINDERS, checked_params
 from storage.database import upsert
 from storage.schema import (
     UtcDateTime,
@@ -69,6 +69,7 @@ CANCELLED = NotificationStatus.CANCELLED.value
 EXPIRED = "expired"  # `last_error` of a row dropped because it could no longer arrive in time
 OUT_OF_SERVICE = "recipient out of service"  # `last_error` of a row the claim cancelled
 FORBIDDEN = "forbidden"  # `last_error` of a row refused because the recipient blocked the bot
+MUTED = "muted"  # `last_error` of an optional reminder its recipient muted (/pengingat)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,11 @@ _in_service = and_(
     or_(notification.c.staff_id.is_(None), _row_staff.c.active.is_(True)),
     or_(_direct.c.staff_id.is_(None), _person_staff.c.active.is_(True)),
 )
+# An optional reminder (`OPTIONAL_REMINDERS`) whose recipient has muted them since it was queued.
+_muted = and_(
+    _direct.c.reminders_muted_at.is_not(None),
+    notification.c.template_key.in_(sorted(OPTIONAL_REMINDERS)),
+)
 
 
 def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Select[Any]:
@@ -150,6 +156,7 @@ def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Se
             notification.c.params,
             notification.c.attempts,
             _in_service.label("in_service"),
+            _muted.label("muted"),
         )
         .select_from(_with_recipient)
         .where(
@@ -231,7 +238,9 @@ class NotificationRepository:
 
         A row whose recipient is out of service (a household account unlinked, or its household
         or the staff member deactivated) is never claimed: it is cancelled here, in case it was
-        queued past the cancellation that goes with /putus and `sapa ... deactivate`.
+        queued past the cancellation that goes with /putus and `sapa ... deactivate`. So is an
+        optional reminder whose recipient muted them (`MUTED`), past the cancellation that goes
+        with /pengingat (a planner pass that read the account just before).
 
         On PostgreSQL rows locked by another dispatcher are skipped (`FOR UPDATE SKIP LOCKED`);
         on SQLite the write transaction already excludes other writers.
@@ -246,8 +255,9 @@ class NotificationRepository:
                 query = _claimable(condition, only_person_id).limit(limit)
                 candidates.extend(await self._connection.execute(query))
             found = sorted(candidates, key=lambda row: (row.due_at, row.id))[:limit]
-            claimed = [row for row in found if row.in_service]
+            claimed = [row for row in found if row.in_service and not row.muted]
             out_of_service = [row.id for row in found if not row.in_service]
+            muted = [row.id for row in found if row.in_service and row.muted]
             if out_of_service:
                 log.info("outbox_recipient_out_of_service cancelled=%s", len(out_of_service))
                 await self._connection.execute(
@@ -255,7 +265,14 @@ class NotificationRepository:
                     .where(notification.c.id.in_(out_of_service))
                     .values(status=CANCELLED, last_error=OUT_OF_SERVICE, claimed_at=None)
                 )
-            if claimed or not out_of_service:
+            if muted:
+                log.info("outbox_reminder_muted cancelled=%s", len(muted))
+                await self._connection.execute(
+                    update(notification)
+                    .where(notification.c.id.in_(muted))
+                    .values(status=CANCELLED, last_error=MUTED, claimed_at=None)
+                )
+            if claimed or not (out_of_service or muted):
                 break  # else the next rows, now that these are out of the way
         if not claimed:
             return []
@@ -338,9 +355,11 @@ class NotificationRepository:
         person_id: int | None = None,
         staff_id: int | None = None,
         dedup_prefix: str | None = None,
+        template_keys: Collection[str] | None = None,
+        reason: str | None = None,
     ) -> int:
         """Cancel pending rows of one person, of one staff member, or whose dedup key starts
-        with a prefix.
+        with a prefix (of these templates only, when given; `reason` goes to `last_error`).
 
         The rows are found by the recipient's index or the dedup key's, then checked for being
         pending: `status || ''` keeps SQLite (which has no statistics) from reading every
@@ -354,8 +373,28 @@ class NotificationRepository:
             narrower.append(_keys_starting_with(dedup_prefix))
         status = notification.c.status + "" if narrower else notification.c.status
         condition = and_(status == PENDING, *narrower)
+        if template_keys is not None:
+            condition = and_(condition, notification.c.template_key.in_(sorted(template_keys)))
+        values: dict[str, Any] = {"status": CANCELLED}
+        if reason is not None:
+            values["last_error"] = reason
         result = await self._connection.execute(
-            update(notification).where(condition).values(status="cancelled")
+            update(notification).where(condition).values(**values)
+        )
+        return int(result.rowcount or 0)
+
+    async def forget_muted(self, person_id: int, due_from: datetime) -> int:
+        """Remove this person's reminders that muting cancelled (`MUTED`) and that are due from
+        `due_from` on: never sent, and their dedup keys free again, so that the planner plans
+        them afresh from the registry as it is now (a session may have moved meanwhile). Those
+        due earlier stay, cancelled. Returns how many were removed."""
+        result = await self._connection.execute(
+            delete(notification).where(
+                notification.c.person_id == person_id,
+                notification.c.status + "" == CANCELLED,
+                notification.c.last_error == MUTED,
+                notification.c.due_at >= due_from,
+            )
         )
         return int(result.rowcount or 0)
 

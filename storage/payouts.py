@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import PayoutRound, PayoutRoundRecord
+from bot.domain.slots import QueuedHousehold
 from storage.database import excluded, upsert
-from storage.schema import payout_round
+from storage.schema import desa, household, payout_round, queue_slot
 
 
 class PayoutRepository:
@@ -25,7 +27,14 @@ class PayoutRepository:
             index_elements=[payout_round.c.round_code, payout_round.c.kecamatan_id],
             set_={
                 column: new[column]
-                for column in ("payout_date", "place", "start_time", "end_time", "amount")
+                for column in (
+                    "payout_date",
+                    "place",
+                    "start_time",
+                    "end_time",
+                    "amount",
+                    "slot_capacity",
+                )
             },
         )
         await self._connection.execute(statement, [r.model_dump() for r in records])
@@ -43,3 +52,79 @@ class PayoutRepository:
         )
         rows = await self._connection.execute(query)
         return [PayoutRound.model_validate(row._asdict()) for row in rows]
+
+    async def next_with_slot(
+        self, household_id: int, kecamatan_id: int, today: date
+    ) -> tuple[PayoutRound, int | None] | None:
+        """The kecamatan's next round from `today` on, with the household's slot index in its
+        queue (None when it has none yet): one statement."""
+        query = (
+            select(payout_round, queue_slot.c.slot_index)
+            .outerjoin(
+                queue_slot,
+                and_(
+                    queue_slot.c.round_id == payout_round.c.id,
+                    queue_slot.c.household_id == household_id,
+                ),
+            )
+            .where(payout_round.c.kecamatan_id == kecamatan_id, payout_round.c.payout_date >= today)
+            .order_by(payout_round.c.payout_date, payout_round.c.id)
+            .limit(1)
+        )
+        row = (await self._connection.execute(query)).first()
+        if row is None:
+            return None
+        values = row._asdict()
+        slot_index = values.pop("slot_index")
+        return PayoutRound.model_validate(values), slot_index
+
+    async def with_code(self, round_code: str) -> list[PayoutRound]:
+        """The rounds of that code, in every kecamatan that has one."""
+        query = (
+            select(payout_round)
+            .where(payout_round.c.round_code == round_code)
+            .order_by(payout_round.c.kecamatan_id)
+        )
+        rows = await self._connection.execute(query)
+        return [PayoutRound.model_validate(row._asdict()) for row in rows]
+
+    async def from_day(self, first: date, kecamatan_id: int | None = None) -> list[PayoutRound]:
+        """The rounds on `first` or later (of one kecamatan, when given), soonest first."""
+        query = select(payout_round).where(payout_round.c.payout_date >= first)
+        if kecamatan_id is not None:
+            query = query.where(payout_round.c.kecamatan_id == kecamatan_id)
+        query = query.order_by(
+            payout_round.c.payout_date, payout_round.c.kecamatan_id, payout_round.c.id
+        )
+        rows = await self._connection.execute(query)
+        return [PayoutRound.model_validate(row._asdict()) for row in rows]
+
+    async def lock(self, round_id: int) -> None:
+        """Hold the round's row until the transaction ends, so two writers giving out its
+        slots take turns (PostgreSQL; SQLite has one writer at a time anyway)."""
+        query = select(payout_round.c.id).where(payout_round.c.id == round_id).with_for_update()
+        await self._connection.execute(query)
+
+    async def queue(self, round_id: int, kecamatan_id: int) -> list[QueuedHousehold]:
+        """The kecamatan's active households with their slot in the round's queue, if any, by
+        programme number."""
+        query = (
+            select(
+                household.c.id,
+                household.c.program_number,
+                household.c.head_name,
+                household.c.companion_id,
+                queue_slot.c.slot_index,
+            )
+            .join(desa, desa.c.id == household.c.desa_id)
+            .outerjoin(
+                queue_slot,
+                and_(
+                    queue_slot.c.household_id == household.c.id,
+                    queue_slot.c.round_id == round_id,
+                ),
+            )
+            .where(desa.c.kecamatan_id == kecamatan_id, household.c.active.is_(True))
+            .order_by(household.c.program_number)
+        )
+        return [QueuedHousehold(*row) for row in await self._connection.execute(query)]

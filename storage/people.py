@@ -151,3 +151,21 @@ class PersonRepository:
         await self._connection.execute(
             update(person).where(person.c.id == person_id).values(last_seen_at=now)
         )
+
+    async def mute_reminders(self, person_id: int, now: datetime) -> bool:
+        """Mute this account's optional reminders from now; False when they were muted already."""
+        result = await self._connection.execute(
+            update(person)
+            .where(person.c.id == person_id, person.c.reminders_muted_at.is_(None))
+            .values(reminders_muted_at=now)
+        )
+        return bool(result.rowcount)
+
+    async def resume_reminders(self, person_id: int, now: datetime) -> bool:
+        """Turn this account's optional reminders on again from now; False when they were on."""
+        result = await self._connection.execute(
+            update(person)
+            .where(person.c.id == person_id, person.c.reminders_muted_at.is_not(None))
+            .values(reminders_muted_at=None, reminders_resumed_at=now)
+        )
+        return bool(result.rowcount)

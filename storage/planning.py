@@ -70,6 +70,14 @@ class LinkedPerson:
     posyandu_id: int
     kecamatan_id: int
     reachable: bool
+    # /pengingat: the account muted its optional reminders; or, when it turned them on again,
+    # from when (no optional reminder due before that moment).
+    muted: bool = False
+    reminders_from: datetime | None = None
+
+    def wants_optional(self, due: datetime) -> bool:
+        """Whether an optional reminder due then may be planned for this account."""
+        return not self.muted and (self.reminders_from is None or due >= self.reminders_from)
 
 
 class FollowableMember(NamedTuple):
@@ -150,6 +158,19 @@ def _member(r: Any) -> Member:
     )
 
 
+def _linked_person(row: Any) -> LinkedPerson:
+    return LinkedPerson(
+        row.id,
+        row.household_id,
+        row.program_number,
+        row.posyandu_id,
+        row.kecamatan_id,
+        row.reachable,
+        bool(row.muted),
+        row.reminders_resumed_at,
+    )
+
+
 @asynccontextmanager
 async def job_session_lock(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
     """Hold a job's lock for a whole run made of several transactions.
@@ -189,6 +210,8 @@ class PlanningRepository:
                 household.c.posyandu_id,
                 desa.c.kecamatan_id,
                 person.c.reachable,
+                person.c.reminders_muted_at.is_not(None).label("muted"),
+                person.c.reminders_resumed_at,
             )
             .join(household, household.c.id == person.c.household_id)
             .join(desa, desa.c.id == household.c.desa_id)
@@ -202,7 +225,7 @@ class PlanningRepository:
         found: list[LinkedPerson] = []
         result = await self._connection.stream(query)
         async for rows in result.partitions(_MEMBER_CHUNK):  # other tasks run between partitions
-            found += [LinkedPerson(*row) for row in rows]
+            found += [_linked_person(row) for row in rows]
         return found
 
     async def members_of(

@@ -255,14 +255,30 @@ class RecapRepository:
             .where(household.c.id == complaint.c.household_id)
             .scalar_subquery()
         )
+        # Overdue: past its deadline at her level, or gone up from her level (escalated to the
+        # coordinator) and still open there or at the district.
+        went_up = (
+            select(complaint_event.c.id)
+            .where(
+                complaint_event.c.complaint_id == complaint.c.id,
+                complaint_event.c.kind == "escalated",
+                complaint_event.c.level == EscalationLevel.COORDINATOR.value,
+            )
+            .exists()
+        )
         overdue_complaints = (
             select(companion_of.label("companion_id"))
             .where(
-                complaint.c.level == EscalationLevel.COMPANION.value,
                 complaint.c.status.in_(
                     [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
                 ),
-                complaint.c.deadline_at < now,
+                or_(
+                    and_(
+                        complaint.c.level == EscalationLevel.COMPANION.value,
+                        complaint.c.deadline_at < now,
+                    ),
+                    and_(complaint.c.level != EscalationLevel.COMPANION.value, went_up),
+                ),
             )
             .subquery()
         )

@@ -183,6 +183,10 @@ person = Table(
     Column("reachable", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=True),
+    # /pengingat (migration 0018): since when this account muted its optional reminders (NULL:
+    # they are on), and when it last turned them on again (none planned due before that).
+    Column("reminders_muted_at", UtcDateTime, nullable=True),
+    Column("reminders_resumed_at", UtcDateTime, nullable=True),
     Index("ix_person_household_reachable", "household_id", "reachable"),
     CheckConstraint(f"role in ({ROLES})", name="person_role"),
     CheckConstraint(
@@ -241,6 +245,8 @@ complaint = Table(
     Column("resolved_at", UtcDateTime, nullable=True),
     # A complaint about the companion: which one (the household may later get another).
     Column("about_staff_id", ForeignKey("staff.id"), nullable=True),
+    # A voice note sent as the complaint's content (Telegram's file id; migration 0017).
+    Column("voice_file_id", String(200), nullable=True),
     Index("ix_complaint_status_deadline", "status", "deadline_at"),
     Index("ix_complaint_created_at", "created_at"),
     Index("ix_complaint_resolved_at", "resolved_at"),
@@ -265,6 +271,9 @@ complaint_event = Table(
     Column("status", String(20), nullable=True),
     Column("level", String(20), nullable=True),
     Column("note", Text, nullable=True),
+    # What the household sent with an answer: a photo, an image file or a voice note (0017).
+    Column("file_id", String(200), nullable=True),
+    Column("file_kind", String(20), nullable=True),
     Index("ix_complaint_event_complaint_at", "complaint_id", "at"),
     Index("ix_complaint_event_actor_at", "actor_person_id", "at"),
     Index("ix_complaint_event_kind_at", "kind", "at"),
@@ -281,6 +290,8 @@ payout_round = Table(
     Column("start_time", Time, nullable=False),
     Column("end_time", Time, nullable=False),
     Column("amount", BigInteger, nullable=False),
+    # Households per queue slot at this place; null: the settings' SAPA_QUEUE_SLOT_CAPACITY.
+    Column("slot_capacity", Integer, nullable=True),
     UniqueConstraint("round_code", "kecamatan_id"),
     CheckConstraint("amount > 0", name="payout_amount"),
     CheckConstraint("start_time < end_time", name="payout_window"),
@@ -438,6 +449,34 @@ absence = Table(
     CheckConstraint(
         "reason in ('sick','too_far','no_transport_money','session_cancelled','other','none')",
         name="absence_reason",
+    ),
+)
+
+
+follow_up = Table(
+    "follow_up",
+    metadata,
+    # What a companion did about a household that missed its posyandu (no report, or "we did
+    # not go") or that the bot cannot reach: one row each, closed with an outcome.
+    Column("id", Integer, primary_key=True),
+    Column("household_id", ForeignKey("household.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("about_date", Date, nullable=False),
+    Column("reason", String(20), nullable=True),
+    Column("companion_id", ForeignKey("staff.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("closed_by", ForeignKey("person.id"), nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("note", Text, nullable=True),
+    UniqueConstraint("household_id", "kind", "about_date", name="uq_follow_up_household_id"),
+    Index("ix_follow_up_companion_open", "companion_id", "closed_at", "due_on"),
+    CheckConstraint("kind in ('absence','unreachable')", name="follow_up_kind"),
+    CheckConstraint(
+        "outcome is null or outcome in "
+        "('home_visit','phoned','referred','moved_away','excused','other')",
+        name="follow_up_outcome",
     ),
 )
 

@@ -26,6 +26,7 @@ from storage.database import (
     read_transaction,
     write_transaction,
 )
+from storage.follow_ups import FollowUpRepository
 from storage.geography import GeographyRepository
 from storage.households import HouseholdRepository
 from storage.invites import InviteRepository
@@ -67,6 +68,7 @@ class Repositories:
         self.verification = VerificationRepository(connection)
         self.recap = RecapRepository(connection)
         self.register = RegisterRepository(connection)
+        self.follow_ups = FollowUpRepository(connection)
         self.data_rights = DataRightsRepository(connection)
         self.conversations = ConversationRepository(connection)
         self.school = SchoolAttendanceRepository(connection)

@@ -76,7 +76,8 @@ async def test_commands_are_announced_in_each_language(
     assert described["id"]["hadir"] == "Lapor kehadiran di posyandu"
     assert described["en"]["hadir"] == "Report a posyandu visit"
     assert described[None] == described["id"]  # the default language for everyone else
-    assert list(described["en"]) == ["start", "hadir", "keluhan", "jadwal", "status", "bahasa",
+    assert list(described["en"]) == ["start", "hadir", "keluhan", "jadwal", "pengingat", "status",
+                                     "bahasa",
                                      "bantuan", "batal", "putus", "datasaya",
                                      "hapusdata"]  # fmt: skip
 

@@ -133,7 +133,8 @@ async def test_schedule_shows_posyandu_and_payout(mother: Chat) -> None:
         "Bawa buku KIA / kartu KMS.\n\n"
         "<b>Pencairan berikutnya</b>: Rabu, 16 Desember 2026\n"
         "Tempat: Kantor Pos Mekarjaya\n"
-        "Waktu: 08.00–13.00 WIB\n"
+        "Waktu antrean Ibu/Bapak belum ditentukan. Waktunya akan diberitahukan sebelum hari "
+        "pencairan.\n"
         "Jumlah: Rp2.250.000\n"
         "Bawa: KTP, KK dan kartu peserta."
     )

@@ -1,4 +1,5 @@
-"""`sapa export`, `escalate` and `session`: the monthly recap, complaints, posyandu sessions."""
+"""`sapa export`, `payout-list`, `escalate` and `session`: the monthly recap, payout queue lists,
+complaints, posyandu sessions."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def add_parsers(commands: Commands) -> None:
     export_parser.add_argument("--kecamatan", help="one kecamatan (default: the whole district)")
     export_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
     export_parser.set_defaults(handler=_export)
+    payout_parser = commands.add_parser(
+        "payout-list",
+        help="write a payout round's queue list for the post office or bank, as XLSX and PDF "
+        "(a page per queue slot)",
+    )
+    payout_parser.add_argument("round_code", metavar="ROUND_CODE", help="the round, e.g. 2026-T4")
+    payout_parser.add_argument("--kecamatan", help="one kecamatan (default: every kecamatan)")
+    payout_parser.add_argument("--output", type=Path, default=Path("."), help="folder to write to")
+    payout_parser.set_defaults(handler=_payout_list)
     escalate_parser = commands.add_parser(
         "escalate", help="run the escalation sweep now (the running bot does it every 10 minutes)"
     )
@@ -65,6 +75,13 @@ async def _export(settings: Settings, t: Translator, args: argparse.Namespace) -
                 store, settings, t, args.period, args.kecamatan, args.output
             )
         return await run_export(store, settings, t, args.month, args.kecamatan, args.output)
+
+
+async def _payout_list(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
+    async with open_store(settings) as store:
+        return await run_payout_list(
+            store, settings, t, args.round_code, args.kecamatan, args.output
+        )
 
 
 async def _escalate(settings: Settings, t: Translator, args: argparse.Namespace) -> int:
@@ -167,6 +184,48 @@ async def run_register_export(
     tables = register_tables(register, t)
     write_private(workbook, workbook_of(tables, t))
     for path in [workbook, *write_register_csv(tables, folder, stem)]:
+        print(path)
+    return EXIT_OK
+
+
+async def run_payout_list(
+    store: Store,
+    settings: Settings,
+    t: Translator,
+    round_code: str,
+    kecamatan_name: str | None,
+    folder: Path,
+) -> int:
+    """A round's queue list (every kecamatan's, or one's): XLSX and PDF, readable by the owner
+    only. A round still to come gets its queue slots first, as /antrean does."""
+    from bot.domain.clock import utc_now
+    from bot.services.payout_queue import ListOutcome, QueuePolicy, payout_lists
+    from bot.texts.payout_list import file_stem, venue_pdf, venue_workbook
+    from bot.texts.workbook import write_private
+
+    now = utc_now()
+    policy = QueuePolicy.from_settings(settings)
+    answer = await payout_lists(
+        store,
+        None,
+        round_code,
+        kecamatan_name,
+        today=now.astimezone(settings.zone).date(),
+        now=now,
+        policy=policy,
+    )
+    if answer.outcome is ListOutcome.UNKNOWN_KECAMATAN:
+        print(t("There is no kecamatan named {name}.").format(name=kecamatan_name), file=sys.stderr)
+        return EXIT_PROBLEMS
+    if answer.outcome is not ListOutcome.LISTED:
+        print(t("There is no payout round {code}.").format(code=round_code), file=sys.stderr)
+        return EXIT_PROBLEMS
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = file_stem("sapa-antrean", round_code, kecamatan_name or "")
+    workbook, pdf = folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
+    write_private(workbook, venue_workbook(answer.lists, t))
+    write_private(pdf, venue_pdf(answer.lists, t))
+    for path in (workbook, pdf):
         print(path)
     return EXIT_OK
 

@@ -67,7 +67,7 @@ class CompanionAction(ButtonData):
 
     prefix: ClassVar[str] = "cp"
     complaint_id: int
-    action: Literal["take", "reply", "resolve"]
+    action: Literal["take", "reply", "resolve", "view"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,14 @@ class ComplaintSolved(ButtonData):
     prefix: ClassVar[str] = "kc"
     complaint_id: int
     answer: Literal["yes", "no"]
+
+
+@dataclass(frozen=True)
+class ComplaintAnswer(ButtonData):
+    """The household answers a staff reply to its complaint (text, a photo or a voice note)."""
+
+    prefix: ClassVar[str] = "kb"
+    complaint_id: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,15 @@ class Verification(ButtonData):
     prefix: ClassVar[str] = "vr"
     report_id: int
     decision: Literal["ok", "no"]
+
+
+@dataclass(frozen=True)
+class FollowUpAction(ButtonData):
+    """A companion's follow-up: open it, or close it with an outcome."""
+
+    prefix: ClassVar[str] = "tl"
+    follow_up_id: int
+    action: Literal["open", "home_visit", "phoned", "referred", "moved_away", "excused", "other"]
 
 
 @dataclass(frozen=True)
@@ -124,21 +141,33 @@ class ErasureDecision(ButtonData):
     decision: Literal["approve", "reject", "back", "identity", "audit", "other"]
 
 
+@dataclass(frozen=True)
+class ReminderChoice(ButtonData):
+    """A household account's choice on /pengingat: its optional reminders off, or on again."""
+
+    prefix: ClassVar[str] = "pgn"
+    choice: Literal["off", "on"]
+
+
 KINDS: tuple[type[ButtonData], ...] = (
     Language,
     MissedSession,
     CompanionAction,
     ComplaintSolved,
+    ComplaintAnswer,
     DigestList,
     Verification,
     CaseloadFilter,
     OpenConfirmations,
     OpenVerifications,
     ErasureDecision,
+    ReminderChoice,
+    FollowUpAction,
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS}
-# The flows' own prefixes (report, complaint, absence, health worker, erasure, reply, reject).
-FLOW_KINDS = frozenset({"att", "klh", "abs", "hw", "hps", "rpl", "rej", "klg"})
+# The flows' own prefixes (report, complaint, absence, health worker, erasure, reply, reject,
+# family, the household's answer to a reply, a follow-up's note).
+FLOW_KINDS = frozenset({"att", "klh", "abs", "hw", "hps", "rpl", "rej", "klg", "kbl", "tln"})
 
 
 def encode(button: ButtonData) -> str:

@@ -48,6 +48,7 @@ class Evidence(StrEnum):
     HOUSEHOLD = "household"  # the household reported and the companion verified
     SCHOOL = "school"  # the school's monthly figures
     NO_SESSION = "no_session"  # excused: the posyandu held no session
+    COMPANION_DECISION = "companion_decision"  # excused: the companion accepted the reason
 
 
 # The strongest evidence first: a period shows the best evidence among its counted visits.
@@ -57,6 +58,7 @@ EVIDENCE_ORDER = (
     Evidence.HOUSEHOLD,
     Evidence.SCHOOL,
     Evidence.NO_SESSION,
+    Evidence.COMPANION_DECISION,
 )
 
 
@@ -214,10 +216,12 @@ def judge_visits(
     today: date,
     *,
     sessions_held: int | None = None,
+    excused_days: Sequence[date] = (),
 ) -> MemberPeriod:
     """Visits needed within [start, end]: met once enough count; unknown while the period runs
     or reports wait for verification; excused when the posyandu held no session (monthly
-    weighing only: `sessions_held` given); otherwise not met."""
+    weighing only: `sessions_held` given) or the companion accepted the household's reason for
+    missing a session in the period (`excused_days`); otherwise not met."""
     inside = [v for v in visits if start <= v.day <= end]
     counted = [v for v in inside if v.counts]
     waiting = sum(1 for v in inside if v.evidence is None)
@@ -229,6 +233,8 @@ def judge_visits(
         status = Status.UNKNOWN
     elif sessions_held == 0:
         status, evidence = Status.EXCUSED, Evidence.NO_SESSION
+    elif any(start <= day <= end for day in excused_days):
+        status, evidence = Status.EXCUSED, Evidence.COMPANION_DECISION
     else:
         status = Status.NOT_MET
     return MemberPeriod(
@@ -265,6 +271,7 @@ class MemberFacts:
     visits: Sequence[Visit]
     sessions_held: dict[date, int]  # month -> sessions held at the household's posyandu
     school: dict[date, SchoolMonth]
+    excused_days: Sequence[date] = ()  # session days the companion excused (/tindaklanjut)
     delivered_on: date | None = None  # when a birth was recorded; else the due date is used
 
 
@@ -292,6 +299,7 @@ def member_periods(facts: MemberFacts, first: date, last: date, today: date) -> 
                     facts.visits,
                     today,
                     sessions_held=facts.sessions_held.get(month, 0),
+                    excused_days=facts.excused_days,
                 )
             )
     elif member.kind is MemberKind.SCHOOL_CHILD:

@@ -40,6 +40,9 @@ class DigestContent(_Value):
     missed: list[str] = []
     # Households of `missed` that answered "we did not go": their reason (an AbsenceReason).
     missed_reasons: dict[str, str] = {}
+    # Her follow-ups (/tindaklanjut) still open, and how many of those are past their due date.
+    follow_ups_open: int = 0
+    follow_ups_overdue: int = 0
     reports: list[str] = []
     complaints: list[ComplaintLine] = []
     unreachable: list[str] = []

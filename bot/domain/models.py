@@ -86,6 +86,15 @@ class EscalationLevel(StrEnum):
     DISTRICT = "district"
 
 
+class AttachmentKind(StrEnum):
+    """What a household sent with a complaint or an answer: a photo, an image sent "as a file"
+    (a document: Telegram refuses its id as a photo) or a voice note. Kept as a file id only."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -157,6 +166,7 @@ class PayoutRound(Model):
     start_time: time
     end_time: time
     amount: int
+    slot_capacity: int | None = None  # households per queue slot here; None: the settings'
 
 
 class Person(Model):
@@ -176,6 +186,8 @@ class Person(Model):
     reachable: bool
     created_at: datetime
     active: bool = True
+    # Since when this account muted its optional reminders (/pengingat); None while they are on.
+    reminders_muted_at: datetime | None = None
 
 
 class AttendanceReport(Model):
@@ -205,6 +217,7 @@ class Complaint(Model):
     created_at: datetime
     updated_at: datetime
     about_staff_id: int | None = None  # the companion a 'companion' complaint is about
+    voice_file_id: str | None = None  # a voice note sent as the complaint's content
 
     def is_about(self, staff_id: int) -> bool:
         """Whether this is a complaint about that companion (kept out of her sight). Older
@@ -212,6 +225,22 @@ class Complaint(Model):
         if self.category is not ComplaintCategory.COMPANION:
             return False
         return self.about_staff_id is None or self.about_staff_id == staff_id
+
+
+class ComplaintEvent(Model):
+    """One entry of a complaint's history: filed, taken, a staff reply, the household's answer
+    (its text, and the file id and kind of what it sent with it), resolved, escalated..."""
+
+    id: int
+    complaint_id: int
+    at: datetime
+    kind: str
+    actor_person_id: int | None = None
+    status: ComplaintStatus | None = None
+    level: EscalationLevel | None = None
+    note: str | None = None
+    file_id: str | None = None
+    file_kind: AttachmentKind | None = None
 
 
 class Recipient(Model):
@@ -289,6 +318,7 @@ class PayoutRoundRecord(Model):
     start_time: time
     end_time: time
     amount: int
+    slot_capacity: int | None = None
 
 
 class PosyanduRef(Model):

@@ -14,7 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
+from bot.domain.models import (
+    AttachmentKind,
+    ComplaintCategory,
+    ComplaintStatus,
+    EscalationLevel,
+    RejectReason,
+)
 
 
 class NoticeParams(BaseModel):
@@ -35,6 +41,7 @@ class ComplaintFiled(NoticeParams):
     program_number: str
     category: ComplaintCategory
     deadline: date
+    complaint_id: int | None = None  # rows queued before 0017 have none: no "open" button
 
 
 class ComplaintEscalated(ComplaintFiled):
@@ -54,6 +61,26 @@ class ComplaintLevelUp(NoticeParams):
 class ComplaintReply(NoticeParams):
     ticket: str
     text: str
+    complaint_id: int | None = None  # the household's "answer back" button (none on old rows)
+
+
+class ComplaintAnswered(NoticeParams):
+    """To whoever holds the complaint: the household answered. Its text and files stay in the
+    complaint's history (erased with it), never in the outbox: staff open the complaint."""
+
+    ticket: str
+    program_number: str
+    complaint_id: int
+    attachment: AttachmentKind | None = None
+    has_text: bool = True
+
+
+class ComplaintHandedUp(NoticeParams):
+    """To the household's companion: its complaint went up a level, or was resolved there."""
+
+    ticket: str
+    program_number: str
+    level: EscalationLevel
 
 
 class ComplaintConfirm(NoticeParams):
@@ -103,6 +130,14 @@ class PayoutSlotsShort(NoticeParams):
     households: int
     capacity: int
     unplaced: int
+
+
+class PayoutSlotsReady(NoticeParams):
+    round: str
+    date: date
+    place: str
+    households: int  # the companion's households in the round's kecamatan
+    placed: int  # of them, those with a queue slot
 
 
 class AttendanceRejected(NoticeParams):
@@ -176,11 +211,15 @@ PARAMS: dict[str, type[NoticeParams]] = {
     "payout.tomorrow": PayoutReminder,
     "payout.tomorrow.no_slot": PayoutReminder,
     "payout.slots_short": PayoutSlotsShort,
+    "payout.slots_ready": PayoutSlotsReady,
     "complaint.escalated": ComplaintEscalated,
     "complaint.level_up": ComplaintLevelUp,
     "complaint.reply": ComplaintReply,
     "complaint.confirm": ComplaintConfirm,
     "complaint.reopened": ComplaintReopened,
+    "complaint.answered": ComplaintAnswered,
+    "complaint.companion_up": ComplaintHandedUp,
+    "complaint.companion_resolved": ComplaintHandedUp,
     "attendance.rejected": AttendanceRejected,
     "attendance.verified": AttendanceVerified,
     "posyandu.confirm_prompt": HealthWorkerPrompt,
@@ -193,6 +232,12 @@ PARAMS: dict[str, type[NoticeParams]] = {
     "datarequest.done_open": DataRequestDone,
     "datarequest.rejected": DataRequestRejected,
 }
+
+# The household messages an account may mute (/pengingat): the posyandu reminders of the evening
+# before and of the morning, and the "did you go?" question after a session. Never muted: schedule
+# changes (a session moved or cancelled), payout reminders and notices, and what answers the
+# household's own complaints, reports, requests and family changes.
+OPTIONAL_REMINDERS: frozenset[str] = frozenset({"posyandu.eve", "posyandu.day", "posyandu.missed"})
 
 
 def checked_params(template_key: str, params: dict[str, Any]) -> NoticeParams | None:

@@ -33,6 +33,8 @@ class CompanionRow:
     verifications: int
     complaints_handled: int
     overdue: int
+    follow_ups_closed: int = 0  # this month (/tindaklanjut)
+    median_days_to_close: float | None = None  # of those, from opened to closed
 
 
 @dataclass(frozen=True)

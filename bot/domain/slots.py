@@ -66,3 +66,99 @@ def assign_slots(
         load[index] += 1
         assigned[number] = index
     return assigned, unplaced
+
+
+@dataclass(frozen=True)
+class QueuedHousehold:
+    """A household of a payout round's kecamatan and its place in the round's queue."""
+
+    household_id: int
+    program_number: str
+    head_name: str
+    companion_id: int | None
+    slot_index: int | None  # None: no slot (not given yet, or the slots were too few)
+
+
+@dataclass(frozen=True)
+class SlotList:
+    slot: Slot
+    households: list[QueuedHousehold]  # by programme number
+
+
+@dataclass(frozen=True)
+class RoundList:
+    """A payout round at one place: each queue slot with its households, and the households
+    without a slot. What the venue's printed list and a companion's list show."""
+
+    round_code: str
+    kecamatan: str
+    place: str
+    payout_date: date
+    start: time
+    end: time
+    capacity: int  # households per slot
+    slots: list[SlotList]  # every slot of the window, empty ones too
+    unplaced: list[QueuedHousehold]
+
+    @property
+    def filled(self) -> list[SlotList]:
+        """The slots that hold a household."""
+        return [s for s in self.slots if s.households]
+
+    @property
+    def household_count(self) -> int:
+        return sum(len(s.households) for s in self.slots) + len(self.unplaced)
+
+    def only(self, companion_id: int) -> RoundList:
+        """The same list with only the households of one companion."""
+
+        def hers(households: list[QueuedHousehold]) -> list[QueuedHousehold]:
+            return [h for h in households if h.companion_id == companion_id]
+
+        return RoundList(
+            self.round_code,
+            self.kecamatan,
+            self.place,
+            self.payout_date,
+            self.start,
+            self.end,
+            self.capacity,
+            [SlotList(s.slot, hers(s.households)) for s in self.slots],
+            hers(self.unplaced),
+        )
+
+
+def round_list(
+    round_code: str,
+    kecamatan: str,
+    place: str,
+    payout_date: date,
+    window: tuple[time, time],
+    slot_minutes: int,
+    capacity: int,
+    households: list[QueuedHousehold],
+) -> RoundList:
+    """The round's slots with their households; a household whose slot is past the window (the
+    window was shortened after the slots were given) counts as without a slot, as in the
+    reminders."""
+    slots = cut_window(window[0], window[1], slot_minutes)
+    ordered = sorted(households, key=lambda h: h.program_number)
+    placed: list[list[QueuedHousehold]] = [[] for _ in slots]
+    unplaced: list[QueuedHousehold] = []
+    for household in ordered:
+        index = household.slot_index
+        if index is not None and 0 <= index < len(slots):
+            placed[index].append(household)
+        else:
+            unplaced.append(household)
+    return RoundList(
+        round_code,
+        kecamatan,
+        place,
+        payout_date,
+        window[0],
+        window[1],
+        capacity,
+        [SlotList(slot, members) for slot, members in zip(slots, placed, strict=True)],
+        unplaced,
+    )

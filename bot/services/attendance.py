@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.follow_ups import ABSENCE_DUE
 from bot.domain.models import (
     AbsenceReason,
     AttendanceReport,
@@ -246,7 +247,8 @@ async def report_attendance(
             results.append((member, outcome))
         if first is None:
             return ReportResult(ReportOutcome.ALREADY_RECORDED, None, results)
-        # The "did you go yesterday?" question is moot now.
+        # The "did you go yesterday?" question is moot now (and an open follow-up of that day
+        # drops off the companion's list: it is read with the reports).
         await repo.notifications.cancel_pending(
             dedup_prefix=missed_question_prefix(household.id, draft.session_date)
         )
@@ -303,6 +305,15 @@ async def record_absence(
                 "household",
                 household.program_number,
                 detail,
+            )
+        if saved:  # on the companion's list, with the household's reason
+            await repo.follow_ups.open_absence(
+                household.id,
+                household.companion_id,
+                session_date,
+                None if reason is AbsenceReason.NONE else reason,
+                now,
+                session_date + ABSENCE_DUE,
             )
         if saved and reason is AbsenceReason.SESSION_CANCELLED:
             await _alert_if_not_open(repo, posyandu_id, session_date, now)

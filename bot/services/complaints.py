@@ -25,10 +25,13 @@ from bot.domain.models import (
 from bot.domain.workdays import working_deadline
 from bot.settings import Settings
 from bot.texts.notices import COMPLAINT_FILED, COMPLAINT_STATUS
+from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
 
 MAX_TEXT_LENGTH = 2000
 MIN_WORD_CHARACTERS = 3
+# The text of a complaint told in a voice note only (the note itself is kept as a file id).
+VOICE_NOTE_TEXT = "(pesan suara)"
 
 
 class TextProblem(StrEnum):
@@ -99,6 +102,28 @@ async def owner_of(
     return Recipient(staff_id=admins[0].id) if admins else None
 
 
+def companion_notice(
+    complaint: Complaint,
+    household: Household,
+    template: str,
+    level: EscalationLevel,
+    key: str,
+    now: datetime,
+) -> QueuedMessage | None:
+    """A notice to the household's companion about its complaint now handled above her (it went
+    up to `level`, or was resolved there): none when the household has no companion or the
+    complaint is about her. The dedup key is `key` and her staff id."""
+    companion = household.companion_id
+    if companion is None or complaint.is_about(companion):
+        return None
+    params = {
+        "ticket": complaint.ticket_code,
+        "program_number": household.program_number,
+        "level": level.value,
+    }
+    return QueuedMessage(Recipient(staff_id=companion), template, params, now, f"{key}:{companion}")
+
+
 async def file_complaint(
     store: Store,
     person: Person,
@@ -109,7 +134,10 @@ async def file_complaint(
     *,
     now: datetime,
     policy: ComplaintPolicy,
+    voice_file_id: str | None = None,
 ) -> Complaint:
+    """Record the complaint (`text` is `VOICE_NOTE_TEXT` when a voice note tells it), its first
+    event, and a notice to its owner."""
     level = first_level(category, household)
     days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
     deadline = policy.deadline(now, days)
@@ -129,6 +157,7 @@ async def file_complaint(
             about_staff_id=(
                 household.companion_id if category is ComplaintCategory.COMPANION else None
             ),
+            voice_file_id=voice_file_id,
         )
         await repo.complaints.add_event(
             complaint.id,
@@ -148,6 +177,7 @@ async def file_complaint(
                     "program_number": household.program_number,
                     "category": category.value,
                     "deadline": deadline.astimezone(policy.zone).date().isoformat(),
+                    "complaint_id": complaint.id,
                 },
                 due_at=now,
                 dedup_key=f"complaint:filed:{complaint.id}",

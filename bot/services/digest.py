@@ -78,6 +78,7 @@ async def build_digests(
     locked = await repo.planning.caseload_locked(
         companions, now - HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
     )
+    follow_ups = await repo.follow_ups.counts(companions, today)
     facts = _Facts(schedules, upcoming, last_day, visits, absences, unreachable, locked)
     found: dict[int, DigestContent] = {}
     for companion_id in companions:
@@ -88,6 +89,7 @@ async def build_digests(
             complaints.get(companion_id, []),
             today,
             now,
+            follow_ups.get(companion_id, (0, 0)),
         )
         if digest is not None:
             found[companion_id] = digest
@@ -159,6 +161,7 @@ def _digest(
     waiting_complaints: list[WaitingComplaint],
     today: date,
     now: datetime,
+    follow_ups: tuple[int, int] = (0, 0),
 ) -> DigestContent | None:
     label = {h.id: f"{h.program_number} {h.head_name}" for h in households}
     until = {h.id: followed_until(h) for h in households}
@@ -204,13 +207,15 @@ def _digest(
     ]
     unreachable = [label[h] for h in sorted(h for h in label if h in facts.unreachable)]
     locked = [label[h] for h in sorted(h for h in label if h in facts.locked)]
-    if not (sessions or missed or reports or complaints or unreachable or locked):
+    if not (sessions or missed or reports or complaints or unreachable or locked or follow_ups[0]):
         return None
     return DigestContent(
         day=today,
         sessions=sessions,
         missed=sorted(missed),
         missed_reasons=missed_reasons,
+        follow_ups_open=follow_ups[0],
+        follow_ups_overdue=follow_ups[1],
         reports=reports,
         complaints=complaints,
         unreachable=unreachable,

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.conditions import Period
+from bot.domain.follow_ups import ClosedFollowUp
 from bot.domain.models import AbsenceReason
 from bot.domain.recap import (
+    CompanionRow,
     DesaAttendance,
     Recap,
     add_months,
@@ -103,6 +106,8 @@ async def build_recap(
         hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
         companions = await repo.recap.companions(kecamatan_id, start, end, now)
+        closed = await repo.follow_ups.closed_between(kecamatan_id, start, end)
+        companions = _with_follow_ups(companions, closed)
         unreachable = await repo.recap.unreachable_households(kecamatan_id)
         undelivered = await repo.recap.undelivered_messages(kecamatan_id, start, end)
         rows = (
@@ -126,6 +131,26 @@ async def build_recap(
         undelivered_messages=undelivered,
         **conditions,
     )
+
+
+def _with_follow_ups(
+    companions: list[CompanionRow], closed: list[ClosedFollowUp]
+) -> list[CompanionRow]:
+    """Each companion's follow-ups closed this month, and the median days they took."""
+    days: dict[int | None, list[float]] = defaultdict(list)
+    for follow_up in closed:
+        taken = (follow_up.closed_at - follow_up.created_at).total_seconds() / 86400
+        days[follow_up.companion_id].append(max(taken, 0.0))
+    return [
+        replace(
+            row,
+            follow_ups_closed=len(days.get(row.staff_id, [])),
+            median_days_to_close=(
+                statistics.median(days[row.staff_id]) if days.get(row.staff_id) else None
+            ),
+        )
+        for row in companions
+    ]
 
 
 def _conditions(

@@ -50,6 +50,7 @@ async def build_register(
         reports = await repo.register.reports(kecamatan_id, since, period.last)
         absences = await repo.register.absences(kecamatan_id, period.first, period.last)
         school = await repo.register.school_months(kecamatan_id, period.first, period.last)
+        excused = await repo.follow_ups.excused(kecamatan_id, period.first, period.last)
         places = await repo.recap.places(kecamatan_id)
         changes = await repo.planning.session_changes()
 
@@ -86,7 +87,13 @@ async def build_register(
         sessions = held_per_month.get(household.posyandu_id, {})
         member_lines = []
         for number, member in enumerate(members_of[household.id], start=1):
-            facts = MemberFacts(member, visits.get(member.id, []), sessions, figures[member.id])
+            facts = MemberFacts(
+                member,
+                visits.get(member.id, []),
+                sessions,
+                figures[member.id],
+                excused.get(household.id, []),
+            )
             periods = member_periods(facts, period.first, period.last, today)
             member_lines.append(MemberLine(member, number, periods))
         decision = decide(p for line in member_lines for p in line.periods)

@@ -27,6 +27,7 @@ EVIDENCE_LABELS = {
     Evidence.HOUSEHOLD: N_("household report verified by the companion"),
     Evidence.SCHOOL: N_("school data"),
     Evidence.NO_SESSION: N_("the posyandu held no session"),
+    Evidence.COMPANION_DECISION: N_("the companion accepted the reason"),
 }
 
 DECISION_LABELS = {

@@ -74,6 +74,9 @@ def render_digest(digest: DigestContent, t: Translator) -> Notice:
             count=numbers["complaints"], overdue=digest.overdue
         ),
         t("• Cannot be reached by the bot: {count}").format(count=numbers["unreachable"]),
+        t("• Follow-ups open: {count} ({overdue} overdue), see /tindaklanjut").format(
+            count=digest.follow_ups_open, overdue=digest.follow_ups_overdue
+        ),
     ]
     if numbers["locked"]:
         head.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.models import (
     AbsenceReason,
+    AttachmentKind,
     ComplaintCategory,
     ComplaintStatus,
     EscalationLevel,
@@ -62,6 +63,17 @@ LEVEL_LABELS = {
     EscalationLevel.COORDINATOR: N_("kecamatan coordinator"),
     EscalationLevel.DISTRICT: N_("district team (TPJK)"),
 }
+
+
+ATTACHMENT_LABELS = {
+    AttachmentKind.PHOTO: N_("photo"),
+    AttachmentKind.DOCUMENT: N_("photo"),  # an image sent "as a file"
+    AttachmentKind.VOICE: N_("voice note"),
+}
+
+
+def attachment_label(kind: AttachmentKind, t: Translator) -> str:
+    return t(ATTACHMENT_LABELS[kind])
 
 
 def level_label(level: EscalationLevel, t: Translator) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.buttons import (
     CompanionAction,
+    ComplaintAnswer,
     ComplaintSolved,
     ErasureDecision,
     MissedSession,
@@ -21,7 +22,13 @@ from bot.domain.buttons import (
     encode,
 )
 from bot.domain.digest import DigestContent
-from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, RejectReason
+from bot.domain.models import (
+    AttachmentKind,
+    ComplaintCategory,
+    ComplaintStatus,
+    EscalationLevel,
+    RejectReason,
+)
 from bot.domain.notices import checked_params
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
@@ -41,12 +48,16 @@ PAYOUT_REMINDER_NO_SLOT = "payout.reminder.no_slot"
 PAYOUT_TOMORROW = "payout.tomorrow"
 PAYOUT_TOMORROW_NO_SLOT = "payout.tomorrow.no_slot"
 PAYOUT_SLOTS_SHORT = "payout.slots_short"
+PAYOUT_SLOTS_READY = "payout.slots_ready"
 COMPANION_DIGEST = "digest.companion"
 COMPLAINT_ESCALATED = "complaint.escalated"
 COMPLAINT_LEVEL_UP = "complaint.level_up"
 COMPLAINT_REPLY = "complaint.reply"
 COMPLAINT_CONFIRM = "complaint.confirm"
 COMPLAINT_REOPENED = "complaint.reopened"
+COMPLAINT_ANSWERED = "complaint.answered"
+COMPLAINT_COMPANION_UP = "complaint.companion_up"
+COMPLAINT_COMPANION_RESOLVED = "complaint.companion_resolved"
 ATTENDANCE_REJECTED = "attendance.rejected"
 ATTENDANCE_VERIFIED = "attendance.verified"
 HEALTH_WORKER_PROMPT = "posyandu.confirm_prompt"
@@ -130,6 +141,18 @@ TEMPLATES: dict[str, str] = {
         "Household {program_number} says complaint {ticket} is not solved. It is open again "
         "and must be answered by {deadline}."
     ),
+    COMPLAINT_ANSWERED: N_(
+        "Household {program_number} answered on complaint {ticket}: {what}. Press “Open the "
+        "complaint” to see it."
+    ),
+    COMPLAINT_COMPANION_UP: N_(
+        "Complaint {ticket} of household {program_number} was not resolved in time and is now "
+        "handled by the {level}. You can still follow it in /keluhanmasuk."
+    ),
+    COMPLAINT_COMPANION_RESOLVED: N_(
+        "Complaint {ticket} of household {program_number}, handled by the {level}, was marked "
+        "resolved. The household is asked whether the problem is solved."
+    ),
     ATTENDANCE_REJECTED: N_(
         "Your posyandu report for {member} on {date} was not accepted.\nReason: <i>{reason}</i>\n"
         "If this is a mistake, please contact your companion."
@@ -150,6 +173,10 @@ TEMPLATES: dict[str, str] = {
         "Payout round {round} in {kecamatan} on {date}: {households} households, but the queue "
         "slots hold only {capacity}. {unplaced} households have no queue time. Please make the "
         "window longer or add a day."
+    ),
+    PAYOUT_SLOTS_READY: N_(
+        "Queue times are set for payout round {round} on {date} at {place}: {placed} of your "
+        "{households} households have one. Send /antrean for the list, also as a file to print."
     ),
     DATA_REQUEST_ALERT: N_(
         "Household {program_number} asked on {date} to erase its Telegram link and chat data "
@@ -204,8 +231,21 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
     checked = checked_params(template_key, params)  # typed by bot.domain.notices
     raw = checked.model_dump(exclude={"expires_at", "first_due_at"}) if checked else params
     values = {key: _shown(key, value, t) for key, value in raw.items()}
+    if template_key == COMPLAINT_ANSWERED:
+        values["what"] = _answer_kind(raw.get("attachment"), bool(raw.get("has_text")), t)
     text = t(TEMPLATES[template_key]).format(**values)
     buttons: list[list[tuple[str, str]]] = []
+    about = params.get("complaint_id")  # the complaint a button opens (old rows have none)
+    if template_key == COMPLAINT_FILED and about is not None:
+        buttons = [[(t("Open the complaint"), encode(CompanionAction(int(about), "view")))]]
+    if template_key == COMPLAINT_REPLY and about is not None:
+        buttons = [[(t("Reply"), encode(ComplaintAnswer(int(about))))]]
+    if template_key == COMPLAINT_ANSWERED:
+        complaint = int(params["complaint_id"])
+        buttons = [
+            [(t("Open the complaint"), encode(CompanionAction(complaint, "view")))],
+            [(t("Reply to the household"), encode(CompanionAction(complaint, "reply")))],
+        ]
     if template_key == COMPLAINT_ESCALATED:
         complaint = int(params["complaint_id"])
         buttons = [
@@ -236,3 +276,13 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Reject"), encode(ErasureDecision(request, "reject")))],
         ]
     return Notice(text, buttons)
+
+
+def _answer_kind(attachment: AttachmentKind | None, has_text: bool, t: Translator) -> str:
+    """What the household sent, in a few words: a message, a photo (with a message), a voice
+    note."""
+    if attachment is AttachmentKind.VOICE:
+        return t("a voice note")
+    if attachment is not None:
+        return t("a photo with a message") if has_text else t("a photo")
+    return t("a written message")

@@ -112,7 +112,16 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
         for c in recap.complaint_rows
     ]
     companions: list[list[object]] = [
-        [c.code, c.name, local(c.last_active), c.verifications, c.complaints_handled, c.overdue]
+        [
+            c.code,
+            c.name,
+            local(c.last_active),
+            c.verifications,
+            c.complaints_handled,
+            c.overdue,
+            c.follow_ups_closed,
+            round(c.median_days_to_close, 1) if c.median_days_to_close is not None else "",
+        ]
         for c in recap.companions
     ]
     return [
@@ -153,6 +162,8 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
                 t("Verifications"),
                 t("Complaints handled"),
                 t("Overdue complaints"),
+                t("Follow-ups closed"),
+                t("Median days to close"),
             ],
             companions,
         ),

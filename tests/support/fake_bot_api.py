@@ -114,7 +114,7 @@ class FakeBotApi(BaseRequest):
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
-        if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
+        if method in ("sendMessage", "sendPhoto", "sendDocument", "sendVoice", "editMessageText"):
             chat_id = int(params.get("chat_id", 0))
             message: dict[str, Any] = {
                 "message_id": next(self._message_ids),

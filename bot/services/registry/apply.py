@@ -422,6 +422,7 @@ class _Payouts(Applier[PayoutRow]):
                     start_time=r.start_time,
                     end_time=r.end_time,
                     amount=r.amount,
+                    slot_capacity=r.slot_capacity,
                 )
             )
         if not write or not context.clean:

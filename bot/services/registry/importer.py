@@ -55,7 +55,10 @@ ROW_MODELS: dict[ImportKind, type[Row]] = {
 
 
 def required_columns(kind: ImportKind) -> list[str]:
-    return [name for name in ROW_MODELS[kind].model_fields if name != "line"]
+    """The columns a file's header must name: every column, optional ones too, except those
+    with a default (a column added later, which older files do not have)."""
+    fields = ROW_MODELS[kind].model_fields
+    return [name for name, info in fields.items() if name != "line" and info.is_required()]
 
 
 class _Rollback(Exception):

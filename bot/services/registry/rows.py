@@ -149,6 +149,22 @@ def _amount(value: object, info: ValidationInfo) -> int:
 
 Amount = Annotated[int, BeforeValidator(_amount)]
 
+
+def _slot_capacity(value: object, info: ValidationInfo) -> int | None:
+    """Households per queue slot: a whole number from 1, or empty for the settings' default."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{1,6}", text):
+        message = tr(info, "{value} is not a number of households (for example 60)")
+        raise problem(message.format(value=text[:20]))
+    if int(text) < 1:
+        raise problem(tr(info, "a queue slot holds at least one household"))
+    return int(text)
+
+
+SlotCapacity = Annotated[int | None, BeforeValidator(_slot_capacity)]
+
 ROLE_WORDS: dict[str, Role] = {
     "companion": Role.COMPANION,
     "pendamping": Role.COMPANION,
@@ -317,6 +333,9 @@ class PayoutRow(Row):
     start_time: ClockTime
     end_time: ClockTime
     amount: Amount
+    # Optional, and the only column a file may leave out (files from before it came): households
+    # per queue slot at this place; empty or absent: SAPA_QUEUE_SLOT_CAPACITY.
+    slot_capacity: SlotCapacity = None
 
     @model_validator(mode="after")
     def _window(self, info: ValidationInfo) -> PayoutRow:
