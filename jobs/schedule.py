@@ -82,12 +82,13 @@ async def run_retention(context: SapaContext) -> None:
     erased = report.erased
     log.info(
         "retention_run proof_photos=%s complaints=%s complaint_notes=%s outbox_rows=%s "
-        "link_attempts=%s",
+        "link_attempts=%s follow_up_notes=%s",
         erased.proof_photos,
         erased.complaints,
         erased.complaint_notes,
         erased.outbox_rows,
         erased.link_attempts,
+        erased.follow_up_notes,
     )
     archive = await archive_outbox(
         services.store, services.clock(), services.settings.outbox_retention_days

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.models import ComplaintCategory, ComplaintStatus, ReportStatus
 from storage.database import upsert
 from storage.schema import (
+    follow_up,
     attendance_report,
     complaint,
     complaint_event,
@@ -110,6 +111,7 @@ class ErasureCounts:
     outbox_rows: int = 0
     accounts: int = 0
     link_attempts: int = 0
+    follow_up_notes: int = 0
 
     def as_detail(self) -> dict[str, int]:
         return {
@@ -119,6 +121,7 @@ class ErasureCounts:
             "outbox_rows": self.outbox_rows,
             "accounts": self.accounts,
             "link_attempts": self.link_attempts,
+            "follow_up_notes": self.follow_up_notes,
         }
 
 
@@ -333,6 +336,9 @@ class DataRightsRepository:
             complaint.c.household_id == household_id, complaint.c.status.in_(FINISHED_COMPLAINTS)
         )
         complaints, notes = await self._erase_complaints(finished, marker)
+        follow_up_notes = await self._erase_follow_up_notes(
+            and_(follow_up.c.household_id == household_id, follow_up.c.closed_at.is_not(None))
+        )
         outbox = (
             await self._clear_finished_messages(notification.c.person_id.in_(accounts))
             if accounts
@@ -355,6 +361,7 @@ class DataRightsRepository:
             complaint_notes=notes,
             outbox_rows=outbox,
             accounts=unlinked,
+            follow_up_notes=follow_up_notes,
         )
 
     async def _erase_complaints(self, chosen: ColumnElement[bool], marker: str) -> tuple[int, int]:
@@ -382,6 +389,14 @@ class DataRightsRepository:
             .values(text=marker, photo_file_id=None, voice_file_id=None)
         )
         return _count(texts), _count(notes)
+
+    async def _erase_follow_up_notes(self, chosen: ColumnElement[bool]) -> int:
+        """Drop the companion's notes ("other: ...") of the follow-ups meeting `chosen`; the
+        outcome and the dates stay, as the recap counts them."""
+        result = await self._connection.execute(
+            update(follow_up).where(chosen, follow_up.c.note.is_not(None)).values(note=None)
+        )
+        return _count(result)
 
     async def _clear_finished_messages(self, chosen: ColumnElement[bool]) -> int:
         """Empty the parameters (names, reply texts) of outbox rows that will not be sent."""
@@ -418,6 +433,9 @@ class DataRightsRepository:
         )
         complaints, notes = await self._erase_complaints(finished, marker)
         outbox = await self._clear_finished_messages(notification.c.created_at < cutoff)
+        follow_up_notes = await self._erase_follow_up_notes(
+            and_(follow_up.c.closed_at.is_not(None), follow_up.c.closed_at < cutoff)
+        )
         attempts = await self._connection.execute(
             delete(link_attempt).where(link_attempt.c.at < cutoff)
         )
@@ -427,4 +445,5 @@ class DataRightsRepository:
             complaint_notes=notes,
             outbox_rows=outbox,
             link_attempts=_count(attempts),
+            follow_up_notes=follow_up_notes,
         )

@@ -283,7 +283,7 @@ async def test_erasure_approved_by_the_coordinator(
     assert audit["detail"] == {
         "request": request["id"], "proof_photos": 1, "complaints": 1, "complaint_notes": 0,
         "outbox_rows": 2, "accounts": 2, "link_attempts": 0,
-        "open_complaints_kept": 1,
+        "follow_up_notes": 0, "open_complaints_kept": 1,
     }  # fmt: skip
     assert "belum kami terima" not in str(audit) and "AgAC" not in str(audit)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.domain.follow_ups import FollowUpOutcome
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
 from bot.runtime.app import Services, build_application
 from bot.settings import SettingsError, load_settings
@@ -20,6 +21,7 @@ from storage.schema import (
     audit_log,
     complaint,
     complaint_event,
+    follow_up,
     link_attempt,
     notification,
 )
@@ -72,6 +74,18 @@ async def scene(store: Store, t_id: Translator) -> None:
             )
         await repo.links.record_failure(81009, OLD, household.id)
         await repo.links.record_failure(81009, RECENT, household.id)
+        for when in (OLD, RECENT):  # a companion's note on a follow-up she closed
+            await repo.follow_ups.open_absence(
+                household.id, household.companion_id, when.date(), None, when, when.date()
+            )
+            opened = select(follow_up.c.id).where(follow_up.c.about_date == when.date())
+            await repo.follow_ups.close(
+                (await repo.connection.execute(opened)).scalar_one(),
+                FollowUpOutcome.OTHER,
+                f"catatan {when:%Y}",
+                person.id,
+                when,
+            )
         for key, status, at in (
             ("old-sent", "sent", OLD),
             ("old-pending", "pending", OLD),
@@ -99,8 +113,13 @@ async def test_retention_erases_only_what_is_past_the_cutoff(
     assert report.cutoff == datetime(2024, 12, 1, 3, 0, tzinfo=UTC)
     assert report.erased.as_detail() == {
         "proof_photos": 1, "complaints": 1, "complaint_notes": 1, "outbox_rows": 1,
-        "accounts": 0, "link_attempts": 1,
+        "accounts": 0, "link_attempts": 1, "follow_up_notes": 1,
     }  # fmt: skip
+    follow_ups = await rows(store, follow_up)
+    assert [(f["outcome"], f["note"]) for f in follow_ups] == [
+        ("other", None),
+        ("other", "catatan 2026"),
+    ]
     reports = await rows(store, attendance_report)
     assert [r["proof_file_id"] for r in reports] == [None, None, "proof-recent"]
     assert [r["status"] for r in reports] == ["reported"] * 3  # the reports themselves stay
