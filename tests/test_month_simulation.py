@@ -13,14 +13,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from bot.domain.conditions import Condition, Status, fifth_birthday, parse_period
+from bot.domain.follow_ups import FollowUpOutcome
 from bot.domain.models import MemberKind, ReportStatus, Role
 from bot.domain.sessions import sessions_between
 from bot.runtime.app import SapaApplication
 from bot.services import demo
 from bot.services.attendance import AttendanceDraft, is_followed, report_attendance
+from bot.services.follow_ups import CloseResult, close_follow_up
 from bot.services.recap import build_recap
 from bot.services.register import build_register
 from bot.services.session_changes import change_session
@@ -28,7 +30,7 @@ from bot.texts.conditions import condition_status_label
 from bot.texts.i18n import Translations, Translator
 from bot.texts.register_sheet import register_tables
 from jobs.planner import PlanPolicy, plan
-from storage.schema import notification, queue_slot
+from storage.schema import follow_up, notification, queue_slot
 from storage.store import Store
 from tests.conftest import TEST_NIK_KEY
 from tests.support.fake_bot_api import Call, FakeBotApi
@@ -237,6 +239,45 @@ async def test_a_month_of_reminders(
     exported = Counter(row[8] for row in per_member[2] if row[2] == growth)
     assert exported == {condition_status_label(s, t_id): n for s, n in judged_by_hand.items()}
 
+    # 10. Follow-ups (issue 16): every household that had someone to bring to a session and no
+    # report got one, with or without Telegram; the household that blocked the bot one more, as
+    # unreachable. The companions close those of odd households two days after they were
+    # opened, and the recap counts what was closed in December, with the median time.
+    opened = await _rows(store, follow_up)
+    expected_absences = set()
+    for household_id, household_members in members.items():
+        posyandu_id = next(p.posyandu_id for p in people if p.household_id == household_id)
+        for session in sessions_between(schedules[posyandu_id].schedule,
+                                        changes.get(posyandu_id, {}),
+                                        date(2026, 11, 30), date(2026, 12, 30)):  # fmt: skip
+            followed = any(is_followed(m, session.day) for m in household_members)
+            reported = household_id in reporters and session.day >= DECEMBER
+            if followed and not reported:
+                expected_absences.add((household_id, session.day))
+    assert {(f["household_id"], f["about_date"]) for f in opened
+            if f["kind"] == "absence"} == expected_absences  # fmt: skip
+    unreachable = [f["household_id"] for f in opened if f["kind"] == "unreachable"]
+    assert unreachable == [blocked - HOUSEHOLD_USER]
+    closed_in_december: Counter[int] = Counter()
+    for row in opened:
+        if row["household_id"] % 2 == 0:
+            continue
+        at = row["created_at"] + timedelta(days=2)
+        async with store.read() as repo:
+            companion = await repo.people.by_telegram_id(COMPANION_USER + row["companion_id"])
+        assert companion is not None
+        result = await close_follow_up(
+            store, companion, row["id"], FollowUpOutcome.HOME_VISIT, None, now=at
+        )
+        assert result is CloseResult.DONE
+        if at < END:
+            closed_in_december[row["companion_id"]] += 1
+    recap = await build_recap(store, None, DECEMBER, now=END.astimezone(UTC), zone=WIB)
+    counted = {r.staff_id: (r.follow_ups_closed, r.median_days_to_close)
+               for r in recap.companions if r.follow_ups_closed}  # fmt: skip
+    assert counted == {staff: (n, 2.0) for staff, n in closed_in_december.items()}
+    assert sum(closed_in_december.values()) > 10
+
 
 async def _verify_every_second_reporter(
     store: Store, reporters: set[int], now: datetime
@@ -287,6 +328,7 @@ async def _report_visits(store, people, members, reporters, schedules, changes, 
                                 now=now, today=day)  # fmt: skip
 
 
-async def _rows(store: Store) -> list[dict]:  # type: ignore[type-arg]
+async def _rows(store: Store, table: Table = notification) -> list[dict]:  # type: ignore[type-arg]
     async with store.read() as repo:
-        return [dict(r._mapping) for r in await repo.connection.execute(select(notification))]
+        query = select(table).order_by(table.c.id)
+        return [dict(r._mapping) for r in await repo.connection.execute(query)]
