@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.models import ComplaintCategory, ComplaintStatus, ReportStatus
 from storage.database import upsert
 from storage.schema import (
-    follow_up,
     attendance_report,
     complaint,
     complaint_event,
     deletion_request,
     desa,
+    follow_up,
     household,
     kecamatan,
     link_attempt,
