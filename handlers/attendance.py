@@ -11,7 +11,9 @@ from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot.domain.models import Member
+from bot.domain.models import Member, Posyandu, Role
+from bot.domain.typed_dates import parse_typed_date
+from bot.services.assisted import posyandu_choices, report_for_household
 from bot.services.attendance import (
     AttendanceDraft,
     DateProblem,
@@ -19,7 +21,6 @@ from bot.services.attendance import (
     allowed_dates,
     date_problem,
     members_to_offer,
-    parse_typed_date,
     report_attendance,
     visit_place,
 )
@@ -29,12 +30,13 @@ from handlers.common import (
     END,
     Visitor,
     cancelled,
+    for_household_line,
     linked_household,
     picture_of,
     reply,
     wrong_button,
 )
-from handlers.flow import Flow, button, end_flow, start_flow
+from handlers.flow import FOR_HOUSEHOLD, Flow, button, end_flow, start_flow
 from handlers.menu import menu_keyboard
 from handlers.steps import Step, StepResult, flow_step
 
@@ -55,10 +57,15 @@ def _cancel_row(t: Translator, flow: Flow) -> list[InlineKeyboardButton]:
 
 
 async def begin(
-    update: Update, context: SapaContext, *, session: tuple[int, date] | None = None
+    update: Update,
+    context: SapaContext,
+    *,
+    session: tuple[int, date] | None = None,
+    acting: Visitor | None = None,
 ) -> str | int:
-    """Start a report; `session` (posyandu id, day) comes from the missed-session question."""
-    visitor = await linked_household(update, context)
+    """Start a report; `session` (posyandu id, day) comes from the missed-session question;
+    `acting`: a staff member reports for the household she carries (/hadiruntuk)."""
+    visitor = acting or await linked_household(update, context)
     if visitor is None or visitor.household is None:
         return END
     t = visitor.t
@@ -67,7 +74,9 @@ async def begin(
     if not members:
         await reply(
             update,
-            t(
+            t("This household has no members on record yet.")
+            if acting is not None
+            else t(
                 "Your household has no members on record yet. Please ask your companion to "
                 "update the data."
             ),
@@ -78,6 +87,12 @@ async def begin(
         await reply(
             update,
             t(
+                "Nobody in this household has posyandu check-ups at the moment: they are for "
+                "pregnant women, mothers in the 42 days after giving birth, and children under "
+                "five. A birth or a new pregnancy is recorded with /kelahiran or /kehamilan."
+            )
+            if acting is not None
+            else t(
                 "Nobody in your household has posyandu check-ups at the moment: they are for "
                 "pregnant women, mothers in the 42 days after giving birth, and children under "
                 "five. If someone is newly pregnant or a baby was born, please tell your "
@@ -86,6 +101,8 @@ async def begin(
         )
         return END
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    if acting is not None:
+        flow.draft[FOR_HOUSEHOLD] = visitor.household.id
     if session is not None:
         flow.draft["posyandu_id"], day = session
         flow.draft["preset_date"] = day.isoformat()
@@ -270,6 +287,7 @@ async def _show_summary(
     proof = t("yes") if flow.draft.get("proof_file_id") else t("no")
     lines = [
         t("Please check your report:"),
+        *for_household_line(visitor, flow),
         t("Member: {name}").format(name=escape(_names(chosen, t))),
         t("Date: {date}").format(date=t.long_date(day)),
         t("Posyandu: {name}").format(name=escape(posyandu.name)),
@@ -311,8 +329,7 @@ async def _offer_posyandu(
 ) -> str:
     assert visitor.household is not None
     t = visitor.t
-    async with context.services.store.read() as repo:
-        places = await repo.geography.posyandu_in_kecamatan(visitor.household.kecamatan_id)
+    places = await _places(context, visitor, flow)
     rows = [[button(p.name, flow, "pick", p.id)] for p in places]
     await reply(
         update, t("Which posyandu was it?"), InlineKeyboardMarkup([*rows, _cancel_row(t, flow)])
@@ -324,13 +341,24 @@ async def _posyandu_picked(
     update: Update, context: SapaContext, visitor: Visitor, flow: Flow, posyandu_id: int
 ) -> str | int | None:
     assert visitor.household is not None
-    async with context.services.store.read() as repo:
-        posyandu = await repo.geography.posyandu_by_id(posyandu_id)
-    if posyandu is None or posyandu.kecamatan_id != visitor.household.kecamatan_id:
+    places = await _places(context, visitor, flow)
+    posyandu = next((place for place in places if place.id == posyandu_id), None)
+    if posyandu is None:
         await wrong_button(update, context)
         return None
     flow.draft["posyandu_id"] = posyandu.id
     return await _show_summary(update, context, visitor, flow)
+
+
+async def _places(context: SapaContext, visitor: Visitor, flow: Flow) -> list[Posyandu]:
+    """The posyandu the visit may have been at: the household's kecamatan's (for a health
+    worker reporting for a household, those she serves)."""
+    assert visitor.household is not None
+    store = context.services.store
+    if FOR_HOUSEHOLD in flow.draft and visitor.person is not None:
+        return await posyandu_choices(store, visitor.person, visitor.household)
+    async with store.read() as repo:
+        return await repo.geography.posyandu_in_kecamatan(visitor.household.kecamatan_id)
 
 
 async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Flow) -> int:
@@ -344,6 +372,8 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
         together_with=tuple(int(i) for i in flow.draft.get("together", [])),
     )
     services = context.services
+    if FOR_HOUSEHOLD in flow.draft:
+        return await _save_for_household(update, context, visitor, draft)
     result = await report_attendance(
         services.store,
         visitor.person,
@@ -371,6 +401,57 @@ async def _save(update: Update, context: SapaContext, visitor: Visitor, flow: Fl
     else:
         text = t("Sorry, this report could not be saved. Please start again with /hadir.")
     await reply(update, text, menu_keyboard(t))
+    return END
+
+
+async def _save_for_household(
+    update: Update, context: SapaContext, visitor: Visitor, draft: AttendanceDraft
+) -> int:
+    """Save a visit a staff member reported for the household, and say what it counts as."""
+    assert visitor.household is not None and visitor.person is not None
+    t, person = visitor.t, visitor.person
+    services = context.services
+    result = await report_for_household(
+        services.store,
+        person,
+        visitor.household.id,
+        draft,
+        now=services.clock(),
+        today=_today(context),
+    )
+    end_flow(context.user_data or {})
+    number = escape(visitor.household.program_number)
+    outcome = result.outcome
+    if outcome is ReportOutcome.NOT_ALLOWED:
+        text = t(
+            "Sorry, this report could not be saved. Please start again with /hadiruntuk {number}."
+        ).format(number=number)
+    elif outcome is ReportOutcome.ALREADY_RECORDED:
+        text = t(
+            "This visit was already recorded for household {number}, so there is nothing more "
+            "to do."
+        ).format(number=number)
+    elif person.role is Role.HEALTH_WORKER:
+        text = t(
+            "Saved for household {number}: the visit is recorded as confirmed by you. The "
+            "household is told if it uses Telegram."
+        ).format(number=number)
+    elif outcome is ReportOutcome.CROSS_CHECKED:
+        text = t(
+            "Saved for household {number}. The posyandu had already confirmed this visit, so it "
+            "is cross-checked. The household is told if it uses Telegram."
+        ).format(number=number)
+    else:
+        text = t(
+            "Saved for household {number}, reported by you. It counts like the household's own "
+            "report: a health worker's confirmation or the coordinator's verification settles "
+            "it, not you. The household is told if it uses Telegram."
+        ).format(number=number)
+    if len({o for _, o in result.members}) > 1:  # together, but not all alike
+        text += "\n" + "\n".join(
+            f"• {escape(m.name)}: {t(STAFF_OUTCOME_WORDS[o])}" for m, o in result.members
+        )
+    await reply(update, text)
     return END
 
 
@@ -417,6 +498,13 @@ def _off_day_warning(t: Translator, posyandu: str, last_before: date | None) -> 
         )
     return warning
 
+
+STAFF_OUTCOME_WORDS = {
+    ReportOutcome.SAVED: N_("saved"),
+    ReportOutcome.CROSS_CHECKED: N_("saved, cross-checked"),
+    ReportOutcome.ALREADY_RECORDED: N_("already recorded before"),
+    ReportOutcome.NOT_ALLOWED: N_("could not be saved"),
+}
 
 OUTCOME_WORDS = {
     ReportOutcome.SAVED: N_("saved, waits for your companion's verification"),

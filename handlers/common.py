@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from html import escape
 from typing import TYPE_CHECKING
 
 from telegram import (
@@ -23,11 +24,12 @@ from telegram.ext import ConversationHandler
 from bot.domain.buttons import Language, decode, encode
 from bot.domain.greetings import is_greeting
 from bot.domain.models import Household, Person, Role
+from bot.services.assisted import assisted_household, may_assist
 from bot.services.linking import looks_like_program_number
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.texts.i18n import Translator
 from bot.texts.message_parts import split_text
-from handlers.flow import Flow, current_flow, end_flow
+from handlers.flow import FOR_HOUSEHOLD, Flow, current_flow, end_flow
 from handlers.menu import LANGUAGE_NAMES, menu_keyboard
 
 if TYPE_CHECKING:
@@ -179,8 +181,11 @@ async def linked_household(update: Update, context: SapaContext) -> Visitor | No
 
 
 def home_markup(visitor: Visitor) -> Markup | None:
-    """The menu keyboard for linked households; nothing for others."""
-    return menu_keyboard(visitor.t) if visitor.household is not None else None
+    """The menu keyboard for linked households; nothing for others (staff reporting for a
+    household included)."""
+    return (
+        menu_keyboard(visitor.t) if visitor.household is not None and visitor.is_household else None
+    )
 
 
 async def help_command(update: Update, context: SapaContext) -> int:
@@ -224,6 +229,8 @@ def staff_help(role: Role, t: Translator) -> list[str]:
             t("• /kodetautan RTS-…: a one-time link code for a household"),
             t("• /kelahiran RTS-… 30/11/2026 Name: record a birth"),
             t("• /kehamilan RTS-… 20/06/2027 Name: record a new pregnancy"),
+            t("• /hadiruntuk RTS-…: report a posyandu visit for a household"),
+            t("• /keluhanuntuk RTS-…: file a complaint for a household"),
             t("• /tindaklanjut: households to follow up, and what you did"),
             t("• /antrean [2026-T4]: your households' payout queue times, with a file to print"),
         ],
@@ -242,6 +249,8 @@ def staff_help(role: Role, t: Translator) -> list[str]:
             t("• /konfirmasi: confirm who came to your posyandu session"),
             t("• /kelahiran RTS-… 30/11/2026 Name: record a birth"),
             t("• /kehamilan RTS-… 20/06/2027 Name: record a new pregnancy"),
+            t("• /hadiruntuk RTS-…: report a posyandu visit for a household"),
+            t("• /keluhanuntuk RTS-…: file a complaint for a household"),
         ],
         Role.ADMIN: [
             t("• /rekap [2026-11]: the district's recap and chart"),
@@ -391,13 +400,67 @@ async def _translator_if_possible(update: Update, context: SapaContext) -> Trans
 async def flow_and_visitor(
     update: Update, context: SapaContext, kind: str
 ) -> tuple[Flow, Visitor] | None:
-    """The running flow of this kind and its linked household user; None ends the flow."""
+    """The running flow of this kind and its linked household user, or the staff member who
+    reports for a household in it (then the visitor carries that household, checked against her
+    scope at every step); None ends the flow."""
     flow = current_flow(context.user_data or {}, kind)
-    visitor = await linked_household(update, context)
+    if flow is not None and FOR_HOUSEHOLD in flow.draft:
+        visitor = await acting_for(update, context, int(flow.draft[FOR_HOUSEHOLD]))
+    else:
+        visitor = await linked_household(update, context)
     if flow is None or visitor is None:
         end_flow(context.user_data or {})
         return None
     return flow, visitor
+
+
+async def acting_for(update: Update, context: SapaContext, household_id: int) -> Visitor | None:
+    """The staff visitor, carrying the household she reports for while it is in her scope as
+    the registry says now; otherwise a polite refusal (logged) and None."""
+    visitor = await visit(update, context)
+    person = visitor.person
+    household = None
+    if person is not None and may_assist(person):
+        household = await assisted_household(context.services.store, person, household_id)
+    if household is None:
+        await refuse_household(update, visitor, household_id)
+        return None
+    return replace(visitor, household=household)
+
+
+def for_household_line(visitor: Visitor, flow: Flow) -> list[str]:
+    """In the summary of a report or complaint staff make for a household: which household."""
+    if FOR_HOUSEHOLD not in flow.draft or visitor.household is None:
+        return []
+    household = visitor.household
+    return [
+        visitor.t("For household: {number} ({head})").format(
+            number=escape(household.program_number), head=escape(household.head_name)
+        )
+    ]
+
+
+async def refuse_household(update: Update, visitor: Visitor, household_id: int | None) -> None:
+    """A household outside the staff member's scope, or a number nobody has: one answer for
+    both (a number is never confirmed to exist), and a log line with ids only."""
+    person = visitor.person
+    if person is None or not may_assist(person):
+        target = {} if household_id is None else {"household": household_id}
+        await refuse(update, visitor.t, "report_for_household", person, **target)
+        return
+    log.warning(
+        "authorization_refused action=report_for_household role=%s person=%s household=%s",
+        person.role.value,
+        person.id,
+        household_id,
+    )
+    await reply(
+        update,
+        visitor.t(
+            "This household is not in your list, or the programme number is not known. Please "
+            "check the number: you can report only for the households you serve."
+        ),
+    )
 
 
 async def foreign_button(update: Update, context: SapaContext) -> None:

@@ -34,16 +34,18 @@ async def begin(update: Update, context: SapaContext) -> str | int:
     pressed = decode(query.data)
     if not isinstance(pressed, ComplaintAnswer):
         return await stale_button(update, context)
-    await query.answer()  # the button stays: the household may answer again later
     visitor = await linked_household(update, context)
     if visitor is None or visitor.person is None or visitor.household is None:
+        await query.answer()
         return END
     t = visitor.t
     outcome, complaint = await answerable(
         context.services.store, visitor.person, visitor.household, pressed.complaint_id
     )
     if outcome is HandlingOutcome.NOT_ALLOWED or complaint is None:
-        return await stale_button(update, context)
+        return await stale_button(update, context)  # answers the press itself
+    # The press is answered once; the button stays: the household may answer again later.
+    await query.answer()
     if outcome is HandlingOutcome.NOT_OPEN:
         await _closed(update, t)
         return END

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.domain.buttons import CompanionAction, ComplaintSolved, decode, encode
-from bot.domain.models import AttachmentKind, ComplaintStatus, Role
+from bot.domain.models import AttachmentKind, Complaint, ComplaintStatus, Role
 from bot.services.complaint_handling import (
     OPEN,
     ComplaintCard,
@@ -21,7 +21,7 @@ from bot.services.complaint_handling import (
     card_of,
     confirm_solved,
     mark_resolved,
-    may_handle,
+    may_reply,
     reply_to_household,
     take_over,
     waiting_list,
@@ -62,10 +62,20 @@ def _policy(context: SapaContext) -> ComplaintPolicy:
     return ComplaintPolicy.from_settings(context.services.settings)
 
 
-async def _refused(update: Update, visitor: Visitor, outcome: HandlingOutcome) -> int:
+async def _refused(
+    update: Update, visitor: Visitor, outcome: HandlingOutcome, complaint: Complaint | None = None
+) -> int:
     t = visitor.t
     if outcome is HandlingOutcome.NOT_OPEN:
         await reply(update, t("This complaint is already resolved or closed."))
+    elif outcome is HandlingOutcome.WENT_UP and complaint is not None:
+        await reply(
+            update,
+            t(
+                "Complaint {ticket} is now handled by the {level}. You can follow it in "
+                "/keluhanmasuk, but no longer act on it."
+            ).format(ticket=complaint.ticket_code, level=level_label(complaint.level, t)),
+        )
     else:
         await refuse(update, t, "complaint", visitor.person)
     return END
@@ -99,7 +109,7 @@ async def staff_button(update: Update, context: SapaContext) -> str | int:
                 _card_buttons(complaint.id, t, take_label=None),  # what is left to do
             )
             return END
-        return await _refused(update, visitor, outcome)
+        return await _refused(update, visitor, outcome, complaint)
     if action == "resolve":
         outcome, complaint = await mark_resolved(store, person, complaint_id, now=now)
         if outcome is HandlingOutcome.DONE and complaint is not None:
@@ -111,13 +121,11 @@ async def staff_button(update: Update, context: SapaContext) -> str | int:
                 ).format(ticket=complaint.ticket_code),
             )
             return END
-        return await _refused(update, visitor, outcome)
+        return await _refused(update, visitor, outcome, complaint)
     # reply: check now, then wait for the text
-    async with store.read() as repo:
-        complaint = await repo.complaints.get(complaint_id)
-        allowed = complaint is not None and await may_handle(repo, person, complaint)
-    if not allowed or complaint is None:
-        return await _refused(update, visitor, HandlingOutcome.NOT_ALLOWED)
+    outcome, complaint = await may_reply(store, person, complaint_id)
+    if outcome is not HandlingOutcome.DONE or complaint is None:
+        return await _refused(update, visitor, outcome, complaint)
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
     flow.draft["complaint_id"] = complaint_id
     await reply(
@@ -152,7 +160,7 @@ async def reply_text(update: Update, context: SapaContext, step: Step) -> StepRe
     )
     end_flow(context.user_data or {})
     if outcome is not HandlingOutcome.DONE or complaint is None:
-        return await _refused(update, visitor, outcome)
+        return await _refused(update, visitor, outcome, complaint)
     await reply(
         update,
         t("Your answer was sent to the household and added to the history of {ticket}.").format(
@@ -260,6 +268,8 @@ async def _show_card(
     ]
     if card.followed_only:
         lines.append(t("Now handled by the {level}.").format(level=level_label(complaint.level, t)))
+    if complaint.assisted_role is not None:
+        lines.append(_filed_for(complaint.assisted_role, card.filed_by_staff, t))
     lines += [
         t("Status: {status}").format(status=status_label(complaint.status, t)),
         t("Deadline: {date}").format(date=deadline) + late,
@@ -285,6 +295,14 @@ async def _show_card(
                 ticket=complaint.ticket_code, when=when(event.at, t, zone)
             )
             await _send_file(update, event.file_kind, event.file_id, caption, t)
+
+
+def _filed_for(role: Role, name: str | None, t: Translator) -> str:
+    """Who filed the complaint for the household, when staff did (/keluhanuntuk)."""
+    shown = escape(name or "?")
+    if role is Role.HEALTH_WORKER:
+        return t("Filed for the household by health worker {name}").format(name=shown)
+    return t("Filed for the household by companion {name}").format(name=shown)
 
 
 async def _send_file(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.domain.models import ComplaintCategory, ComplaintEvent, EscalationLevel
+from bot.services.assisted import complaint_for_household
 from bot.services.complaint_handling import MESSAGES
 from bot.services.complaints import (
     MAX_TEXT_LENGTH,
@@ -24,13 +25,16 @@ from bot.texts.i18n import Translator
 from bot.texts.labels import CATEGORY_LABELS, attachment_label, category_label, status_label
 from handlers.common import (
     END,
+    Visitor,
+    for_household_line,
     linked_household,
     picture_of,
+    refuse_household,
     reply,
     too_long,
     wrong_button,
 )
-from handlers.flow import button, end_flow, start_flow
+from handlers.flow import FOR_HOUSEHOLD, button, end_flow, start_flow
 from handlers.menu import menu_keyboard
 from handlers.steps import Step, StepResult, flow_step
 
@@ -42,12 +46,17 @@ CATEGORY, TEXT, PHOTO, CONFIRM = "klh_category", "klh_text", "klh_photo", "klh_c
 SHOWN_MESSAGES = 3  # the latest messages about each complaint in /status
 
 
-async def begin(update: Update, context: SapaContext) -> str | int:
-    visitor = await linked_household(update, context)
-    if visitor is None:
+async def begin(
+    update: Update, context: SapaContext, *, acting: Visitor | None = None
+) -> str | int:
+    """Start a complaint; `acting`: staff filing it for the household she carries."""
+    visitor = acting or await linked_household(update, context)
+    if visitor is None or visitor.household is None:
         return END
     t = visitor.t
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
+    if acting is not None:
+        flow.draft[FOR_HOUSEHOLD] = visitor.household.id
     rows = [
         [button(t(label), flow, "category", category.value)]
         for category, label in CATEGORY_LABELS.items()
@@ -132,6 +141,7 @@ async def photo_given(update: Update, context: SapaContext, step: Step) -> StepR
     photo = t("yes") if flow.draft.get("photo_file_id") else t("no")
     lines = [
         t("Please check your complaint:"),
+        *for_household_line(visitor, flow),
         t("Category: {category}").format(category=category_label(category, t)),
         t("Photo: {answer}").format(answer=photo),
     ]
@@ -156,6 +166,8 @@ async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> S
     services = context.services
     settings = services.settings
     policy = ComplaintPolicy.from_settings(settings)
+    if FOR_HOUSEHOLD in flow.draft:
+        return await _file_for_household(update, context, step, policy)
     complaint = await file_complaint(
         services.store,
         visitor.person,
@@ -181,6 +193,46 @@ async def confirm_pressed(update: Update, context: SapaContext, step: Step) -> S
             "by {deadline}. You can follow it with “Complaint status”."
         ).format(ticket=complaint.ticket_code, owner=owner, deadline=deadline),
         menu_keyboard(t),
+    )
+    return END
+
+
+async def _file_for_household(
+    update: Update, context: SapaContext, step: Step, policy: ComplaintPolicy
+) -> int:
+    """Staff filing the complaint for a household (/keluhanuntuk): the same complaint, owner
+    and deadline as the household's own, with her as who filed it."""
+    flow, visitor = step.flow, step.visitor
+    assert visitor.person is not None and visitor.household is not None
+    t, services = visitor.t, context.services
+    number = escape(visitor.household.program_number)
+    complaint = await complaint_for_household(
+        services.store,
+        visitor.person,
+        visitor.household.id,
+        ComplaintCategory(flow.draft["category"]),
+        flow.draft["text"],
+        flow.draft.get("photo_file_id"),
+        now=services.clock(),
+        policy=policy,
+        voice_file_id=flow.draft.get("voice_file_id"),
+    )
+    end_flow(context.user_data or {})
+    if complaint is None:
+        await refuse_household(update, visitor, visitor.household.id)
+        return END
+    owner = (
+        t("The household's companion")
+        if complaint.level is EscalationLevel.COMPANION
+        else t("The kecamatan coordinator")
+    )
+    deadline = t.long_date(complaint.deadline_at.astimezone(services.settings.zone).date())
+    await reply(
+        update,
+        t(
+            "The complaint of household {number} is recorded with ticket code <b>{ticket}</b>. "
+            "{owner} will handle it by {deadline}. The household is told if it uses Telegram."
+        ).format(number=number, ticket=complaint.ticket_code, owner=owner, deadline=deadline),
     )
     return END
 

@@ -23,6 +23,8 @@ from telegram import InlineKeyboardButton
 from bot.domain.buttons import FlowStep, decode, encode
 
 FLOW_KEY = "flow"
+# In a draft: the id of the household a staff member reports for (/hadiruntuk, /keluhanuntuk).
+FOR_HOUSEHOLD = "for_household"
 
 
 @dataclass

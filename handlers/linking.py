@@ -20,7 +20,7 @@ from bot.services.linking import (
 from bot.services.reachability import set_reachable
 from bot.texts.labels import role_label
 from handlers import staff
-from handlers.common import END, Visitor, linked_household, reply, visit
+from handlers.common import END, Visitor, linked_household, reply, staff_help, visit
 from handlers.flow import current_flow, end_flow, start_flow
 from handlers.menu import menu_keyboard
 
@@ -56,14 +56,14 @@ async def start(update: Update, context: SapaContext) -> str | int:
     if visitor.household is not None:  # linked, but the household left the programme
         await _tell_outcome(update, context, LinkResult(LinkOutcome.HOUSEHOLD_INACTIVE))
         return END
-    if visitor.person is not None and not visitor.is_household:  # staff: not the household text
-        role = role_label(visitor.person.role, t)
-        await reply(
-            update,
-            t(
-                "This Telegram is registered as {role}. Send /bantuan to see what you can do."
-            ).format(role=role),
-        )
+    if visitor.person is not None and not visitor.is_household:  # staff: role and commands
+        role = visitor.person.role
+        lines = [
+            t("This Telegram is registered as {role}.").format(role=role_label(role, t)),
+            t("What you can do here:"),
+            *staff_help(role, t),
+        ]
+        await reply(update, "\n".join(lines))
         return END
     await reply(update, _greeting(visitor))
     start_flow(user_data, FLOW)

@@ -1,7 +1,10 @@
 """/antrean: the payout queue lists. A companion gets her households' queue times for the rounds
 of the next 14 days (or of one round), in the chat and as a PDF; a coordinator gets her
 kecamatan's list for the post office or bank, the district team every kecamatan's (or one it
-names), as a workbook and a PDF with a page per queue slot. Anyone else is refused."""
+names), as a workbook and a PDF with a page per queue slot. Anyone else is refused.
+
+When a round's slots are set, each companion is sent her households' times (`settle_queue`);
+that message's button sends the same list as a file to print (`print_pressed`)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from bot.domain.buttons import QueueListFile, decode
 from bot.domain.models import Role
 from bot.services.payout_queue import (
     LIST_ROLES,
@@ -29,7 +33,7 @@ from bot.texts.payout_list import (
     venue_summary,
     venue_workbook,
 )
-from handlers.common import refuse, reply, visit
+from handlers.common import refuse, reply, stale_button, visit
 
 if TYPE_CHECKING:
     from bot.runtime.app import SapaContext
@@ -46,18 +50,7 @@ async def queue_command(update: Update, context: SapaContext) -> None:
     args = context.args or []
     round_code = args[0][:40] if args else None
     kecamatan = " ".join(args[1:])[:100] or None
-    services = context.services
-    now = services.clock()
-    policy = QueuePolicy.from_settings(services.settings)
-    answer = await payout_lists(
-        services.store,
-        person.staff_id,
-        round_code,
-        kecamatan,
-        today=now.astimezone(policy.zone).date(),
-        now=now,
-        policy=policy,
-    )
+    answer = await _lists(context, person.staff_id, round_code, kecamatan)
     if answer.outcome is ListOutcome.REFUSED:
         await refuse(update, t, "payout_list", person, staff=person.staff_id)
     elif answer.outcome is ListOutcome.UNKNOWN_KECAMATAN:
@@ -80,6 +73,58 @@ async def queue_command(update: Update, context: SapaContext) -> None:
         await _send_venue_lists(update, context, answer, t)
 
 
+async def print_pressed(update: Update, context: SapaContext) -> None:
+    """The button of the notice that a round's slots are set: the companion's list of that round
+    as a file to print (her households only; the round re-checked against her kecamatan)."""
+    assert update.callback_query is not None
+    pressed = decode(update.callback_query.data)
+    if not isinstance(pressed, QueueListFile):
+        await stale_button(update, context)
+        return
+    await update.callback_query.answer()  # the buttons stay: she may want the file again
+    visitor = await visit(update, context)
+    person, t = visitor.person, visitor.t
+    if person is None or person.staff_id is None or person.role not in LIST_ROLES:
+        await refuse(update, t, "payout_list", person, round=pressed.round_id)
+        return
+    answer = await _lists(context, person.staff_id, None, None, round_id=pressed.round_id)
+    if answer.outcome is ListOutcome.REFUSED:
+        await refuse(update, t, "payout_list", person, round=pressed.round_id)
+    elif answer.outcome is not ListOutcome.LISTED or not answer.lists:
+        await reply(
+            update, t("That payout round is no longer on record.") + "\n" + _coming(answer, t)
+        )
+    elif not answer.companion:
+        await _send_venue_lists(update, context, answer, t)
+    elif not any(listed.household_count for listed in answer.lists):
+        await reply(update, companion_text(answer.lists, t))
+    else:
+        await _send_companion_pdf(update, context, answer, t)
+
+
+async def _lists(
+    context: SapaContext,
+    staff_id: int,
+    round_code: str | None,
+    kecamatan: str | None,
+    *,
+    round_id: int | None = None,
+) -> PayoutLists:
+    services = context.services
+    now = services.clock()
+    policy = QueuePolicy.from_settings(services.settings)
+    return await payout_lists(
+        services.store,
+        staff_id,
+        round_code,
+        kecamatan,
+        today=now.astimezone(policy.zone).date(),
+        now=now,
+        policy=policy,
+        round_id=round_id,
+    )
+
+
 def _coming(answer: PayoutLists, t: Translator) -> str:
     if not answer.coming:
         return t("No later payout round is on record.")
@@ -94,8 +139,13 @@ async def _send_companion_list(
     update: Update, context: SapaContext, answer: PayoutLists, t: Translator
 ) -> None:
     await reply(update, companion_text(answer.lists, t))
-    if not any(listed.household_count for listed in answer.lists):
-        return
+    if any(listed.household_count for listed in answer.lists):
+        await _send_companion_pdf(update, context, answer, t)
+
+
+async def _send_companion_pdf(
+    update: Update, context: SapaContext, answer: PayoutLists, t: Translator
+) -> None:
     pdf = await context.services.render(partial(companion_pdf, answer.lists, t))
     codes = dict.fromkeys(listed.round_code for listed in answer.lists)
     assert update.effective_chat is not None

@@ -87,6 +87,7 @@ def recap_text(recap: Recap, t: Translator) -> str:
         lines.append(
             f"{place}: {row.expected} / {row.reported} / {row.verified} / {row.cross_checked}{rate}"
         )
+    lines += ["", *sources_text(recap, t)]
     total = sum(recap.complaints.values())
     lines += ["", t("<b>Complaints filed this month</b>: {count}").format(count=total)]
     for category, label in CATEGORY_LABELS.items():
@@ -133,6 +134,24 @@ def recap_text(recap: Recap, t: Translator) -> str:
         t("Households the bot cannot reach: {count}").format(count=recap.unreachable_households),
     ]
     return "\n".join(lines)
+
+
+def sources_text(recap: Recap, t: Translator) -> list[str]:
+    """Who made the month's reports and complaints: the households themselves, or companions
+    and health workers for them (assisted: /hadiruntuk, /keluhanuntuk)."""
+    made, filed = recap.report_sources, recap.complaints_by_filer
+    return [
+        t("<b>Who reported</b> (posyandu visits / complaints)"),
+        t("• the households themselves: {visits} / {complaints}").format(
+            visits=made.self_reported, complaints=filed.get(Role.HOUSEHOLD, 0)
+        ),
+        t("• companions, for a household: {visits} / {complaints}").format(
+            visits=made.by_companion, complaints=filed.get(Role.COMPANION, 0)
+        ),
+        t("• health workers, for a household: {visits} / {complaints}").format(
+            visits=made.by_health_worker, complaints=filed.get(Role.HEALTH_WORKER, 0)
+        ),
+    ]
 
 
 def conditions_text(recap: Recap, t: Translator) -> list[str]:

@@ -108,8 +108,9 @@ async def _choose(
     if outcome is ReminderChange.MUTED:
         text = t(
             "🔕 Posyandu reminders are now off for this Telegram account. Schedule changes, "
-            "payout reminders and the answers to your complaints and reports still come. To "
-            "turn them on again: /pengingat nyala"
+            "payout reminders and the answers to your complaints and reports still come. You "
+            "can still report each posyandu visit yourself with /hadir. To turn them on again: "
+            "/pengingat nyala"
         )
     elif outcome is ReminderChange.ALREADY_MUTED:
         text = t(

@@ -37,11 +37,13 @@ from bot.domain.buttons import (
     MissedSession,
     OpenConfirmations,
     OpenVerifications,
+    QueueListFile,
     ReminderChoice,
     Verification,
     is_kind,
 )
 from handlers import (
+    assisted,
     attendance,
     caseload,
     common,
@@ -112,6 +114,8 @@ def household_conversation(application: SapaApplication) -> ConversationHandler[
         MessageHandler(menu(MenuAction.REPORT), attendance.begin),
         CommandHandler("keluhan", complaints.begin),
         MessageHandler(menu(MenuAction.COMPLAIN), complaints.begin),
+        CommandHandler("hadiruntuk", assisted.report_command),
+        CommandHandler("keluhanuntuk", assisted.complaint_command),
         CommandHandler("status", complaints.status_command),
         MessageHandler(menu(MenuAction.STATUS), complaints.status_command),
         CommandHandler("jadwal", schedule.schedule_command),
@@ -244,6 +248,9 @@ def register(application: SapaApplication) -> ConversationHandler[SapaContext]:
     application.add_handler(CommandHandler("kodetautan", caseload.link_code_command))
     application.add_handler(CommandHandler("ekspor", recap.export_command))
     application.add_handler(CommandHandler("antrean", payout_lists.queue_command))
+    application.add_handler(
+        CallbackQueryHandler(payout_lists.print_pressed, pattern=is_kind(QueueListFile))
+    )
     conversation = household_conversation(application)
     application.add_handler(conversation)
     application.add_handler(

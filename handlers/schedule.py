@@ -1,5 +1,6 @@
 """“My schedule”: the next posyandu day for the members it concerns, and the next payout round
-with the household's own queue time (or a sentence saying it is not set yet)."""
+with the household's own queue time, or when it will be told it, or that there is none (the
+round's slots are full) and the companion tells it when to come."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from bot.services.agenda import household_agenda
+from bot.services.agenda import SlotState, household_agenda
+from bot.services.payout_queue import QueuePolicy
 from bot.texts.labels import member_kind_label
 from handlers.common import END, linked_household, reply
 from handlers.flow import end_flow
@@ -27,7 +29,7 @@ async def schedule_command(update: Update, context: SapaContext) -> int:
     services = context.services
     today = services.clock().astimezone(services.settings.zone).date()
     agenda = await household_agenda(
-        services.store, visitor.household, today, services.settings.queue_slot_minutes
+        services.store, visitor.household, today, QueuePolicy.from_settings(services.settings)
     )
     blocks = []
     if agenda.posyandu is not None and agenda.posyandu_day is not None:
@@ -53,12 +55,24 @@ async def schedule_command(update: Update, context: SapaContext) -> int:
                     start=f"{slot.start:%H.%M}", end=f"{slot.end:%H.%M}", place=escape(payout.place)
                 )
             )
-        else:
+        elif agenda.slot_state is SlotState.COMING and agenda.told_on is not None:
             lines += [
                 t("Place: {place}").format(place=escape(payout.place)),
                 t(
-                    "Your queue time has not been set yet. You will be told it before the "
-                    "payout day."
+                    "Your queue time is not set yet. You will get a message with it on {date} "
+                    "in the afternoon."
+                ).format(date=t.long_date(agenda.told_on)),
+            ]
+        else:  # the slots are full: the companion tells the household when to come
+            lines += [
+                t("Place: {place}, {start}–{end} WIB").format(
+                    place=escape(payout.place),
+                    start=f"{payout.start_time:%H.%M}",
+                    end=f"{payout.end_time:%H.%M}",
+                ),
+                t(
+                    "There is no queue time for your household in this round. Your companion "
+                    "will tell you when to come."
                 ),
             ]
         lines += [

@@ -57,8 +57,11 @@ async def queue_command(update: Update, context: SapaContext) -> int:
         return await _not_allowed(update, visitor)
     async with context.services.store.read() as repo:
         households = await households_in_scope(repo, person)
-        waiting = await repo.verification.waiting(households, limit=100)
+        waiting = await repo.verification.waiting(households, limit=100, not_assisted_by=person.id)
         off_day = await off_session_reports(repo, waiting[:QUEUE_PAGE])
+        own = await repo.verification.waiting_assisted_by(person.id)
+    if own:
+        await reply(update, _own_reports(t, own))
     if not waiting:
         await reply(update, t("No reports are waiting for verification."))
         return END
@@ -73,6 +76,7 @@ async def queue_command(update: Update, context: SapaContext) -> int:
                 t("Proof photo: {answer}").format(
                     answer=t("yes") if report.proof_file_id else t("no")
                 ),
+                *_reported_for_household(report, t),
                 *_health_worker_says(report, t),
                 *([_off_day_warning(t)] if report.id in off_day else []),
             ]
@@ -100,6 +104,24 @@ def _off_day_warning(t: Translator) -> str:
     return t(
         "⚠️ The posyandu held no session that day: it counts only once a health worker confirms it."
     )
+
+
+def _own_reports(t: Translator, count: int) -> str:
+    return t(
+        "Reports you made for households yourself, still waiting: {count}. You do not verify "
+        "them: a health worker's confirmation at the posyandu or the coordinator's verification "
+        "settles them."
+    ).format(count=count)
+
+
+def _reported_for_household(report: ReportLine, t: Translator) -> list[str]:
+    """Who reported it for the household, when staff did (/hadiruntuk)."""
+    if report.assisted_role is None:
+        return []
+    name = escape(report.assisted_name or "?")
+    if report.assisted_role is Role.HEALTH_WORKER:
+        return [t("Reported for the household by health worker {name}").format(name=name)]
+    return [t("Reported for the household by companion {name}").format(name=name)]
 
 
 def _health_worker_says(report: ReportLine, t: Translator) -> list[str]:
@@ -143,6 +165,8 @@ async def decision_pressed(update: Update, context: SapaContext) -> str | int:
         )
     if not in_scope:
         return await _not_allowed(update, visitor)
+    if report is not None and report.assisted_by == person.id:
+        return await _decided_or_refused(update, visitor, Decision.OWN_REPORT)
     flow = start_flow(context.user_data if context.user_data is not None else {}, FLOW)
     flow.draft["report_id"] = report_id
     await reply(
@@ -191,5 +215,15 @@ async def reason_given(update: Update, context: SapaContext, step: Step) -> Step
 async def _decided_or_refused(update: Update, visitor: Visitor, outcome: Decision) -> int:
     if outcome is Decision.ALREADY_DECIDED:
         await reply(update, visitor.t("This report was already decided."))
+        return END
+    if outcome is Decision.OWN_REPORT:
+        await reply(
+            update,
+            visitor.t(
+                "You reported this visit for the household yourself, so you do not verify it: "
+                "a health worker's confirmation at the posyandu or the coordinator's "
+                "verification settles it."
+            ),
+        )
         return END
     return await _not_allowed(update, visitor)

@@ -74,7 +74,7 @@ from bot.domain.sessions import sessions_between
 from bot.services.attendance import missed_question_prefix
 from bot.services.digest import build_digests, member_followed_until
 from bot.services.follow_ups import open_after_session
-from bot.services.payout_queue import QueuePolicy, settle_queue
+from bot.services.payout_queue import REMINDER_DAYS_BEFORE, QueuePolicy, settle_queue
 from bot.settings import Settings
 from bot.texts.notices import (
     COMPANION_DIGEST,
@@ -100,7 +100,7 @@ SESSION_STARTS = time(8, 0)  # posyandu open in the morning; the schedules give 
 MISSED_AT = time(10, 0)
 MISSED_UNTIL = time(21, 0)
 PAYOUT_AT = time(16, 0)
-PAYOUT_DAYS_BEFORE = (3, 1)
+PAYOUT_DAYS_BEFORE = REMINDER_DAYS_BEFORE  # (3, 1): the slots are given by the first
 DIGEST_AT = time(6, 45)
 DIGEST_UNTIL = time(12, 0)
 HORIZON_DAYS = 8

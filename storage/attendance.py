@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.models import AbsenceReason, AttendanceReport, ReportStatus
+from bot.domain.models import AbsenceReason, AttendanceReport, ReportStatus, Role
 from storage.database import upsert
-from storage.schema import absence, attendance_report, household, member, posyandu
+from storage.schema import absence, attendance_report, household, member, person, posyandu, staff
 
 
 def _report(row: object) -> AttendanceReport:
@@ -25,6 +25,13 @@ def _same_visit(member_id: int, posyandu_id: int, session_date: date) -> list[Co
         attendance_report.c.posyandu_id == posyandu_id,
         attendance_report.c.session_date == session_date,
     ]
+
+
+def _assisted(reported_by: int, assisted_role: Role | None) -> dict[str, object]:
+    """The columns saying who reported a visit for the household (none for its own report)."""
+    if assisted_role is None:
+        return {}
+    return {"assisted_by": reported_by, "assisted_role": assisted_role.value}
 
 
 def _insert_new_visit(connection: AsyncConnection, **values: object) -> Any:
@@ -54,8 +61,10 @@ class AttendanceRepository:
         proof_file_id: str | None,
         reported_by: int,
         now: datetime,
+        assisted_role: Role | None = None,
     ) -> AttendanceReport | None:
-        """Save a household's report; None when this member, day and posyandu already have one."""
+        """Save a household's report (made by its companion for it: `assisted_role`); None when
+        this member, day and posyandu already have one."""
         statement = _insert_new_visit(
             self._connection,
             member_id=member_id,
@@ -65,6 +74,7 @@ class AttendanceRepository:
             proof_file_id=proof_file_id,
             reported_by=reported_by,
             reported_at=now,
+            **_assisted(reported_by, assisted_role),
         ).returning(attendance_report)
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _report(row)
@@ -77,8 +87,10 @@ class AttendanceRepository:
         proof_file_id: str | None,
         reported_by: int,
         now: datetime,
+        assisted_role: Role | None = None,
     ) -> AttendanceReport | None:
-        """The household reports a visit the health worker already confirmed on their own word:
+        """The household (or its companion for it: `assisted_role`) reports a visit the health
+        worker already confirmed on their own word:
         the attendance becomes cross-checked, with the household as reporter (and its proof
         photo, when it sent one). None when there is no such confirmation waiting for the
         household, for example because the household had already reported this visit."""
@@ -86,6 +98,7 @@ class AttendanceRepository:
             "status": ReportStatus.CROSS_CHECKED.value,
             "reported_by": reported_by,
             "reported_at": now,
+            **_assisted(reported_by, assisted_role),
         }
         if proof_file_id is not None:
             values["proof_file_id"] = proof_file_id
@@ -100,6 +113,35 @@ class AttendanceRepository:
             .values(**values)
             .returning(attendance_report)
         )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _report(row)
+
+    async def add_health_worker_report(
+        self,
+        member_id: int,
+        posyandu_id: int,
+        session_date: date,
+        proof_file_id: str | None,
+        person_id: int,
+        now: datetime,
+    ) -> AttendanceReport | None:
+        """A health worker reports a visit for a household (/hadiruntuk): a verified attendance
+        on her word, as her tick at the session would make it, with her proof photo and her as
+        the one who reported it for the household. None when that visit already has a row."""
+        statement = _insert_new_visit(
+            self._connection,
+            member_id=member_id,
+            posyandu_id=posyandu_id,
+            session_date=session_date,
+            status=ReportStatus.VERIFIED.value,
+            proof_file_id=proof_file_id,
+            reported_at=now,
+            verified_by=person_id,
+            verified_at=now,
+            confirmed_by_health_worker=person_id,
+            assisted_by=person_id,
+            assisted_role=Role.HEALTH_WORKER.value,
+        ).returning(attendance_report)
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _report(row)
 
@@ -283,6 +325,14 @@ class ReportLine:
     not_confirmed: bool = False  # a health worker finished the session without confirming it
     companion_id: int | None = None  # the household's companion
     posyandu_id: int = 0
+    # Reported for the household by staff (/hadiruntuk): her person id, role and name.
+    assisted_by: int | None = None
+    assisted_role: Role | None = None
+    assisted_name: str | None = None
+
+
+_assistant = person.alias("assistant")
+_assistant_staff = staff.alias("assistant_staff")
 
 
 def _line_query() -> Select[Any]:
@@ -300,10 +350,15 @@ def _line_query() -> Select[Any]:
             attendance_report.c.not_confirmed_at,
             household.c.companion_id,
             attendance_report.c.posyandu_id,
+            attendance_report.c.assisted_by,
+            attendance_report.c.assisted_role,
+            _assistant_staff.c.name.label("assisted_name"),
         )
         .join(member, member.c.id == attendance_report.c.member_id)
         .join(household, household.c.id == member.c.household_id)
         .join(posyandu, posyandu.c.id == attendance_report.c.posyandu_id)
+        .outerjoin(_assistant, _assistant.c.id == attendance_report.c.assisted_by)
+        .outerjoin(_assistant_staff, _assistant_staff.c.id == _assistant.c.staff_id)
     )
 
 
@@ -311,8 +366,11 @@ class VerificationRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def waiting(self, household_ids: list[int], limit: int) -> list[ReportLine]:
-        """Reports of these households still waiting for verification, oldest first."""
+    async def waiting(
+        self, household_ids: list[int], limit: int, *, not_assisted_by: int | None = None
+    ) -> list[ReportLine]:
+        """Reports of these households still waiting for verification, oldest first; without
+        those `not_assisted_by` (a person) made for a household herself."""
         if not household_ids:
             return []
         query = (
@@ -324,7 +382,22 @@ class VerificationRepository:
             .order_by(attendance_report.c.session_date, attendance_report.c.id)
             .limit(limit)
         )
+        if not_assisted_by is not None:
+            query = query.where(
+                or_(
+                    attendance_report.c.assisted_by.is_(None),
+                    attendance_report.c.assisted_by != not_assisted_by,
+                )
+            )
         return [_report_line(row) for row in await self._connection.execute(query)]
+
+    async def waiting_assisted_by(self, person_id: int) -> int:
+        """How many reports this person made for households still wait for verification."""
+        query = select(func.count()).where(
+            attendance_report.c.assisted_by == person_id,
+            attendance_report.c.status == ReportStatus.REPORTED.value,
+        )
+        return int((await self._connection.execute(query)).scalar_one())
 
     async def lines(self, report_ids: list[int]) -> list[ReportLine]:
         """These reports, in session and member order."""
@@ -379,4 +452,7 @@ def _report_line(row: Any) -> ReportLine:
         row.not_confirmed_at is not None,
         row.companion_id,
         row.posyandu_id,
+        row.assisted_by,
+        None if row.assisted_role is None else Role(row.assisted_role),
+        row.assisted_name,
     )

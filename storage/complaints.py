@@ -15,6 +15,7 @@ from bot.domain.models import (
     ComplaintEvent,
     ComplaintStatus,
     EscalationLevel,
+    Role,
 )
 from storage.schema import complaint, complaint_event, person
 
@@ -44,7 +45,9 @@ class ComplaintRepository:
         now: datetime,
         about_staff_id: int | None = None,
         voice_file_id: str | None = None,
+        assisted_role: Role | None = None,
     ) -> Complaint:
+        """A new complaint; `assisted_role`: filed for the household by staff (`filed_by`)."""
         statement = (
             complaint.insert()
             .values(
@@ -61,6 +64,8 @@ class ComplaintRepository:
                 updated_at=now,
                 about_staff_id=about_staff_id,
                 voice_file_id=voice_file_id,
+                assisted_by=None if assisted_role is None else filed_by,
+                assisted_role=None if assisted_role is None else assisted_role.value,
             )
             .returning(complaint)
         )
@@ -78,19 +83,26 @@ class ComplaintRepository:
         note: str | None = None,
         file_id: str | None = None,
         file_kind: AttachmentKind | None = None,
-    ) -> None:
-        await self._connection.execute(
-            complaint_event.insert().values(
-                complaint_id=complaint_id,
-                kind=kind,
-                at=at,
-                actor_person_id=actor_person_id,
-                status=status.value if status else None,
-                level=level.value if level else None,
-                note=note,
-                file_id=file_id,
-                file_kind=file_kind.value if file_kind else None,
-            )
+    ) -> int:
+        """Add an entry to the complaint's history; returns its id."""
+        return int(
+            (
+                await self._connection.execute(
+                    complaint_event.insert()
+                    .values(
+                        complaint_id=complaint_id,
+                        kind=kind,
+                        at=at,
+                        actor_person_id=actor_person_id,
+                        status=status.value if status else None,
+                        level=level.value if level else None,
+                        note=note,
+                        file_id=file_id,
+                        file_kind=file_kind.value if file_kind else None,
+                    )
+                    .returning(complaint_event.c.id)
+                )
+            ).scalar_one()
         )
 
     async def get(self, complaint_id: int) -> Complaint | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import PayoutRound, PayoutRoundRecord
@@ -55,11 +55,19 @@ class PayoutRepository:
 
     async def next_with_slot(
         self, household_id: int, kecamatan_id: int, today: date
-    ) -> tuple[PayoutRound, int | None] | None:
+    ) -> tuple[PayoutRound, int | None, int] | None:
         """The kecamatan's next round from `today` on, with the household's slot index in its
-        queue (None when it has none yet): one statement."""
+        queue (None when it has none yet) and how many households have a slot in it: one
+        statement."""
+        given = queue_slot.alias("given")
+        placed = (
+            select(func.count())
+            .where(given.c.round_id == payout_round.c.id)
+            .correlate(payout_round)
+            .scalar_subquery()
+        )
         query = (
-            select(payout_round, queue_slot.c.slot_index)
+            select(payout_round, queue_slot.c.slot_index, placed.label("placed"))
             .outerjoin(
                 queue_slot,
                 and_(
@@ -75,8 +83,13 @@ class PayoutRepository:
         if row is None:
             return None
         values = row._asdict()
-        slot_index = values.pop("slot_index")
-        return PayoutRound.model_validate(values), slot_index
+        slot_index, count = values.pop("slot_index"), values.pop("placed")
+        return PayoutRound.model_validate(values), slot_index, int(count)
+
+    async def get(self, round_id: int) -> PayoutRound | None:
+        query = select(payout_round).where(payout_round.c.id == round_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else PayoutRound.model_validate(row._asdict())
 
     async def with_code(self, round_code: str) -> list[PayoutRound]:
         """The rounds of that code, in every kecamatan that has one."""

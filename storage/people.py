@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -126,6 +127,17 @@ class PersonRepository:
     async def by_staff_id(self, staff_id: int) -> Person | None:
         row = (await self._connection.execute(_current(person.c.staff_id == staff_id))).first()
         return None if row is None else _person(row)
+
+    async def staff_names(self, person_ids: Sequence[int]) -> dict[int, str]:
+        """The staff names of these accounts (those that are staff), by person id."""
+        if not person_ids:
+            return {}
+        query = (
+            select(person.c.id, staff.c.name)
+            .join(staff, staff.c.id == person.c.staff_id)
+            .where(person.c.id.in_(sorted(set(person_ids))))
+        )
+        return {row.id: row.name for row in await self._connection.execute(query)}
 
     async def set_reachable(self, person_id: int, reachable: bool) -> None:
         await self._connection.execute(

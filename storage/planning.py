@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, func, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.domain.models import (
     AbsenceReason,
+    ComplaintCategory,
     ComplaintStatus,
     EscalationLevel,
     Member,
@@ -40,6 +41,7 @@ from storage.schema import (
     absence,
     attendance_report,
     complaint,
+    complaint_event,
     desa,
     household,
     kecamatan,
@@ -132,6 +134,10 @@ class WaitingComplaint:
     ticket_code: str
     program_number: str
     deadline_at: datetime
+    # Where it is: at the companion's level, or above her (she follows it, read-only); and
+    # whether it went up from her level (her deadline passed: overdue for her).
+    level: EscalationLevel = EscalationLevel.COMPANION
+    went_up: bool = False
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
@@ -597,9 +603,27 @@ class PlanningRepository:
     async def caseload_complaints_waiting(
         self, companion_ids: Sequence[int]
     ) -> dict[int, list[WaitingComplaint]]:
-        """Open complaints at the companion's level, by companion, earliest deadline first
-        (as `complaints_waiting`)."""
+        """Open complaints of the companions' households, by companion, earliest deadline
+        first: those at the companion's level, and those handled above her that she follows
+        (not those about her), marked whether they went up from her level."""
         found: dict[int, list[WaitingComplaint]] = defaultdict(list)
+        at_her_level = complaint.c.level == EscalationLevel.COMPANION.value
+        not_about_her = or_(
+            complaint.c.category != ComplaintCategory.COMPANION.value,
+            and_(
+                complaint.c.about_staff_id.is_not(None),
+                complaint.c.about_staff_id != household.c.companion_id,
+            ),
+        )
+        went_up = (
+            select(complaint_event.c.id)
+            .where(
+                complaint_event.c.complaint_id == complaint.c.id,
+                complaint_event.c.kind == "escalated",
+                complaint_event.c.level == EscalationLevel.COORDINATOR.value,
+            )
+            .exists()
+        )
         for chunk in _chunks(sorted(set(companion_ids))):
             query = (
                 select(
@@ -607,10 +631,12 @@ class PlanningRepository:
                     complaint.c.ticket_code,
                     household.c.program_number,
                     complaint.c.deadline_at,
+                    complaint.c.level,
+                    went_up.label("went_up"),
                 )
                 .join(household, household.c.id == complaint.c.household_id)
                 .where(
-                    complaint.c.level == EscalationLevel.COMPANION.value,
+                    or_(at_her_level, not_about_her),
                     complaint.c.status.in_(
                         [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]
                     ),
@@ -619,8 +645,17 @@ class PlanningRepository:
                 )
                 .order_by(complaint.c.deadline_at, complaint.c.id)
             )
-            for companion_id, *line in await self._connection.execute(query):
-                found[companion_id].append(WaitingComplaint(*line))
+            for row in await self._connection.execute(query):
+                level = EscalationLevel(row.level)
+                found[row.companion_id].append(
+                    WaitingComplaint(
+                        row.ticket_code,
+                        row.program_number,
+                        row.deadline_at,
+                        level,
+                        level is not EscalationLevel.COMPANION and bool(row.went_up),
+                    )
+                )
         return found
 
     async def caseload_unreachable(self, companion_ids: Sequence[int]) -> set[int]:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import ComplaintStatus, EscalationLevel, MemberKind, Role
-from bot.domain.recap import CompanionRow, ComplaintRow, FollowedWindow
+from bot.domain.recap import CompanionRow, ComplaintRow, FollowedWindow, ReportSources
 from bot.domain.schedule import ScheduleRule, parse_schedule_rule
 from storage.notifications import undelivered_ever
 from storage.schema import (
@@ -161,6 +161,48 @@ class RecapRepository:
         for posyandu_id, day, status, count in await self._connection.execute(query):
             found[(posyandu_id, day)][status] = count
         return found
+
+    async def report_sources(
+        self, kecamatan_id: int | None, first: date, last: date
+    ) -> dict[int, ReportSources]:
+        """Reports of sessions from `first` to `last`, by posyandu and by who made them: the
+        household itself, or a companion or health worker for it (/hadiruntuk). Counted from
+        the (posyandu, session day, assisted role, reporter) index alone (migration 0019)."""
+        role = attendance_report.c.assisted_role
+        own = and_(role.is_(None), attendance_report.c.reported_by.is_not(None))
+        query = (
+            select(
+                attendance_report.c.posyandu_id,
+                func.count().filter(own),
+                func.count().filter(role == Role.COMPANION.value),
+                func.count().filter(role == Role.HEALTH_WORKER.value),
+            )
+            .where(
+                attendance_report.c.session_date.between(first, last),
+                attendance_report.c.posyandu_id.in_(_posyandu_ids(kecamatan_id)),
+            )
+            .group_by(attendance_report.c.posyandu_id)
+        )
+        return {
+            posyandu_id: ReportSources(int(own_count), int(companion), int(health_worker))
+            for posyandu_id, own_count, companion, health_worker in await self._connection.execute(
+                query
+            )
+        }
+
+    async def complaints_by_filer(
+        self, kecamatan_id: int | None, start: datetime, end: datetime
+    ) -> dict[Role, int]:
+        """Complaints filed in the month by who filed them: the household, or staff for it."""
+        filer = func.coalesce(complaint.c.assisted_role, Role.HOUSEHOLD.value)
+        query = (
+            select(filer, func.count())
+            .where(complaint.c.created_at >= start, complaint.c.created_at < end)
+            .group_by(filer)
+        )
+        if kecamatan_id is not None:
+            query = query.where(_kecamatan_of(complaint.c.household_id) == kecamatan_id)
+        return {Role(role): count for role, count in await self._connection.execute(query)}
 
     async def complaints_by_category_status(
         self, kecamatan_id: int | None, start: datetime, end: datetime
@@ -371,6 +413,7 @@ async def _complaint_rows(
             complaint.c.created_at,
             complaint.c.deadline_at,
             complaint.c.resolved_at,
+            complaint.c.assisted_role,
         )
         .join(household, household.c.id == complaint.c.household_id)
         .join(desa, desa.c.id == household.c.desa_id)
@@ -379,4 +422,18 @@ async def _complaint_rows(
     )
     if kecamatan_id is not None:
         query = query.where(desa.c.kecamatan_id == kecamatan_id)
-    return [ComplaintRow(*row) for row in await connection.execute(query)]
+    return [
+        ComplaintRow(
+            row.ticket_code,
+            row.program_number,
+            row.name,
+            row.category,
+            row.status,
+            row.level,
+            row.created_at,
+            row.deadline_at,
+            row.resolved_at,
+            Role(row.assisted_role or Role.HOUSEHOLD.value),
+        )
+        for row in await connection.execute(query)
+    ]

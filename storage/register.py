@@ -23,6 +23,7 @@ from storage.schema import (
     household,
     kecamatan,
     member,
+    posyandu,
     school_attendance,
     staff,
 )
@@ -61,10 +62,12 @@ class RegisterRepository:
                 desa.c.name,
                 household.c.posyandu_id,
                 staff.c.name,
+                posyandu.c.name,
             )
             .join(desa, desa.c.id == household.c.desa_id)
             .join(kecamatan, kecamatan.c.id == desa.c.kecamatan_id)
             .outerjoin(staff, staff.c.id == household.c.companion_id)
+            .outerjoin(posyandu, posyandu.c.id == household.c.posyandu_id)
             .where(
                 household.c.active.is_(True), household.c.desa_id.in_(scope_desa_ids(kecamatan_id))
             )

@@ -216,12 +216,24 @@ attendance_report = Table(
     Column("disputed_at", UtcDateTime, nullable=True),
     # A health worker finished the session's list without confirming this household report.
     Column("not_confirmed_at", UtcDateTime, nullable=True),
+    # Reported for the household by a companion or health worker (/hadiruntuk, migration 0019):
+    # her person id (a plain id, see 0019) and the role she acted in; NULL: the household itself.
+    Column("assisted_by", Integer, nullable=True),
+    Column("assisted_role", String(20), nullable=True),
     UniqueConstraint("member_id", "session_date", "posyandu_id"),
     Index("ix_attendance_report_posyandu_date", "posyandu_id", "session_date"),
     Index("ix_attendance_report_status", "status"),
     # For the recap: reports of a month per posyandu and status, verifications per companion.
     Index("ix_attendance_report_posyandu_date_status", "posyandu_id", "session_date", "status"),
     Index("ix_attendance_report_verified_by_at", "verified_by", "verified_at"),
+    # For the recap: a month's reports by who made them (household, companion, health worker).
+    Index(
+        "ix_attendance_report_posyandu_date_assisted",
+        "posyandu_id",
+        "session_date",
+        "assisted_role",
+        "reported_by",
+    ),
     CheckConstraint(
         "status in ('reported','verified','cross_checked','rejected')", name="report_status"
     ),
@@ -247,6 +259,10 @@ complaint = Table(
     Column("about_staff_id", ForeignKey("staff.id"), nullable=True),
     # A voice note sent as the complaint's content (Telegram's file id; migration 0017).
     Column("voice_file_id", String(200), nullable=True),
+    # Filed for the household by a companion or health worker (/keluhanuntuk, migration 0019):
+    # her person id (also in `filed_by`) and the role she acted in; NULL: the household itself.
+    Column("assisted_by", Integer, nullable=True),
+    Column("assisted_role", String(20), nullable=True),
     Index("ix_complaint_status_deadline", "status", "deadline_at"),
     Index("ix_complaint_created_at", "created_at"),
     Index("ix_complaint_resolved_at", "resolved_at"),

@@ -4,22 +4,27 @@ households found closed on its session day is reported to the coordinator the sa
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.domain.models import AbsenceReason, Role
 from bot.services.attendance import record_absence
 from bot.services.digest import build_digest
+from bot.services.recap import build_recap
 from bot.texts.digest import list_lines
 from bot.texts.i18n import Translator
 from bot.texts.notices import render
+from bot.texts.workbook import tables
 from storage.schema import notification
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.helpers import add_households_for_euis, import_valid_files
 
+WIB = ZoneInfo("Asia/Jakarta")
 SESSION = date(2026, 11, 30)  # Posyandu Anggrek met on the last Monday of November
 
 
@@ -79,3 +84,14 @@ async def test_a_closed_posyandu_reaches_the_coordinator_and_the_reasons_the_com
         line.startswith("RTS-2026-0101 ") and line.endswith("tidak datang: Terlalu jauh")
         for line in missed
     )
+
+    # The recap counts the reasons per desa (chat and workbook) and per posyandu (workbook).
+    recap = await build_recap(store, asep.kecamatan_id, date(2026, 11, 1), now=NOW, zone=WIB)
+    asked = Counter({AbsenceReason.SESSION_CANCELLED: 2, AbsenceReason.TOO_FAR: 1})
+    assert recap.absence_reasons == {"Mekarjaya · Mekarjaya": asked}
+    assert recap.absence_reasons_by_posyandu == {"Mekarjaya · Posyandu Anggrek": asked}
+    [(_name, _header, rows)] = [sheet for sheet in tables(recap, t_id, WIB) if sheet[0] == "Syarat"]
+    assert [row for row in rows if row[0] == "Posyandu"] == [
+        ["Posyandu", "Mekarjaya · Posyandu Anggrek", "Posyandu tidak buka", "", 2, "", ""],
+        ["Posyandu", "Mekarjaya · Posyandu Anggrek", "Terlalu jauh", "", 1, "", ""],
+    ]

@@ -39,7 +39,7 @@ from storage.store import Store
 from tests.support.chat import Chat
 from tests.support.scenes import enrolled, file_payout_complaint, report_visit
 
-REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
+REFUSED = "Maaf, itu tidak bisa dilakukan dari akun ini."
 
 # Who tries. "In scope" is RTS-2026-0001 (Mekarjaya, Posyandu Anggrek, companion PD-MKJ-1).
 ACTORS = {

@@ -55,7 +55,7 @@ async def test_unknown_input_gets_a_polite_answer(
     assert (
         api.texts()
         == [
-            "Maaf, saya belum mengerti pesan itu. Kirim /bantuan untuk melihat apa yang bisa saya bantu."
+            "Maaf, kami belum mengerti pesan itu. Kirim /bantuan untuk melihat apa yang bisa kami bantu."
         ]
         * 3
     )

@@ -23,6 +23,7 @@ from bot.domain.buttons import (
     MissedSession,
     OpenConfirmations,
     OpenVerifications,
+    QueueListFile,
     ReminderChoice,
     Verification,
     decode,
@@ -46,6 +47,7 @@ LONGEST: list[ButtonData] = [
     ErasureDecision(999_999_999_999, "identity"),
     ReminderChoice("off"),
     FollowUpAction(999_999_999_999, "moved_away"),
+    QueueListFile(999_999_999_999),
 ]
 
 
@@ -103,6 +105,6 @@ async def test_a_forged_button_is_an_old_button_and_its_spinner_stops(
 ) -> None:
     calls = len(mother.api.calls)
     answers = await mother.press_data(forged)
-    assert answers == ["Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."]
+    assert answers == ["Itu tombol lama. Silakan mulai lagi dari menu."]
     assert "answerCallbackQuery" in [c.method for c in mother.api.calls[calls:]]
     assert "handler_failed" not in caplog.text

@@ -27,19 +27,19 @@ async def test_household_filters(mother: Chat, store: Store) -> None:
     [ask] = await euis.send("/rumahtangga")
     assert ask == "Rumah tangga yang mana?"
     assert euis.buttons() == [
-        "Jadwal posyandu minggu ini", "Tidak hadir di posyandu terakhir",
-        "Rumah tangga yang tidak bisa dihubungi bot", "Dengan keluhan terbuka", "Semua rumah tangga saya",
+        "Jadwal posyandu minggu ini", "Belum ada laporan hadir di posyandu terakhir",
+        "Rumah tangga yang tidak bisa dihubungi bot", "Yang keluhannya belum selesai", "Semua rumah tangga saya",
     ]  # fmt: skip
     [everyone] = await euis.press("Semua rumah tangga saya")
     assert everyone == (
         "<b>Semua rumah tangga saya</b> (2)\nRTS-2026-0001 Ujang Sukmana\nRTS-2026-0003 Encep Maulana"
     )
     await euis.send("/rumahtangga")
-    [missed] = await euis.press("Tidak hadir di posyandu terakhir")
+    [missed] = await euis.press("Belum ada laporan hadir di posyandu terakhir")
     assert "RTS-2026-0001 Ujang Sukmana (30/11)" in missed
     await euis.send("/rumahtangga")
-    [complaints] = await euis.press("Dengan keluhan terbuka")
-    assert complaints == "<b>Dengan keluhan terbuka</b> (1)\nRTS-2026-0001 Ujang Sukmana"
+    [complaints] = await euis.press("Yang keluhannya belum selesai")
+    assert complaints == "<b>Yang keluhannya belum selesai</b> (1)\nRTS-2026-0001 Ujang Sukmana"
     await euis.send("/rumahtangga")
     [none] = await euis.press("Rumah tangga yang tidak bisa dihubungi bot")
     assert none.endswith("Tidak ada saat ini.")
@@ -63,7 +63,8 @@ async def test_complaints_about_the_companion_stay_out_of_her_lists(
     await mother.send("/keluhan")
     [about_her] = await mother.press("Pendamping")
     assert about_her.endswith(
-        "Keluhan tentang pendamping Anda dikirim ke koordinator kecamatan, tidak ke pendamping itu."
+        "Keluhan tentang pendamping dikirim ke koordinator kecamatan, bukan ke pendamping itu "
+        "sendiri."
     )
     await mother.send("Pendamping tidak pernah datang ke rumah kami.")
     await mother.press("Lewati")
@@ -71,13 +72,13 @@ async def test_complaints_about_the_companion_stay_out_of_her_lists(
     euis = await enrolled(store, mother, "PD-MKJ-1", 7906)  # the companion of RTS-2026-0001
 
     await euis.send("/rumahtangga")
-    [complaints] = await euis.press("Dengan keluhan terbuka")
-    assert complaints == "<b>Dengan keluhan terbuka</b> (0)\nTidak ada saat ini."
+    [complaints] = await euis.press("Yang keluhannya belum selesai")
+    assert complaints == "<b>Yang keluhannya belum selesai</b> (0)\nTidak ada saat ini."
 
     await file_payout_complaint(mother)  # an ordinary complaint does show
     await euis.send("/rumahtangga")
-    [complaints] = await euis.press("Dengan keluhan terbuka")
-    assert complaints == "<b>Dengan keluhan terbuka</b> (1)\nRTS-2026-0001 Ujang Sukmana"
+    [complaints] = await euis.press("Yang keluhannya belum selesai")
+    assert complaints == "<b>Yang keluhannya belum selesai</b> (1)\nRTS-2026-0001 Ujang Sukmana"
 
     async with store.read() as repo:
         tickets = dict((await repo.connection.execute(
@@ -101,7 +102,7 @@ async def test_link_code_from_the_chat(mother: Chat, store: Store) -> None:
         "Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0003."
     )
     assert await euis.send("/kodetautan RTS-2026-0002") == [
-        "Maaf, Anda tidak diizinkan melakukan itu."
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
     ]
 
 
@@ -151,5 +152,5 @@ async def test_a_complaint_about_the_old_companion_shows_to_the_new_one(
         )
     new_companion = await enrolled(store, mother, "PD-MKJ-2", 7907)
     await new_companion.send("/rumahtangga")
-    [complaints] = await new_companion.press("Dengan keluhan terbuka")
+    [complaints] = await new_companion.press("Yang keluhannya belum selesai")
     assert "RTS-2026-0001 Ujang Sukmana" in complaints  # it was about Euis, not about him

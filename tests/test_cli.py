@@ -116,8 +116,8 @@ def test_console_link_report_complain_status_and_english(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "🤖 Selesai! Telegram ini sekarang terhubung dengan rumah tangga RTS-2026-0001." in out
     assert "menu: [1] Lapor hadir posyandu" in out
-    assert "🤖 Terima kasih! Laporan Anda sudah disimpan" in out
-    assert "🤖 Keluhan Anda tercatat dengan kode tiket KLH-" in out
+    assert "🤖 Terima kasih! Laporan Ibu/Bapak sudah disimpan" in out
+    assert "🤖 Keluhan sudah tercatat dengan kode tiket KLH-" in out
     assert "🤖 Status: baru" in out
     assert "🤖 From now on I will write in English." in out
     assert "🤖 Amount: Rp2.250.000" in out
@@ -229,7 +229,7 @@ def test_console_staff_roles_from_enrolment_to_recap(workdir: Path) -> None:
     )
     # The household sees the answer and the question the next time she opens the console.
     mother = console(workdir, "household:RTS-2026-0001", ["1", "/status"])  # 1: yes, solved
-    assert "🤖 Jawaban untuk keluhan Anda KLH-" in mother
+    assert "🤖 Jawaban untuk keluhan Ibu/Bapak KLH-" in mother
     assert "Apakah masalahnya sudah selesai?" in mother
     assert "🤖 Terima kasih! Keluhan sudah ditutup." in mother
     assert [line for line in mother.splitlines() if line.startswith("🤖 Status:")] == [

@@ -38,7 +38,7 @@ async def test_answer_resolve_reopen_close(
 
     await deliver(store, mother, translations)
     assert mother.api.texts()[-1] == (
-        "Jawaban untuk keluhan Anda KLH-2612-0001:\n"
+        "Jawaban untuk keluhan Ibu/Bapak KLH-2612-0001:\n"
         "<i>Bu, dana sedang diproses kantor pos, paling lambat Jumat.</i>"
     )
 
@@ -48,7 +48,7 @@ async def test_answer_resolve_reopen_close(
     await deliver(store, mother, translations)
     assert (
         mother.api.texts()[-1]
-        == "Keluhan Anda KLH-2612-0001 ditandai selesai. Apakah masalahnya sudah selesai?"
+        == "Keluhan Ibu/Bapak KLH-2612-0001 ditandai selesai. Apakah masalahnya sudah selesai?"
     )
     [sorry] = await mother.press("Belum")
     assert sorry.startswith("Mohon maaf. Keluhan dibuka kembali")
@@ -96,15 +96,15 @@ async def test_other_staff_and_forged_buttons_are_refused(
     for action in ("take", "reply", "resolve"):
         assert await hasan.press_data(
             f"cp:{complaint_id}:{action}", {"message_id": 1, "text": ""}
-        ) == ["Maaf, Anda tidak diizinkan melakukan itu."]
+        ) == ["Maaf, itu tidak bisa dilakukan dari akun ini."]
     assert await hasan.send("/keluhanmasuk") == ["Tidak ada keluhan yang menunggu Anda."]
     dadang = await enrolled(store, mother, "PD-PDG-1", 7403)  # Pandeglang
     assert await dadang.press_data(f"cp:{complaint_id}:take", {"message_id": 1, "text": ""}) == [
-        "Maaf, Anda tidak diizinkan melakukan itu."
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
     ]
     # A household cannot press staff buttons, nor answer for another household's complaint.
     assert await mother.press_data(f"cp:{complaint_id}:resolve") == [
-        "Maaf, Anda tidak diizinkan melakukan itu."
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
     ]
     # The coordinator of Mekarjaya may take it over.
     asep = await enrolled(store, mother, "KO-MKJ", 7404)

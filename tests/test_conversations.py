@@ -21,7 +21,7 @@ from tests.support.helpers import count, import_valid_files
 from tests.support.telegram_updates import text_message
 
 HELP_START = "Kirim /start untuk menghubungkan"
-UNKNOWN = "Maaf, saya belum mengerti pesan itu."
+UNKNOWN = "Maaf, kami belum mengerti pesan itu."
 
 
 async def link(chat: Chat, number: str = "RTS-2026-0001", secret: str = "850001") -> None:
@@ -116,7 +116,7 @@ async def test_a_half_done_complaint_continues_after_a_restart(
         [summary] = await mother.press_data(skip, asked)
         assert "<i>Antrean di kantor pos panjang sekali.</i>" in summary
         [ticket] = await mother.press("📨 Kirim")
-        assert ticket.startswith("Keluhan Anda tercatat dengan kode tiket")
+        assert ticket.startswith("Keluhan sudah tercatat dengan kode tiket")
     assert await count(store, complaint) == 1
     assert await count(store, conversation) == 0
 
@@ -135,15 +135,15 @@ async def test_an_abandoned_flow_ends_with_a_message_once(
         assert await keeper.end_abandoned_flows(NOW + timedelta(minutes=14)) == 0
         assert await keeper.end_abandoned_flows(NOW + timedelta(minutes=16)) == 1
         assert api.texts()[-1] == (
-            "Saya berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
-            "disimpan. Anda bisa mulai lagi dari menu kapan saja."
+            "Kami berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
+            "disimpan. Silakan mulai lagi dari menu kapan saja."
         )
         assert await keeper.end_abandoned_flows(NOW + timedelta(minutes=30)) == 0
         assert await count(store, complaint) == 0
         assert await count(store, conversation) == 0
         mother.seen = len(api.calls)
         [stale] = await mother.press("Lewati")
-        assert stale == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+        assert stale == "Itu tombol lama. Silakan mulai lagi dari menu."
 
 
 async def test_writing_after_the_timeout_ends_the_flow_then_reads_the_message_afresh(
@@ -159,7 +159,10 @@ async def test_writing_after_the_timeout_ends_the_flow_then_reads_the_message_af
         await mother.press("Lainnya")
         later[0] = NOW + timedelta(minutes=20)
         ended, answer = await mother.send("Posyandu tutup tanpa pemberitahuan.")
-        assert ended.startswith("Saya berhenti menunggu karena tidak ada jawaban selama 15 menit.")
+        assert ended == (
+            "Kami berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
+            "disimpan. Silakan mulai lagi dari menu kapan saja."
+        )
         assert answer.startswith(UNKNOWN)
     assert await count(store, complaint) == 0
     assert await count(store, conversation) == 0
@@ -177,7 +180,10 @@ async def test_a_flow_begun_after_the_timeout_continues(
         await mother.send("/keluhan")
         later[0] = NOW + timedelta(minutes=20)
         ended, ask = await mother.send("/keluhan")  # the old flow ends, a new one begins
-        assert ended.startswith("Saya berhenti menunggu")
-        assert ask == "Keluhan Anda tentang apa?"
+        assert ended == (
+            "Kami berhenti menunggu karena tidak ada jawaban selama 15 menit. Tidak ada yang "
+            "disimpan. Silakan mulai lagi dari menu kapan saja."
+        )
+        assert ask == "Keluhan tentang apa?"
         [describe] = await mother.press("Lainnya")
         assert describe.startswith("Silakan ceritakan")

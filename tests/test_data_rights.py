@@ -133,7 +133,7 @@ async def test_my_data_shows_what_the_programme_holds(mother: Chat, store: Store
 
     [shown] = await mother.send("/datasaya")
     assert shown.startswith(
-        "<b>Data yang disimpan program tentang rumah tangga Bapak/Ibu</b>\n"
+        "<b>Data yang disimpan program tentang rumah tangga Ibu/Bapak</b>\n"
         "Nomor peserta: RTS-2026-0001\n"
         "Kepala rumah tangga: Ujang Sukmana\n"
         "NIK (disamarkan): 3601************\n"
@@ -188,7 +188,7 @@ async def test_help_and_command_menu_list_the_rights(
     mother: Chat, translations: Translations
 ) -> None:
     [help_text] = await mother.send("/bantuan")
-    assert "• /datasaya: lihat data yang disimpan program tentang rumah tangga Bapak/Ibu" in (
+    assert "• /datasaya: lihat data yang disimpan program tentang rumah tangga Ibu/Bapak" in (
         help_text
     )
     assert "• /hapusdata: minta hapus tautan Telegram dan data obrolan rumah tangga" in help_text
@@ -258,8 +258,8 @@ async def test_erasure_approved_by_the_coordinator(
     [done] = await asep.press("Setujui dan hapus")
     assert done == (
         "Selesai: data obrolan rumah tangga RTS-2026-0001 sudah dihapus. Akun Telegram yang "
-        "diputus: 2. Foto bukti yang dihapus: 1. Keluhan selesai yang dihapus: 1. Keluhan terbuka "
-        "yang disimpan: 1. Rumah tangga sudah diberi tahu."
+        "diputus: 2. Foto bukti yang dihapus: 1. Keluhan selesai yang dihapus: 1. Keluhan belum "
+        "selesai yang tetap disimpan: 1. Rumah tangga sudah diberi tahu."
     )
     [report] = await rows(store, attendance_report)
     assert report["proof_file_id"] is None and report["status"] == "reported"
@@ -301,7 +301,7 @@ async def test_erasure_approved_by_the_coordinator(
 
     # A second tap changes nothing; the accounts are no longer linked.
     [old] = await asep.press_data(f"dsr:{request['id']}:approve")
-    assert old == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert old == "Itu tombol lama. Silakan mulai lagi dari menu."
     assert len(await rows(store, audit_log, audit_log.c.action == "erase_household_data")) == 1
     [unlinked] = await mother.send("/datasaya")
     assert unlinked.startswith("Akun Telegram ini belum terhubung dengan rumah tangga.")
@@ -326,13 +326,13 @@ async def test_rejection_wrong_reviewers_and_forged_buttons(
     # A companion and the household itself may not decide; a forged request id is an old button.
     with caplog.at_level(logging.WARNING):
         assert await euis.press_data(approve, {"message_id": 1, "text": ""}) == [
-            "Maaf, Anda tidak diizinkan melakukan itu."
+            "Maaf, itu tidak bisa dilakukan dari akun ini."
         ]
-        assert await mother.press_data(approve) == ["Maaf, Anda tidak diizinkan melakukan itu."]
+        assert await mother.press_data(approve) == ["Maaf, itu tidak bisa dilakukan dari akun ini."]
     assert "authorization_refused action=data_request role=companion" in caplog.text
     assert f"request={request['id']}" in caplog.text
     [forged] = await asep.press_data("dsr:99999:approve", {"message_id": 1, "text": ""})
-    assert forged == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert forged == "Itu tombol lama. Silakan mulai lagi dari menu."
 
     # The coordinator of Mekarjaya rejects, with a reason.
     await outbox.deliver(mother, asep, agus)
@@ -356,19 +356,19 @@ async def test_rejection_wrong_reviewers_and_forged_buttons(
     assert (request["status"], request["reject_reason"]) == ("rejected", "identity")
     await outbox.deliver(mother, asep)
     assert outbox.to(mother)[-1] == (
-        "Permintaan Bapak/Ibu untuk menghapus data obrolan rumah tangga RTS-2026-0001 tidak "
+        "Permintaan Ibu/Bapak untuk menghapus data obrolan rumah tangga RTS-2026-0001 tidak "
         "disetujui. Alasan: belum jelas bahwa permintaan datang dari rumah tangga sendiri. "
-        "Silakan bicara dengan pendamping jika ada pertanyaan."
+        "Silakan hubungi pendamping jika ada pertanyaan."
     )
     # Nothing was erased; the household is still linked and may ask again.
     [report] = await rows(store, attendance_report)
     assert report["proof_file_id"] == "AgACproof42"
     [still] = await mother.send("/datasaya")
     assert "Nomor peserta: RTS-2026-0001" in still
-    assert (await asep.press_data(approve))[-1].startswith("Tombol itu sudah tidak berlaku.")
+    assert (await asep.press_data(approve))[-1] == "Itu tombol lama. Silakan mulai lagi dari menu."
     await mother.send("/hapusdata")
     [sent] = await mother.press("Ya, kirim permintaan")
-    assert sent.startswith("Permintaan Bapak/Ibu sudah dikirim ke koordinator kecamatan.")
+    assert sent.startswith("Permintaan Ibu/Bapak sudah dikirim ke koordinator kecamatan.")
     assert [r["status"] for r in await rows(store, deletion_request)] == ["rejected", "pending"]
 
 
@@ -391,12 +391,12 @@ async def test_a_kecamatan_without_coordinator_asks_the_district(
     [request] = await rows(store, deletion_request)
     with caplog.at_level(logging.WARNING):
         [refused] = await asep.press_data(f"dsr:{request['id']}:approve", {"message_id": 1})
-    assert refused == "Maaf, Anda tidak diizinkan melakukan itu."
+    assert refused == "Maaf, itu tidak bisa dilakukan dari akun ini."
     assert "authorization_refused action=data_request role=coordinator" in caplog.text
     assert (await rows(store, deletion_request))[0]["status"] == "pending"
     [done] = await agus.press("Setujui dan hapus")
     assert done.startswith("Selesai: data obrolan rumah tangga RTS-2026-0004 sudah dihapus.")
     assert dede.bot_messages()[-1]["text"].startswith(
-        "Permintaan Bapak/Ibu sudah dikerjakan: tautan Telegram dan data obrolan rumah tangga "
+        "Permintaan Ibu/Bapak sudah dikerjakan: tautan Telegram dan data obrolan rumah tangga "
         "RTS-2026-0004 sudah dihapus."
     )

@@ -112,9 +112,9 @@ async def start_visit_report(server: FakeBotServer) -> None:
 
 async def finish_visit_report(server: FakeBotServer) -> None:
     server.user_presses(MOTHER, "Lewati")
-    await server.wait_for(MOTHER, "Mohon periksa laporan Anda")
+    await server.wait_for(MOTHER, "Mohon periksa kembali laporan ini")
     server.user_presses(MOTHER, "✅ Simpan")
-    await server.wait_for(MOTHER, "Laporan Anda sudah disimpan")
+    await server.wait_for(MOTHER, "Laporan Ibu/Bapak sudah disimpan")
 
 
 async def test_a_household_through_the_running_bot(
@@ -129,13 +129,13 @@ async def test_a_household_through_the_running_bot(
         await finish_visit_report(server)
 
         server.user_text(MOTHER, "/keluhan")
-        await server.wait_for(MOTHER, "Keluhan Anda tentang apa?")
+        await server.wait_for(MOTHER, "Keluhan tentang apa?")
         server.user_presses(MOTHER, "Pencairan bantuan")
         await server.wait_for(MOTHER, "Silakan ceritakan masalahnya")
         server.user_text(MOTHER, COMPLAINT_TEXT)
         await server.wait_for(MOTHER, "Jika foto membantu")
         server.user_presses(MOTHER, "Lewati")
-        await server.wait_for(MOTHER, "Mohon periksa keluhan Anda")
+        await server.wait_for(MOTHER, "Mohon periksa kembali keluhan ini")
         server.user_presses(MOTHER, "📨 Kirim")
         ticket = await server.wait_for(MOTHER, "kode tiket")
         assert "KLH-" in ticket

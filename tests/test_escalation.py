@@ -104,7 +104,7 @@ async def test_across_independence_day(store: Store, t_id: Translator) -> None:
     ]  # fmt: skip
     level_up = alerts[f"complaint:level-up:{complaint_id}:coordinator:1"]
     assert render_notice(level_up.template_key, level_up.params, t).text == (
-        "Keluhan Anda KLH-2608-0001 sudah diteruskan ke koordinator kecamatan, supaya lebih "
+        "Keluhan Ibu/Bapak KLH-2608-0001 sudah diteruskan ke koordinator kecamatan, supaya lebih "
         "cepat ditanggapi."
     )
 
@@ -208,9 +208,9 @@ async def test_across_idul_fitri(
     # The household hears one sentence per level, and nothing during the holidays.
     told = [(when, params["text"]) for when, params in arrived[MOTHER_USER]]
     assert told == [
-        (wib(2026, 3, 27), "Keluhan Anda KLH-2603-0001 sudah diteruskan ke koordinator kecamatan, "
+        (wib(2026, 3, 27), "Keluhan Ibu/Bapak KLH-2603-0001 sudah diteruskan ke koordinator kecamatan, "
                            "supaya lebih cepat ditanggapi."),
-        (wib(2026, 4, 6), "Keluhan Anda KLH-2603-0001 sudah diteruskan ke tim kabupaten (TPJK), "
+        (wib(2026, 4, 6), "Keluhan Ibu/Bapak KLH-2603-0001 sudah diteruskan ke tim kabupaten (TPJK), "
                           "supaya lebih cepat ditanggapi."),
     ]  # fmt: skip
 

@@ -17,7 +17,7 @@ from storage.store import Store
 from tests.support.chat import Chat
 from tests.support.scenes import enrolled
 
-REFUSED = ["Maaf, Anda tidak diizinkan melakukan itu."]
+REFUSED = ["Maaf, itu tidak bisa dilakukan dari akun ini."]
 
 
 async def _members(store: Store, number: str) -> dict[str, tuple[str, date | None, date | None]]:

@@ -25,7 +25,7 @@ from tests.support.chat import Chat
 from tests.support.outbox import WIB
 from tests.support.scenes import enrolled
 
-REFUSED = ["Maaf, Anda tidak diizinkan melakukan itu."]
+REFUSED = ["Maaf, itu tidak bisa dilakukan dari akun ini."]
 SESSION = date(2026, 11, 30)  # Posyandu Anggrek, the last Monday of November
 
 
@@ -70,7 +70,7 @@ async def test_a_missed_session_is_followed_up_and_closed_with_an_outcome(
     assert item == "RTS-2026-0001 · Sen 30 Nov · belum dijawab"
     [detail] = await euis.press(item)
     assert detail == (
-        "RTS-2026-0001 Ujang Sukmana · tidak ke posyandu Sen 30 Nov, belum ada jawaban\n"
+        "RTS-2026-0001 Ujang Sukmana · belum ada laporan hadir posyandu Sen 30 Nov, belum menjawab\n"
         "tenggat Sen 7 Des\n"
         "Apa yang sudah Anda lakukan?"
     )

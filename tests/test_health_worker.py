@@ -38,8 +38,8 @@ from tests.support.helpers import add_households_for_euis, write_csv
 from tests.support.outbox import WIB
 from tests.support.scenes import enrolled, report_visit
 
-OLD_BUTTON = "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
-REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
+OLD_BUTTON = "Itu tombol lama. Silakan mulai lagi dari menu."
+REFUSED = "Maaf, itu tidak bisa dilakukan dari akun ini."
 LIST_HEAD = (
     "Posyandu Anggrek, Senin, 30 November 2026: ketuk nama untuk mengonfirmasi kehadirannya.\n"
     "📋 dilaporkan keluarga · ✅ dikonfirmasi · ❌ tidak hadir menurut bidan\n"
@@ -142,7 +142,7 @@ async def test_household_reporting_after_the_bidan_cross_checks(mother: Chat, st
     await mother.press("Kemarin")  # 30 November
     await mother.send_photo("AgACkms-after-bidan")
     assert await mother.press("✅ Simpan") == [
-        "Terima kasih! Laporan Anda sudah disimpan. Kunjungan ini sudah dikonfirmasi oleh "
+        "Terima kasih! Laporan Ibu/Bapak sudah disimpan. Kunjungan ini sudah dikonfirmasi oleh "
         "petugas posyandu, jadi sudah tercatat dan tidak perlu apa-apa lagi."
     ]
     # Reporting it once more changes nothing and is answered politely.

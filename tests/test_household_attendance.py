@@ -46,14 +46,17 @@ async def test_report_with_photo_saves_one_row_and_queues_the_companion(
     assert ask_photo.startswith("Apakah ada foto kartu KMS")
     [summary] = await mother.send_photo("AgACproof42")
     assert summary == (
-        "Mohon periksa laporan Anda:\n"
+        "Mohon periksa kembali laporan ini:\n"
         "Anggota: Aditya Sukmana\n"
         "Tanggal: Senin, 30 November 2026\n"
         "Posyandu: Posyandu Anggrek\n"
         "Foto bukti: ya"
     )
     [thanks] = await mother.press("✅ Simpan")
-    assert thanks == "Terima kasih! Laporan Anda sudah disimpan dan menunggu verifikasi pendamping."
+    assert (
+        thanks
+        == "Terima kasih! Laporan Ibu/Bapak sudah disimpan dan menunggu verifikasi pendamping."
+    )
 
     [row] = await reports(store)
     assert (row["session_date"], row["code"], row["status"], row["proof_file_id"]) == (
@@ -82,12 +85,15 @@ async def test_same_visit_twice_is_recorded_once(mother: Chat, store: Store) -> 
 async def test_typed_dates_are_checked(mother: Chat, store: Store) -> None:
     await mother.send("/hadir")
     await mother.press("Aditya Sukmana (balita)")
-    assert (await mother.send("5/12/2026"))[0].startswith("Tanggal itu belum terjadi.")
-    assert (await mother.send("1/11/2026"))[0].startswith(
-        "Kunjungan bisa dilaporkan paling lambat 14 hari"
-    )
-    assert (await mother.send("31/02/2026"))[0].startswith("Saya tidak bisa membaca tanggal itu.")
-    assert (await mother.send("kemarin sore"))[0].startswith("Saya tidak bisa membaca tanggal itu.")
+    assert await mother.send("5/12/2026") == [
+        "Tanggal itu belum lewat. Silakan laporkan kunjungan yang sudah dilakukan."
+    ]
+    assert await mother.send("1/11/2026") == [
+        "Kunjungan bisa dilaporkan paling lambat 14 hari kemudian. Untuk kunjungan yang lebih "
+        "lama, silakan hubungi pendamping."
+    ]
+    assert (await mother.send("31/02/2026"))[0].startswith("Kami tidak bisa membaca tanggal itu.")
+    assert (await mother.send("kemarin sore"))[0].startswith("Kami tidak bisa membaca tanggal itu.")
     assert (await mother.send("20/11"))[0].startswith("Apakah ada foto")
     await mother.press("Lewati")
     await mother.press("✅ Simpan")
@@ -98,6 +104,7 @@ async def test_typed_dates_are_checked(mother: Chat, store: Store) -> None:
 @pytest.mark.parametrize(("typed", "day"), [
     ("kemarin", date(2026, 11, 30)), ("Kemarin lusa", date(2026, 11, 29)),
     ("hari ini", date(2026, 12, 1)), ("kamari", date(2026, 11, 30)),
+    ("  HARI  INI ", date(2026, 12, 1)), ("Yesterday", date(2026, 11, 30)),
 ])  # fmt: skip
 async def test_days_typed_in_words_as_the_buttons_say_them(
     mother: Chat, store: Store, typed: str, day: date
@@ -134,7 +141,9 @@ async def test_posyandu_can_be_changed_within_the_kecamatan(mother: Chat, store:
         "callback_data"
     ].split(":")[1]
     [refused] = await mother.press_data(f"att:{nonce}:pick:{mawar.id}")
-    assert refused.startswith("Tombol itu bukan bagian dari yang sedang Anda lakukan.")
+    assert refused == (
+        "Itu tombol lama. Pakai tombol di pesan paling bawah, atau kirim /batal untuk berhenti."
+    )
     await mother.press("✅ Simpan")
     [row] = await reports(store)
     assert row["code"] == "P-MKJ-02"
@@ -150,5 +159,7 @@ async def test_a_member_of_another_household_cannot_be_reported(mother: Chat, st
         assert other is not None
         [stranger, *_] = await repo.households.members(other.id)
     [refused] = await mother.press_data(f"att:{nonce}:member:{stranger.id}")
-    assert refused.startswith("Tombol itu bukan bagian")
+    assert refused == (
+        "Itu tombol lama. Pakai tombol di pesan paling bawah, atau kirim /batal untuk berhenti."
+    )
     assert await reports(store) == []

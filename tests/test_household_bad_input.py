@@ -13,7 +13,7 @@ from tests.support.helpers import count
 VOICE = {"voice": {"file_id": "AwACvoice", "file_unique_id": "v1", "duration": 3}}
 LOCATION = {"location": {"latitude": -6.31, "longitude": 106.1}}
 NOT_TEXT = (
-    "Di sini saya hanya bisa membaca teks, foto dan tombol. Silakan jawab dengan tombol atau "
+    "Di sini kami hanya bisa membaca teks, foto, dan tombol. Silakan jawab dengan tombol atau "
     "dengan mengetik, atau kirim /batal untuk berhenti."
 )
 PICK_A_BUTTON = "Silakan pilih salah satu tombol di atas, atau kirim /batal untuk berhenti."
@@ -78,7 +78,7 @@ async def test_old_button_from_a_finished_flow(mother: Chat, store: Store) -> No
     # A second tap on the same Save button (a slow phone, a double tap):
     save = summary["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     [answer] = await mother.press_data(save, summary)
-    assert answer == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert answer == "Itu tombol lama. Silakan mulai lagi dari menu."
     assert await count(store, attendance_report) == 1
 
 
@@ -88,7 +88,9 @@ async def test_button_of_an_earlier_flow_inside_a_new_one(mother: Chat, store: S
     await mother.send("/keluhan")  # starts afresh: the first message's buttons are now stale
     data = old_categories["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     [answer] = await mother.press_data(data, old_categories)
-    assert answer.startswith("Tombol itu bukan bagian dari yang sedang Anda lakukan.")
+    assert answer == (
+        "Itu tombol lama. Pakai tombol di pesan paling bawah, atau kirim /batal untuk berhenti."
+    )
     [still] = await mother.press("Lainnya")  # the new flow is intact
     assert still.startswith("Silakan ceritakan masalahnya")
 
@@ -98,10 +100,13 @@ async def test_button_of_an_earlier_flow_inside_a_new_one(mother: Chat, store: S
 )
 async def test_forged_callback_data(mother: Chat, store: Store, data: str) -> None:
     [outside] = await mother.press_data(data)
-    assert outside == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert outside == "Itu tombol lama. Silakan mulai lagi dari menu."
     await mother.send("/hadir")
     [inside] = await mother.press_data(data)
-    assert inside.startswith("Tombol itu")
+    assert inside in (  # undecodable data is an old button; another flow's is the wrong one
+        "Itu tombol lama. Silakan mulai lagi dari menu.",
+        "Itu tombol lama. Pakai tombol di pesan paling bawah, atau kirim /batal untuk berhenti.",
+    )
     assert await count(store, attendance_report) == 0
     answered = [c for c in mother.api.calls if c.method == "answerCallbackQuery"]
     assert len(answered) == 2  # every press is acknowledged, so the phone stops spinning
@@ -113,7 +118,7 @@ async def test_unlinked_user_using_household_commands(chat: Chat, command: str) 
     [answer] = await chat.send(command)
     assert answer == (
         "Akun Telegram ini belum terhubung dengan rumah tangga. Kirim /start untuk "
-        "menghubungkannya dengan nomor peserta Anda."
+        "menghubungkannya dengan nomor peserta."
     )
 
 
@@ -123,13 +128,19 @@ async def test_deactivated_household(mother: Chat, store: Store) -> None:
         assert household is not None
         await repo.households.set_active(household.id, False, NOW)
     [answer] = await mother.send("/hadir")
-    assert answer.startswith("Rumah tangga Anda sudah tidak aktif dalam program")
+    assert answer.startswith("Rumah tangga Ibu/Bapak sudah tidak aktif dalam program")
     [start] = await mother.send("/start")
-    assert start.startswith("Rumah tangga ini sudah tidak aktif dalam program")
+    assert start == (
+        "Rumah tangga ini sudah tidak aktif dalam program. Jika Ibu/Bapak merasa ini keliru, "
+        "silakan hubungi pendamping atau kantor kecamatan."
+    )
 
 
 async def test_unknown_command_inside_and_outside_a_flow(mother: Chat) -> None:
-    unknown = "Maaf, saya belum mengerti pesan itu. Kirim /bantuan untuk melihat apa yang bisa saya bantu."
+    unknown = (
+        "Maaf, kami belum mengerti pesan itu. Kirim /bantuan untuk melihat apa yang bisa kami "
+        "bantu."
+    )
     assert await mother.send("/entahlah") == [unknown]
     await mother.send("/keluhan")
     assert await mother.send("/entahlah") == [unknown]
@@ -150,7 +161,7 @@ async def test_a_greeting_is_greeted_with_the_menu(mother: Chat) -> None:
         "pilih dari menu."
     )
     [other] = await mother.send("posyandu tutup terus")
-    assert other.startswith("Maaf, saya belum mengerti pesan itu.")
+    assert other.startswith("Maaf, kami belum mengerti pesan itu.")
 
 
 async def test_a_stranger_who_greets_is_shown_how_to_begin(chat: Chat) -> None:

@@ -28,12 +28,16 @@ async def staff_code(store: Store, staff_id: object) -> str:
 
 async def test_file_a_complaint_and_follow_its_status(mother: Chat, store: Store) -> None:
     [ask] = await mother.send("Keluhan")
-    assert ask == "Keluhan Anda tentang apa?"
+    assert ask == "Keluhan tentang apa?"
     assert mother.buttons() == [
         "Pencairan bantuan", "Pendamping", "Layanan kesehatan", "Data kepesertaan", "Lainnya", "Batal",
     ]  # fmt: skip
     [describe] = await mother.press("Pencairan bantuan")
-    assert describe.startswith("Silakan ceritakan masalahnya")
+    assert describe == (
+        "Silakan ceritakan masalahnya dengan kata-kata sendiri: apa yang terjadi, kapan, dan di "
+        "mana (paling banyak 2.000 karakter).\n\n"
+        "Jika Ibu/Bapak sulit menulis, Ibu/Bapak boleh mengirim pesan suara."
+    )
     [ask_photo] = await mother.send(
         "Antrean di kantor pos <panjang> sekali, kami menunggu 6 jam & pulang tanpa uang."
     )
@@ -46,8 +50,9 @@ async def test_file_a_complaint_and_follow_its_status(mother: Chat, store: Store
     )
     [ticket] = await mother.press("📨 Kirim")
     assert ticket == (
-        "Keluhan Anda tercatat dengan kode tiket <b>KLH-2612-0001</b>. Pendamping Anda akan "
-        "menanganinya paling lambat Jumat, 4 Desember 2026. Anda bisa mengikutinya lewat “Status keluhan”."
+        "Keluhan sudah tercatat dengan kode tiket <b>KLH-2612-0001</b>. Pendamping Ibu/Bapak "
+        "akan menanganinya paling lambat Jumat, 4 Desember 2026. Ibu/Bapak bisa mengikutinya "
+        "lewat “Status keluhan”."
     )
     [saved] = await rows(store, complaint)
     assert (saved["ticket_code"], saved["category"], saved["status"], saved["level"]) == (
@@ -62,7 +67,7 @@ async def test_file_a_complaint_and_follow_its_status(mother: Chat, store: Store
 
     [status] = await mother.send("Status keluhan")
     assert status == (
-        "Keluhan rumah tangga Anda, yang terbaru di atas:\n\n"
+        "Keluhan rumah tangga Ibu/Bapak, yang terbaru di atas:\n\n"
         "<b>KLH-2612-0001</b> · Pencairan bantuan\n"
         "Status: baru\n"
         "Perubahan terakhir: Selasa, 1 Desember 2026, 10.00 WIB"
@@ -87,7 +92,10 @@ async def test_complaint_about_the_companion_goes_to_the_coordinator(
 ) -> None:
     await mother.send("/keluhan")
     [describe] = await mother.press("Pendamping")
-    assert "dikirim ke koordinator kecamatan, tidak ke pendamping itu" in describe
+    assert describe.endswith(
+        "\n\nKeluhan tentang pendamping dikirim ke koordinator kecamatan, bukan ke pendamping itu "
+        "sendiri."
+    )
     await mother.send("Pendamping tidak pernah datang ke kampung kami sejak Agustus.")
     await mother.press("Lewati")
     [ticket] = await mother.press("📨 Kirim")
@@ -120,7 +128,10 @@ async def test_complaint_text_must_be_words_and_not_too_long(mother: Chat, store
 
 async def test_status_without_complaints(mother: Chat) -> None:
     [answer] = await mother.send("/status")
-    assert answer.startswith("Rumah tangga Anda tidak punya keluhan.")
+    assert answer == (
+        "Belum ada keluhan dari rumah tangga Ibu/Bapak. Untuk mengirim keluhan, pilih “Keluhan” "
+        "di menu."
+    )
 
 
 async def test_schedule_shows_posyandu_and_payout(mother: Chat) -> None:
@@ -133,8 +144,8 @@ async def test_schedule_shows_posyandu_and_payout(mother: Chat) -> None:
         "Bawa buku KIA / kartu KMS.\n\n"
         "<b>Pencairan berikutnya</b>: Rabu, 16 Desember 2026\n"
         "Tempat: Kantor Pos Mekarjaya\n"
-        "Waktu antrean Ibu/Bapak belum ditentukan. Waktunya akan diberitahukan sebelum hari "
-        "pencairan.\n"
+        "Waktu antrean Ibu/Bapak belum ditentukan. Ibu/Bapak akan menerima pesan berisi waktu "
+        "antrean pada Minggu, 13 Desember 2026 sore.\n"
         "Jumlah: Rp2.250.000\n"
         "Bawa: KTP, KK dan kartu peserta."
     )
@@ -142,7 +153,7 @@ async def test_schedule_shows_posyandu_and_payout(mother: Chat) -> None:
 
 async def test_switch_to_english_and_sundanese(mother: Chat, store: Store) -> None:
     [ask] = await mother.send("Bahasa")
-    assert ask == "Pilih bahasa Anda:"
+    assert ask == "Silakan pilih bahasa:"
     assert mother.buttons() == ["Bahasa Indonesia", "English", "Basa Sunda"]
     [done] = await mother.press("English")
     assert done == "From now on I will write in English."
@@ -164,4 +175,4 @@ async def test_switch_to_english_and_sundanese(mother: Chat, store: Store) -> No
 
     await mother.send("/bahasa")
     [done] = await mother.press("Bahasa Indonesia")
-    assert done == "Mulai sekarang saya menulis dalam Bahasa Indonesia."
+    assert done == "Mulai sekarang kami menulis dalam Bahasa Indonesia."

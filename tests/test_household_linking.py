@@ -26,8 +26,8 @@ async def test_link_with_programme_number_and_nik_tail(chat: Chat, store: Store)
     assert "nomor peserta" in replies[1]
 
     assert await chat.send(NUMBER) == [
-        "Terima kasih. Sekarang ketik 6 angka terakhir NIK kepala rumah tangga, atau kode tautan "
-        "dari pendamping Anda."
+        "Terima kasih. Sekarang ketik 6 angka terakhir NIK kepala rumah tangga, atau kode dari "
+        "pendamping."
     ]
     [done] = await chat.send(NIK_TAIL)
     assert done.startswith(

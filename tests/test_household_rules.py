@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.models import Member, MemberKind
+from bot.domain.typed_dates import parse_typed_date
 from bot.domain.workdays import add_working_days, working_deadline
 from bot.services.attendance import (
     DateProblem,
     date_problem,
     is_followed,
     members_to_offer,
-    parse_typed_date,
 )
 from bot.services.complaints import TextProblem, text_problem, ticket_code
 from bot.services.linking import format_code, looks_like_link_code, new_link_code, normalize_code
@@ -60,7 +60,15 @@ def test_deadline_keeps_the_local_time_and_is_stored_in_utc() -> None:
         ("31/02/2026", None),
         ("kemarin", TODAY - timedelta(days=1)),  # as the button says it
         ("Kemarin  lusa", TODAY - timedelta(days=2)),
+        ("  HARI INI ", TODAY),
+        ("kemarin dulu", TODAY - timedelta(days=2)),
+        ("Kamari", TODAY - timedelta(days=1)),  # Sundanese, as its button says it
+        ("Dinten ieu", TODAY),
+        ("mangkukna", TODAY - timedelta(days=2)),
+        ("Today", TODAY),
+        ("yesterday ", TODAY - timedelta(days=1)),
         ("kemarin sore", None),
+        ("kemarinlusa", None),
         ("1/1/1/1", None),
         ("", None),
     ],
@@ -126,5 +134,5 @@ def test_outbox_templates_render_in_each_language(t_id: Translator, t_en: Transl
     )
     status = {"ticket": "KLH-2612-0001", "status": "resolved"}
     assert render(COMPLAINT_STATUS, status, t_id) == (
-        "Keluhan Anda KLH-2612-0001 sekarang: sudah dijawab — menunggu jawaban warga."
+        "Keluhan Ibu/Bapak KLH-2612-0001 sekarang: sudah dijawab — menunggu jawaban warga."
     )

@@ -120,7 +120,9 @@ async def test_debug_logs_of_real_conversations_hold_no_personal_data(
     assert father_linked.startswith("Selesai! Telegram ini sekarang terhubung dengan rumah tangga")
 
     # Refused: our own warning line, which names ids only.
-    assert await mother.send("/undang PD-MKJ-2") == ["Maaf, Anda tidak diizinkan melakukan itu."]
+    assert await mother.send("/undang PD-MKJ-2") == [
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
+    ]
 
     # A stranger with a name of her own writes, and Telegram refuses the bot's first answer.
     stranger = {"id": 81555, "type": "private", "first_name": "Zulaikha", "last_name": "Purbasari"}

@@ -31,6 +31,9 @@ WIB = ZoneInfo("Asia/Jakarta")
 POLICY = PlanPolicy(WIB)
 ANGGREK = "P-MKJ-01"  # the mother's posyandu: the last Monday, 28 December
 OFF, ON = "🔕 Matikan pengingat posyandu", "🔔 Nyalakan lagi"
+STALE = Translations().for_language("id")(
+    "That button is no longer active. Please start again from the menu."
+)
 
 
 def wib(day: date, moment: time) -> datetime:
@@ -94,7 +97,12 @@ async def test_muting_cancels_the_posyandu_reminders_of_one_account_only(
     assert "Perubahan jadwal, pengingat pencairan" in screen
     assert mother.buttons() == [OFF, ON]
     [answer] = await mother.press(OFF)
-    assert answer.startswith("🔕 Pengingat posyandu sekarang dimatikan untuk akun Telegram ini.")
+    assert answer == (  # what still comes, and that she can still report her visits
+        "🔕 Pengingat posyandu sekarang dimatikan untuk akun Telegram ini. Perubahan jadwal, "
+        "pengingat pencairan, dan jawaban atas keluhan serta laporan tetap dikirim. Ibu/Bapak "
+        "tetap bisa melaporkan setiap kunjungan posyandu sendiri dengan /hadir. Untuk menyalakan "
+        "lagi: /pengingat nyala"
+    )
 
     # Her optional reminders are cancelled; the schedule change stays; her sister's are kept.
     rows = await rows_of(store, mine)
@@ -149,7 +157,11 @@ async def test_muting_cancels_the_posyandu_reminders_of_one_account_only(
     assert (late["status"], late["last_error"]) == ("cancelled", "muted")
     to_sister = [c for c in mother.api.calls if c.method == "sendMessage"
                  and int(c.params["chat_id"]) == sister.user_id]  # fmt: skip
-    assert any(str(c.params["text"]).startswith("Apakah Ibu sudah ke posyandu") for c in to_sister)
+    assert any(  # the "did you go?" question
+        str(c.params["text"]).startswith("Apakah Ibu/Bapak kemarin datang ke Posyandu Anggrek (")
+        and str(c.params["text"]).endswith(")? Mohon beri tahu kami, supaya kunjungannya tercatat.")
+        for c in to_sister
+    )
 
     # Payout reminders still come: the Mekarjaya round of 16 December, 3 days before.
     await plan(store, wib(date(2026, 12, 13), time(9, 0)), POLICY)
@@ -234,9 +246,7 @@ async def test_staff_are_told_it_is_for_households_and_forged_buttons_are_refuse
 
     await mother.send("/pengingat")
     for forged in ("pgn:maybe", "pgn:off:1", "pgn"):
-        assert await mother.press_data(forged) == [
-            "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
-        ]
+        assert await mother.press_data(forged) == [STALE]
     async with store.read() as repo:
         muted = (
             await repo.connection.execute(
@@ -254,6 +264,14 @@ async def test_help_and_the_command_list_name_it(mother: Chat) -> None:
     [screen] = await mother.send("/pengingat")
     assert screen.startswith("Pangéling posyandu <b>hurung</b> kanggo akun Telegram ieu")
     assert mother.buttons() == ["🔕 Pareuman pangéling posyandu", "🔔 Hurungkeun deui"]
+    [off] = await mother.send("/pengingat pareum")
+    assert off.startswith("🔕 Pangéling posyandu ayeuna dipareuman kanggo akun Telegram ieu.")
+    assert "nganggo /hadir" in off
+    [on] = await mother.send("/pengingat hurung")
+    assert (
+        on
+        == "🔔 Pangéling posyandu hurung deui kanggo akun Telegram ieu, mimiti pangéling salajengna."
+    )
 
 
 async def test_the_planner_sees_a_mute_and_nothing_else_of_the_account(store: Store) -> None:

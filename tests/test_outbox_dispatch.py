@@ -69,12 +69,14 @@ async def test_due_rows_are_sent_in_the_recipients_language_and_paced(
     sent = [(p["chat_id"], p["text"]) for p in api.sent()]
     # The father's message does not wait for the mother's second message (her chat's second).
     assert sent == [
-        (7001, "Keluhan Anda KLH-1 sekarang: sedang ditangani."),
+        (7001, "Keluhan Ibu/Bapak KLH-1 sekarang: sedang ditangani."),
         (7002, "Your complaint KLH-3 is now: being handled."),
-        (7001, "Keluhan Anda KLH-2 sekarang: sedang ditangani."),
+        (7001, "Keluhan Ibu/Bapak KLH-2 sekarang: sedang ditangani."),
     ]
     # The second message to the same chat waited a second; the overall pace is 25 per second.
-    first, second = (sent_at[f"Keluhan Anda KLH-{n} sekarang: sedang ditangani."] for n in (1, 2))
+    first, second = (
+        sent_at[f"Keluhan Ibu/Bapak KLH-{n} sekarang: sedang ditangani."] for n in (1, 2)
+    )
     assert second - first >= 1.0
     assert clock.slept[0] == pytest.approx(1 / 25)
     saved = await rows(store)
@@ -243,7 +245,9 @@ async def test_a_crash_with_sends_in_flight_repeats_only_those_each_to_another_c
     clock.advance(5 * 60 + 1)
     assert (await restarted.run_once()).sent == 8
     texts = [p["text"] for p in api.sent()]
-    counts = [texts.count(f"Keluhan Anda KLH-{n} sekarang: sedang ditangani.") for n in range(8)]
+    counts = [
+        texts.count(f"Keluhan Ibu/Bapak KLH-{n} sekarang: sedang ditangani.") for n in range(8)
+    ]
     assert counts == [2] * 4 + [1] * 4  # nothing lost; only the messages in flight repeated
     assert {r["status"] for r in (await rows(store)).values()} == {"sent"}
 
@@ -422,7 +426,7 @@ async def test_long_outbox_message_arrives_in_parts(
     assert len(parts) == 3 and all(len(part) <= 4096 for part in parts)
     assert (
         "\n".join(parts)
-        == "Keluhan Anda " + "\n".join(["KLH"] * 3000) + " sekarang: sedang ditangani."
+        == "Keluhan Ibu/Bapak " + "\n".join(["KLH"] * 3000) + " sekarang: sedang ditangani."
     )
     async with store.read() as repo:
         found = (await repo.connection.execute(select(person.c.reachable))).scalar()

@@ -93,7 +93,7 @@ async def test_hours_of_server_errors_delay_a_message_but_never_drop_it(
 
     outage.down = False
     assert (await dispatcher.run_once()).sent == 1
-    assert api.texts() == ["Keluhan Anda KLH-a sekarang: sedang ditangani."]
+    assert api.texts() == ["Keluhan Ibu/Bapak KLH-a sekarang: sedang ditangani."]
     saved = (await rows(store))["a"]
     assert saved["status"] == "sent" and saved["attempts"] == len(outage.tries)
 

@@ -22,19 +22,24 @@ from sqlalchemy import func, select
 from bot.domain.models import Role
 from bot.domain.slots import QueuedHousehold, cut_window, round_list
 from bot.services.registry.importer import ImportKind, import_file
-from bot.texts.i18n import Translator
+from bot.texts.i18n import Translations, Translator
 from bot.texts.notices import render_notice
-from bot.texts.payout_list import ROWS_PER_PAGE, venue_pages
+from bot.texts.payout_list import ROWS_PER_PAGE, companion_pdf, venue_pages, venue_pdf
 from jobs.planner import PlanPolicy, plan
 from storage.schema import notification, payout_round, queue_slot
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
 from tests.support.helpers import add_households_for_euis, import_examples, sapa, write_csv
+from tests.support.outbox import ManualClock, make_dispatcher
 from tests.support.scenes import enrolled, link_everyone
 
 WIB = ZoneInfo("Asia/Jakarta")
-REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
+# Two answers many features share, in Indonesian as the catalog has them.
+REFUSED = Translations().for_language("id")("Sorry, you are not allowed to do that.")
+STALE = Translations().for_language("id")(
+    "That button is no longer active. Please start again from the menu."
+)
 PAYOUTS_HEADER = "round,kecamatan,date,place,start_time,end_time,amount,slot_capacity"
 
 
@@ -57,6 +62,11 @@ def documents(chat: Chat, since: int = 0) -> tuple[list[bytes], list[bytes]]:
 
 def captions(chat: Chat, since: int = 0) -> list[str]:
     return [str(call.params.get("caption", "")) for call in chat.api.calls[since:]
+            if call.method == "sendDocument" and int(call.params["chat_id"]) == chat.user_id]  # fmt: skip
+
+
+def file_names(chat: Chat, since: int = 0) -> list[str]:
+    return [call.file_names.get("document", "") for call in chat.api.calls[since:]
             if call.method == "sendDocument" and int(call.params["chat_id"]) == chat.user_id]  # fmt: skip
 
 
@@ -93,7 +103,10 @@ async def outbox_rows(store: Store, prefix: str) -> list[dict[str, object]]:
 async def test_my_schedule_shows_the_households_own_queue_time(mother: Chat, store: Store) -> None:
     [before] = await mother.send("/jadwal")
     assert "<b>Pencairan berikutnya</b>: Rabu, 16 Desember 2026" in before
-    assert "Waktu antrean Ibu/Bapak belum ditentukan." in before
+    assert (  # the first payout reminder (three days before, at 16:00) names the slot
+        "Waktu antrean Ibu/Bapak belum ditentukan. Ibu/Bapak akan menerima pesan berisi waktu "
+        "antrean pada Minggu, 13 Desember 2026 sore." in before
+    )
     assert "08.00" not in before and "13.00" not in before  # never the whole window as hers
 
     asep = await enrolled(store, mother, "KO-MKJ", 7801)
@@ -111,6 +124,67 @@ async def test_my_schedule_shows_the_households_own_queue_time(mother: Chat, sto
         in after
     )
     assert "belum ditentukan" not in after and "Jumlah: Rp2.250.000" in after
+
+
+def set_clock(chat: Chat, moment: datetime) -> None:
+    chat.application.bot_data["services"].clock = lambda: moment
+
+
+async def test_the_household_is_told_its_slot_on_the_day_my_schedule_names(
+    mother: Chat, store: Store
+) -> None:
+    [before] = await mother.send("/jadwal")
+    assert "pada Minggu, 13 Desember 2026 sore" in before
+    # The planner's first pass of 13 December gives out the round's slots and queues the
+    # reminder of 16:00 with her own slot; /jadwal shows the same time from then on.
+    await plan(store, wib(date(2026, 12, 13), time(0, 5)), PlanPolicy(WIB, 30, 100))
+    async with store.read() as repo:
+        found = await repo.people.by_telegram_id(mother.user_id)
+    assert found is not None
+    [reminder] = [r for r in await outbox_rows(store, "payout:") if r["person_id"] == found.id
+                  and r["dedup_key"].endswith(":H-3")]  # type: ignore[attr-defined]  # fmt: skip
+    assert reminder["template_key"] == "payout.reminder"
+    assert reminder["due_at"] == wib(date(2026, 12, 13), time(16, 0))
+    params: dict[str, str] = reminder["params"]  # type: ignore[assignment]
+    set_clock(mother, wib(date(2026, 12, 13), time(9, 0)))
+    mother.seen = len(mother.api.calls)
+    [after] = await mother.send("/jadwal")
+    assert (
+        f"Antrean Ibu/Bapak: pukul {params['start']}–{params['end']} WIB di Kantor Pos Mekarjaya"
+        in after
+    )
+
+
+async def test_my_schedule_says_plainly_when_the_slots_are_full(
+    mother: Chat, store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    # Two half-hour slots of one household each: the other two households of Mekarjaya have them.
+    row = "2026-T4,Mekarjaya,16/12/2026,Kantor Pos Mekarjaya,08:00,09:00,2250000,{capacity}"
+    await import_payouts(store, t_id, tmp_path, row.format(capacity=1))
+    async with store.write() as repo:
+        ids = await repo.households.ids_by_program_number()
+        [payout] = [r for r in await repo.payouts.with_code("2026-T4") if r.slot_capacity == 1]
+        await repo.planning.assign_slots(
+            payout.id, {ids["RTS-2026-0002"]: 0, ids["RTS-2026-0003"]: 1}
+        )
+    [full] = await mother.send("/jadwal")
+    assert (
+        "Tempat: Kantor Pos Mekarjaya, pukul 08.00–09.00 WIB\n"
+        "Tidak ada waktu antrean untuk rumah tangga Ibu/Bapak pada tahap ini. Pendamping akan "
+        "memberi tahu kapan Ibu/Bapak datang." in full
+    )
+    assert "akan menerima pesan" not in full
+    # Two a slot: there is room, and the planner gives her one by the first reminder.
+    await import_payouts(store, t_id, tmp_path, row.format(capacity=2))
+    mother.seen = len(mother.api.calls)
+    [room] = await mother.send("/jadwal")
+    assert "akan menerima pesan berisi waktu antrean pada Minggu, 13 Desember 2026 sore" in room
+    # On the payout day itself, without a slot, no message is promised any more.
+    set_clock(mother, wib(date(2026, 12, 16), time(7, 0)))
+    mother.seen = len(mother.api.calls)
+    [today] = await mother.send("/jadwal")
+    assert "<b>Pencairan berikutnya</b>: Rabu, 16 Desember 2026" in today
+    assert "Tidak ada waktu antrean untuk rumah tangga Ibu/Bapak" in today
 
 
 async def test_a_venues_slot_capacity_from_the_payouts_file_holds_in_the_planner(
@@ -223,14 +297,80 @@ async def test_a_companion_gets_her_households_queue_times_and_is_told_once(
         hasan = await repo.staff.get_by_code("PD-MKJ-2")
     assert hasan is not None and len(ready) == 2 and hasan.id in {r["staff_id"] for r in ready}
     [his] = [r for r in ready if r["staff_id"] == hasan.id]
-    assert render_notice("payout.slots_ready", his["params"], t_id).text == (  # type: ignore[arg-type]
+    notice = render_notice("payout.slots_ready", his["params"], t_id)  # type: ignore[arg-type]
+    [[(label, _data)]] = notice.buttons
+    assert label == "📄 Daftar untuk dicetak"
+    assert re.fullmatch(
         "Waktu antrean pencairan tahap 2026-T4 pada Kamis, 10 Desember 2026 di Kantor Pos "
         "Mekarjaya sudah ditentukan: 1 dari 1 rumah tangga dampingan Anda sudah mendapat waktu "
-        "antrean. Kirim /antrean untuk melihat daftarnya, juga sebagai berkas untuk dicetak."
+        "antrean. Rumah tangga yang memakai Telegram menerima waktunya dari bot sebelum hari "
+        "pencairan; mohon beri tahu yang lain.\n\n"
+        r"\d\d\.\d\d–\d\d\.\d\d · RTS-2026-0002 [^\n]+\n\n"
+        "/antrean menampilkan daftar ini lagi, dengan perubahan terbarunya.",
+        notice.text,
+    ), notice.text
+    # A row queued before the list came into the notice still renders, pointing to /antrean.
+    old = {k: v for k, v in his["params"].items() if k not in ("round_id", "lines")}  # type: ignore[union-attr]
+    assert render_notice("payout.slots_ready", old, t_id).text.endswith(
+        "Kirim /antrean untuk melihat daftarnya, juga sebagai berkas untuk dicetak."
     )
     await euis.send("/antrean 2026-T4")
     assert len(await outbox_rows(store, "slots-ready:")) == 2
     assert await slot_sizes(store, "2026-T4", "mekarjaya") == sizes
+
+
+async def test_the_companion_is_sent_her_households_times_with_a_button_for_the_file(
+    chat: Chat, store: Store, translations: Translations, caplog: pytest.LogCaptureFixture
+) -> None:
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7911)
+    # The planner's first pass of 13 December gives out Mekarjaya's slots (16 December).
+    moment = wib(date(2026, 12, 13), time(6, 5))
+    await plan(store, moment, PlanPolicy(WIB, 30, 100))
+    clock = ManualClock(now=moment)
+    euis.seen = len(euis.api.calls)
+    await make_dispatcher(store, euis.application.bot, translations, clock).run_once()
+    [pushed] = [m for m in euis.bot_messages() if m["text"].startswith("Waktu antrean pencairan")]
+    lines = pushed["text"].split("\n")
+    assert lines[0].startswith(
+        "Waktu antrean pencairan tahap 2026-T4 pada Rabu, 16 Desember 2026 di Kantor Pos "
+        "Mekarjaya sudah ditentukan: 2 dari 2 rumah tangga dampingan Anda"
+    )
+    mine = [line for line in lines if "RTS-" in line]
+    assert len(mine) == 2 and all(re.fullmatch(r"\d\d\.\d\d–\d\d\.\d\d · RTS-.*", x) for x in mine)
+    assert sorted(x.split(" · ")[1] for x in mine) == ["RTS-2026-0001 Ujang S.",
+                                                       "RTS-2026-0003 Encep M."]  # fmt: skip
+    assert "RTS-2026-0002" not in pushed["text"]  # Hasan's household
+    # The times are the stored ones, the same as the households' own reminders say.
+    async with store.read() as repo:
+        ids = await repo.households.ids_by_program_number()
+        [payout] = [
+            r for r in await repo.payouts.with_code("2026-T4") if r.place.endswith("Mekarjaya")
+        ]
+        stored = await repo.planning.slots(payout.id)
+    window = cut_window(time(8, 0), time(13, 0), 30)
+    ujang = window[stored[ids["RTS-2026-0001"]]]
+    assert f"{ujang.start:%H.%M}–{ujang.end:%H.%M} · RTS-2026-0001 Ujang S." in mine
+
+    calls = euis.seen = len(euis.api.calls)
+    assert await euis.press("📄 Daftar untuk dicetak") == []  # the file only
+    [pdf], workbooks = documents(euis, calls)
+    [page] = pages_of(pdf)
+    assert workbooks == [] and page.count("RTS-") == 2 and "RTS-2026-0002" not in page
+    assert file_names(euis, calls) == ["sapa-antrean-2026-T4.pdf"]
+
+    # Forged: another kecamatan's round is refused; a round no longer on record is said so.
+    async with store.read() as repo:
+        [other] = [r for r in await repo.payouts.with_code("2026-T4") if r.id != payout.id]
+    with caplog.at_level(logging.WARNING):
+        assert await euis.press_data(f"aqf:{other.id}") == [REFUSED]
+    assert any("action=payout_list" in r.getMessage() for r in caplog.records)
+    [gone] = await euis.press_data("aqf:999999")
+    assert gone.startswith("Tahap pencairan itu sudah tidak tercatat.\nTahap yang akan datang:")
+    assert await euis.press_data("aqf:x") == [STALE]  # data we never made
+    # Someone who is not staff (forged data) is refused, and is sent no file.
+    calls = len(chat.api.calls)
+    assert await chat.press_data(f"aqf:{payout.id}", {"message_id": 1}) == [REFUSED]
+    assert documents(chat, calls) == ([], [])
 
 
 async def test_the_coordinator_gets_the_venue_list_as_a_workbook_and_a_pdf_page_per_slot(
@@ -241,14 +381,23 @@ async def test_the_coordinator_gets_the_venue_list_as_a_workbook_and_a_pdf_page_
     calls = len(asep.api.calls)
     [summary] = await asep.send("/antrean 2026-T4")
     [workbook_caption, pdf_caption] = captions(asep, calls)
+    assert file_names(asep, calls) == [
+        "sapa-antrean-2026-T4-Mekarjaya.xlsx",
+        "sapa-antrean-2026-T4-Mekarjaya.pdf",
+    ]
     assert summary == (
         "<b>Antrean pencairan 2026-T4 · Mekarjaya</b>\n"
         "Rabu, 16 Desember 2026, Kantor Pos Mekarjaya, pukul 08.00–13.00 WIB\n"
         "Rumah tangga: 43. Slot antrean terpakai: 10 dari 10, paling banyak 100 rumah tangga per "
         "slot. Belum mendapat waktu antrean: 0."
     )
-    assert workbook_caption.startswith("Daftar antrean sebagai spreadsheet")
-    assert pdf_caption.startswith("Daftar antrean untuk dicetak bagi kantor pos atau bank")
+    assert workbook_caption == (
+        "Daftar antrean sebagai berkas Excel: satu baris per rumah tangga, dengan slot antreannya."
+    )
+    assert pdf_caption == (
+        "Daftar antrean untuk dicetak bagi kantor pos atau bank: satu halaman per slot antrean, "
+        "dengan kotak untuk dicentang bila rumah tangga sudah mengambil bantuannya."
+    )
     sizes = await slot_sizes(store, "2026-T4", "mekarjaya")
     assert sum(sizes.values()) == 43 and len(sizes) == 10
 
@@ -364,3 +513,21 @@ def test_sapa_payout_list_writes_both_files_readable_by_the_owner_only(tmp_path:
     assert len(rows) == 1 + 3
     unknown = sapa("payout-list", "2099-T9", cwd=tmp_path)
     assert unknown.returncode == 1 and "2099-T9" in unknown.stderr
+
+
+def test_the_printed_lists_speak_the_readers_language(translations: Translations) -> None:
+    households = [
+        QueuedHousehold(n, f"RTS-2027-{n:04d}", "Siti Nur Aminah", 1, n % 2) for n in range(1, 6)
+    ]
+    listed = round_list("2027-T1", "Mekarjaya", "Balai Desa", date(2027, 3, 17),
+                        (time(9, 0), time(10, 0)), 30, 40, households)  # fmt: skip
+    venue = pages_of(venue_pdf([listed], translations.for_language("su")))
+    assert len(venue) == 2  # a page per slot: two households in the first, three in the second
+    assert venue[0].startswith(
+        "Antrian pencairan 2027-T1 · Mekarjaya\nBalai Desa · Rebo, 17 Maret 2027\n"
+        "Slot antrian 1: jam 09.00–09.30 WIB · Rumah tangga: 2\nNo. Nomer pésérta Nami Parantos dicandak"
+    )
+    assert [p.count("RTS-") for p in venue] == [2, 3] and "Kaca 2 tina 2" in venue[1]
+    [mine] = pages_of(companion_pdf([listed.only(1)], translations.for_language("en")))
+    assert mine.startswith("Queue times of your households, 2027-T1\nBalai Desa · ")
+    assert mine.count("Siti N. A.") == 5 and "Page 1 of 1" in mine

@@ -74,10 +74,10 @@ async def test_first_run_plans_reminders_missed_questions_and_nothing_else(
         for r in reminders if r["person_id"] == bunga
     }  # fmt: skip
     assert texts == {
-        "posyandu.eve": "Pengingat: besok, Selasa, 8 Desember 2026, jadwal posyandu di Posyandu "
-        "Dahlia, untuk Bunga Setiawan. Jangan lupa bawa buku KIA / kartu KMS.",
-        "posyandu.day": "Hari ini, Selasa, 8 Desember 2026, jadwal posyandu di Posyandu Dahlia, "
+        "posyandu.eve": "Pengingat: besok, Selasa, 8 Desember 2026, jadwal Posyandu Dahlia "
         "untuk Bunga Setiawan. Jangan lupa bawa buku KIA / kartu KMS.",
+        "posyandu.day": "Hari ini, Selasa, 8 Desember 2026, jadwal Posyandu Dahlia untuk Bunga "
+        "Setiawan. Jangan lupa bawa buku KIA / kartu KMS.",
     }
 
 

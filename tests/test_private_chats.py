@@ -105,7 +105,9 @@ async def test_a_button_pressed_in_a_group_is_answered_not_acted_on(mother: Chat
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert calls[0].params["text"] == LINE
     # The language did not change.
-    assert (await mother.send("/bantuan"))[0].startswith("Yang bisa saya bantu")
+    assert (await mother.send("/bantuan"))[0].startswith(
+        "Yang bisa kami bantu untuk rumah tangga Ibu/Bapak:"
+    )
 
 
 async def test_channel_posts_are_ignored_quietly(chat: Chat) -> None:

@@ -76,7 +76,7 @@ async def test_rekap_in_the_chat_with_a_readable_chart(mother: Chat, store: Stor
     assert image.shape[:2] == (1200, 900)  # portrait, readable on a phone
     assert image.std() > 0.05  # not a blank picture
     # A companion and a household may not see the recap.
-    refused = ["Maaf, Anda tidak diizinkan melakukan itu."]
+    refused = ["Maaf, itu tidak bisa dilakukan dari akun ini."]
     assert await euis.send("/rekap") == refused
     assert await mother.send("/ekspor") == refused
     assert await asep.send("/rekap kemarin") == [
@@ -128,9 +128,10 @@ def test_sapa_export_writes_xlsx_and_csv(tmp_path: Path) -> None:
     )
     assert (
         attendance.splitlines()[0]
-        == "Kecamatan,Desa,Diharapkan,Dilaporkan,Terverifikasi,Tercek silang,Tingkat (%)"
+        == "Kecamatan,Desa,Diharapkan,Dilaporkan,Terverifikasi,Dicocokkan dengan catatan bidan,Tingkat (%),"
+        "Dilaporkan rumah tangga,Dilaporkan pendamping,Dilaporkan bidan/kader"
     )
-    assert "Mekarjaya,Mekarjaya,2,0,0,0,0.0" in attendance
+    assert "Mekarjaya,Mekarjaya,2,0,0,0,0.0,0,0,0" in attendance
     unknown = sapa("export", "--kecamatan", "Atlantis", cwd=tmp_path)
     assert unknown.returncode == 1 and "Atlantis" in unknown.stderr
 

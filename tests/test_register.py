@@ -227,8 +227,8 @@ async def test_a_coordinator_gets_the_verification_list_in_the_chat(
     ]
     # Households and companions may not have it.
     euis = await enrolled(store, mother, "PD-MKJ-1", 7712)
-    assert await euis.send("/ekspor 2026-T4") == ["Maaf, Anda tidak diizinkan melakukan itu."]
-    assert await mother.send("/ekspor 2026-T4") == ["Maaf, Anda tidak diizinkan melakukan itu."]
+    assert await euis.send("/ekspor 2026-T4") == ["Maaf, itu tidak bisa dilakukan dari akun ini."]
+    assert await mother.send("/ekspor 2026-T4") == ["Maaf, itu tidak bisa dilakukan dari akun ini."]
 
 
 def test_a_district_workbook_points_to_the_csv_for_its_many_member_rows(

@@ -21,7 +21,7 @@ from tests.support.chat import Chat
 from tests.support.helpers import EXAMPLES, write_csv
 from tests.support.scenes import enrolled
 
-REFUSED = "Maaf, Anda tidak diizinkan melakukan itu."
+REFUSED = "Maaf, itu tidak bisa dilakukan dari akun ini."
 STAFF_OFF = (
     "Akun petugas ini sudah tidak aktif di Sapa RTS. Jika menurut Anda ini keliru, silakan "
     "hubungi tim kabupaten."
@@ -124,9 +124,9 @@ async def test_a_deactivated_household_is_refused_and_its_queue_cancelled(
     )
     assert (outcome, cancelled) == (Change.CHANGED, 1)
     [answer] = await mother.send("/jadwal")
-    assert answer.startswith("Rumah tangga Anda sudah tidak aktif dalam program")
+    assert answer.startswith("Rumah tangga Ibu/Bapak sudah tidak aktif dalam program")
     [answer] = await mother.send("Lapor hadir posyandu")
-    assert answer.startswith("Rumah tangga Anda sudah tidak aktif dalam program")
+    assert answer.startswith("Rumah tangga Ibu/Bapak sudah tidak aktif dalam program")
     # Unlinking stays possible.
     [answer] = await mother.send("/putus")
     assert "tidak lagi terhubung" in answer

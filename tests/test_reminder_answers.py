@@ -44,8 +44,8 @@ async def test_missed_question_leads_straight_into_the_report(
     await deliver_missed_question(store, mother, translations)
     question = mother.bot_messages()[-1]
     assert question["text"] == (
-        "Apakah Ibu sudah ke posyandu kemarin (Posyandu Anggrek, Senin, 30 November 2026)? "
-        "Mohon beri tahu kami, supaya kunjungan Ibu tercatat."
+        "Apakah Ibu/Bapak kemarin datang ke Posyandu Anggrek (Senin, 30 November 2026)? "
+        "Mohon beri tahu kami, supaya kunjungannya tercatat."
     )
     assert mother.buttons() == ["Sudah, saya laporkan", "Tidak, kami tidak datang"]
     [ask_member] = await mother.press("Sudah, saya laporkan")
@@ -67,7 +67,7 @@ async def test_missed_question_records_the_reason_for_not_going(
 ) -> None:
     await deliver_missed_question(store, mother, translations)
     [ask_reason] = await mother.press("Tidak, kami tidak datang")
-    assert ask_reason == "Apa yang membuat Ibu tidak bisa datang? (Ini membantu program.)"
+    assert ask_reason == "Apa yang membuat Ibu/Bapak tidak bisa datang? (Ini membantu program.)"
     assert "Tidak ada uang transport" in mother.buttons()
     [thanks] = await mother.press("Tidak ada uang transport")
     assert thanks.startswith("Terima kasih sudah memberi tahu.")
@@ -92,7 +92,7 @@ async def test_missed_question_records_the_reason_for_not_going(
 ])  # fmt: skip
 async def test_forged_missed_question_buttons(mother: Chat, data: str) -> None:
     [answer] = await mother.press_data(data)
-    assert answer == "Tombol itu sudah tidak berlaku. Silakan mulai lagi dari menu."
+    assert answer == "Itu tombol lama. Silakan mulai lagi dari menu."
     assert "answerCallbackQuery" in [call.method for call in mother.api.calls[-3:]]
 
 
@@ -113,16 +113,20 @@ async def test_digest_list_buttons_are_for_the_companion_only(
     assert notice.text.startswith(
         "<b>Selamat pagi! Rumah tangga dampingan Anda, Selasa, 1 Desember 2026</b>"
     )
-    assert "• Tidak hadir di posyandu terakhir: 2" in notice.text  # RTS-2026-0001 and -0003
+    assert (
+        "• Belum ada laporan hadir di posyandu terakhir: 2" in notice.text
+    )  # RTS-2026-0001 and -0003
     [missed_button] = [
         data for row in notice.buttons for _label, data in row if data.endswith(":missed")
     ]
 
     companion_chat = Chat(mother.application, mother.api, 7300, seen=len(mother.api.calls))
     [full] = await companion_chat.press_data(missed_button, {"message_id": 1, "text": ""})
-    assert full.startswith("<b>Tidak hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang Sukmana")
+    assert full.startswith(
+        "<b>Belum ada laporan hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang Sukmana"
+    )
     [refused] = await mother.press_data(missed_button, {"message_id": 1, "text": ""})
-    assert refused == "Maaf, Anda tidak diizinkan melakukan itu."
+    assert refused == "Maaf, itu tidak bisa dilakukan dari akun ini."
 
 
 async def test_a_long_digest_list_arrives_in_parts(
@@ -143,7 +147,9 @@ async def test_a_long_digest_list_arrives_in_parts(
     parts = await euis.press_data("dg:2026-12-01:missed", {"message_id": 1, "text": ""})
     assert len(parts) >= 2 and all(len(part) <= MESSAGE_LIMIT for part in parts)
     assert all(is_whole_html(part) for part in parts)
-    assert parts[0].startswith("<b>Tidak hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang")
+    assert parts[0].startswith(
+        "<b>Belum ada laporan hadir di posyandu terakhir</b>\nRTS-2026-0001 Ujang"
+    )
     shown = "\n".join(parts).split("\n")
     for n in range(150):
         assert f"RTS-2026-{n + 100:04d} Ma&#x27;ruf Hidayatullah {n}" in shown
@@ -187,8 +193,8 @@ def test_reminder_texts(translations: Translations) -> None:
     eve = render_notice("posyandu.eve", {"posyandu": "Posyandu <Anggrek>", "date": "2026-12-28",
                                          "members": ["Neneng", "Aditya"]}, t)  # fmt: skip
     assert eve.text == (
-        "Pengingat: besok, Senin, 28 Desember 2026, jadwal posyandu di Posyandu &lt;Anggrek&gt;, "
-        "untuk Neneng, Aditya. Jangan lupa bawa buku KIA / kartu KMS."
+        "Pengingat: besok, Senin, 28 Desember 2026, jadwal Posyandu &lt;Anggrek&gt; untuk "
+        "Neneng, Aditya. Jangan lupa bawa buku KIA / kartu KMS."
     )
     payout = render_notice("payout.reminder", {"date": "2026-12-16", "place": "Kantor Pos Mekarjaya",
                                                "amount": 2250000, "start": "08.00", "end": "08.30",

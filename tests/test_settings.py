@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import time
 from pathlib import Path
 
@@ -130,14 +131,27 @@ def test_quiet_hours_window(window: str, inside: list[time], outside: list[time]
     assert str(quiet) == window
 
 
-def test_only_sapa_run_asks_for_a_real_token(tmp_path: Path) -> None:
+def test_only_sapa_run_asks_for_a_real_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A short test token does not stop the commands that never talk to Telegram."""
-    from tests.support.helpers import sapa
+    from tests.support.helpers import EXAMPLES, sapa
 
-    token = {"TELEGRAM_BOT_TOKEN": "123456:TEST"}
-    assert sapa("migrate", cwd=tmp_path, env=token).returncode == 0
-    stats = sapa("stats", cwd=tmp_path, env=token)
-    assert stats.returncode == 0, stats.stderr
+    token = {"TELEGRAM_BOT_TOKEN": "123456:TEST", "SAPA_NIK_KEY": "k" * 32}
+    for verb in (
+        ["demo"],
+        ["import", "posyandu", str(EXAMPLES / "posyandu.csv")],
+        ["stats"],
+        ["link-code", "RTS-00001"],
+        ["export", "--month", "2026-11", "--output", str(tmp_path)],
+    ):
+        done = sapa(*verb, cwd=tmp_path, env=token)
+        assert done.returncode == 0, (verb, done.stderr)
+        assert "TELEGRAM_BOT_TOKEN" not in done.stdout + done.stderr
+    monkeypatch.setattr("sys.stdin", io.StringIO(":keluar\n"))
+    console = sapa("console", cwd=tmp_path, env=token)
+    assert console.returncode == 0, console.stderr
+    assert "Anda pengguna konsol untuk rumah tangga" in console.stdout
     run = sapa("run", cwd=tmp_path, env=token)
     assert run.returncode == 2
     assert run.stderr.strip() == (

@@ -71,23 +71,30 @@ async def test_coordinator_invites_own_kecamatan_only(chat: Chat, store: Store) 
     assert link.startswith("Undangan untuk Hasan Nugraha sebagai pendamping,")
     assert "https://t.me/sapa_rts_bot?start=inv_" in link
     [other_kecamatan] = await chat.send("/undang PD-PDG-1")
-    assert other_kecamatan == "Maaf, Anda tidak diizinkan melakukan itu."
+    assert other_kecamatan == "Maaf, itu tidak bisa dilakukan dari akun ini."
     [a_peer] = await chat.send(
         "/undang KO-MKJ"
     )  # coordinators invite companions and health workers
-    assert a_peer == "Maaf, Anda tidak diizinkan melakukan itu."
+    assert a_peer == "Maaf, itu tidak bisa dilakukan dari akun ini."
     [unknown] = await chat.send("/undang XX-1")
     assert unknown == "Tidak ada petugas dengan kode XX-1."
 
 
-async def test_households_cannot_use_staff_commands(mother: Chat) -> None:
-    assert await mother.send("/undang PD-MKJ-2") == ["Maaf, Anda tidak diizinkan melakukan itu."]
+async def test_households_cannot_use_staff_commands(mother: Chat, store: Store) -> None:
+    assert await mother.send("/undang PD-MKJ-2") == [
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
+    ]
     assert await mother.send("/sesi batal P-MKJ-02 2026-12-08") == [
-        "Maaf, Anda tidak diizinkan melakukan itu."
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
     ]
     # A fake or forwarded-and-used invite: refused as such, never "send /putus first".
-    [refused] = await mother.send("/start inv_whatever")
-    assert refused.startswith("Tautan undangan ini tidak berlaku")
+    for fake in ("inv_whatever", "inv_" + "A" * 32):  # the second shaped like a real one
+        [refused] = await mother.send(f"/start {fake}")
+        assert refused.startswith("Tautan undangan ini tidak berlaku")
+        assert "/putus" not in refused
+    async with store.read() as repo:
+        person = await repo.people.by_telegram_id(mother.user_id)
+    assert person is not None and person.household_id is not None  # still linked, untouched
 
 
 async def test_a_real_invite_opened_by_a_household_account_stays_unused(
@@ -106,7 +113,7 @@ async def test_coordinator_moves_a_session_of_own_kecamatan(chat: Chat, store: S
     [moved] = await chat.send("/sesi pindah P-MKJ-02 2026-12-08 10/12/2026")
     assert moved.startswith("Jadwal Selasa, 8 Desember 2026 dipindah ke Kamis, 10 Desember 2026.")
     assert await chat.send("/sesi batal P-PDG-02 2026-12-08") == [
-        "Maaf, Anda tidak diizinkan melakukan itu."
+        "Maaf, itu tidak bisa dilakukan dari akun ini."
     ]
     [usage] = await chat.send("/sesi pindah P-MKJ-02")
     assert usage.startswith("Tulis, misalnya: /sesi pindah")
@@ -134,9 +141,22 @@ async def test_my_schedule_shows_a_moved_session_and_skips_a_cancelled_one(
     assert cancelled.startswith("<b>Posyandu berikutnya</b>: Senin, 25 Januari 2027")
 
 
-async def test_start_from_staff_is_not_the_household_greeting(chat: Chat, store: Store) -> None:
-    await chat.send(await invite_link(store, "KO-MKJ"))
-    assert await chat.send("/start") == [
-        "Telegram ini terdaftar sebagai koordinator kecamatan. Kirim /bantuan untuk melihat apa "
-        "yang bisa Anda lakukan."
+@pytest.mark.parametrize(("code", "role", "command"), [
+    ("KO-MKJ", "koordinator kecamatan", "• /rekap [2026-11]: rekap dan grafik kecamatan"),
+    ("PD-MKJ-1", "pendamping", "• /rumahtangga: rumah tangga dampingan Anda, dengan saringan"),
+    ("BD-MKJ-1", "tenaga kesehatan (bidan / kader)",
+     "• /konfirmasi: konfirmasi siapa yang datang ke posyandu Anda"),
+])  # fmt: skip
+async def test_start_from_staff_greets_them_with_their_role_and_commands(
+    chat: Chat, store: Store, code: str, role: str, command: str
+) -> None:
+    await chat.send(await invite_link(store, code))
+    [greeting] = await chat.send("/start")
+    lines = greeting.split("\n")
+    assert lines[:2] == [
+        f"Telegram ini terdaftar sebagai {role}.",
+        "Yang bisa Anda lakukan di sini:",
     ]
+    assert command in lines
+    assert await chat.send("/bantuan") == ["\n".join(lines[1:])]  # the same commands as /bantuan
+    assert "UU PDP" not in greeting and "nomor peserta" not in greeting  # not the household's

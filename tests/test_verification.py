@@ -44,7 +44,7 @@ async def test_verify_one_reject_another_with_a_reason(
     assert rejected.startswith("Ditolak: Neneng Sukmana")
     # A second tap on the same button: already decided.
     assert await euis.press_data(f"vr:{ids[1]}:ok", {"message_id": 1, "text": ""}) == [
-        "Laporan ini sudah diputuskan."
+        "Laporan ini sudah diperiksa petugas."
     ]
     async with store.read() as repo:
         rows = {r.id: r for r in (await repo.connection.execute(select(attendance_report))).all()}
@@ -74,7 +74,7 @@ async def test_only_the_households_companion_or_coordinator_verifies(
         report_id = (await repo.connection.execute(select(attendance_report.c.id))).scalar()
     hasan = await enrolled(store, mother, "PD-MKJ-2", 7502)
     assert await hasan.send("/verifikasi") == ["Tidak ada laporan yang menunggu verifikasi."]
-    refused = ["Maaf, Anda tidak diizinkan melakukan itu."]
+    refused = ["Maaf, itu tidak bisa dilakukan dari akun ini."]
     assert await hasan.press_data(f"vr:{report_id}:ok", {"message_id": 1, "text": ""}) == refused
     assert await hasan.press_data(f"vr:{report_id}:no", {"message_id": 1, "text": ""}) == refused
     assert await mother.send("/verifikasi") == refused

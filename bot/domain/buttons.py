@@ -149,6 +149,15 @@ class ReminderChoice(ButtonData):
     choice: Literal["off", "on"]
 
 
+@dataclass(frozen=True)
+class QueueListFile(ButtonData):
+    """A companion asks for the printable list of her households' queue times in one payout
+    round (the button of the notice that the round's slots are set)."""
+
+    prefix: ClassVar[str] = "aqf"
+    round_id: int
+
+
 KINDS: tuple[type[ButtonData], ...] = (
     Language,
     MissedSession,
@@ -163,6 +172,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     ErasureDecision,
     ReminderChoice,
     FollowUpAction,
+    QueueListFile,
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS}
 # The flows' own prefixes (report, complaint, absence, health worker, erasure, reply, reject,

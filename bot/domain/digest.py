@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.domain.models import EscalationLevel
+
 
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -26,12 +28,15 @@ class SessionLine(_Value):
 
 
 class ComplaintLine(_Value):
-    """A complaint waiting on the companion, with its deadline."""
+    """A complaint waiting on the companion, with its deadline; or one of her households'
+    complaints handled above her (`level`), which she follows: overdue when it went up from
+    her level."""
 
     ticket: str
     program_number: str
     deadline: datetime
     overdue: bool
+    level: EscalationLevel = EscalationLevel.COMPANION  # digests queued earlier have none
 
 
 class DigestContent(_Value):

@@ -200,6 +200,10 @@ class AttendanceReport(Model):
     status: ReportStatus
     proof_file_id: str | None
     reported_at: datetime
+    # Reported for the household by staff (/hadiruntuk): her person id and the role she acted
+    # in; None: the household's own report (or a health worker's tick at the session).
+    assisted_by: int | None = None
+    assisted_role: Role | None = None
 
 
 class Complaint(Model):
@@ -218,6 +222,10 @@ class Complaint(Model):
     updated_at: datetime
     about_staff_id: int | None = None  # the companion a 'companion' complaint is about
     voice_file_id: str | None = None  # a voice note sent as the complaint's content
+    # Filed for the household by staff (/keluhanuntuk): her person id and the role she acted
+    # in; None: filed by the household itself.
+    assisted_by: int | None = None
+    assisted_role: Role | None = None
 
     def is_about(self, staff_id: int) -> bool:
         """Whether this is a complaint about that companion (kept out of her sight). Older

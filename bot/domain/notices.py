@@ -36,6 +36,22 @@ class AttendanceReported(NoticeParams):
     date: date
 
 
+class AssistedReport(NoticeParams):
+    """To the household: a companion or health worker reported a posyandu visit for it."""
+
+    reporter: str  # her name, as the staff registry has it
+    member: str
+    date: date
+
+
+class AssistedComplaint(NoticeParams):
+    """To the household: a companion or health worker filed a complaint for it."""
+
+    reporter: str
+    ticket: str
+    category: ComplaintCategory
+
+
 class ComplaintFiled(NoticeParams):
     ticket: str
     program_number: str
@@ -132,12 +148,25 @@ class PayoutSlotsShort(NoticeParams):
     unplaced: int
 
 
+class QueueLine(BaseModel):
+    """One of a companion's households in a round's queue, as her printed list shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time: str | None  # "08.00–08.30"; None: no queue time
+    program_number: str
+    name: str  # the head's name shortened ("Siti N. A.")
+
+
 class PayoutSlotsReady(NoticeParams):
     round: str
     date: date
     place: str
     households: int  # the companion's households in the round's kecamatan
     placed: int  # of them, those with a queue slot
+    # Rows queued before the list came have neither: the text only points to /antrean.
+    round_id: int | None = None  # the round, for the button that sends the file to print
+    lines: list[QueueLine] = []  # her households, by time, those without one last
 
 
 class AttendanceRejected(NoticeParams):
@@ -231,6 +260,10 @@ PARAMS: dict[str, type[NoticeParams]] = {
     "datarequest.done": DataRequestDone,
     "datarequest.done_open": DataRequestDone,
     "datarequest.rejected": DataRequestRejected,
+    "attendance.by_companion": AssistedReport,
+    "attendance.by_health_worker": AssistedReport,
+    "complaint.by_companion": AssistedComplaint,
+    "complaint.by_health_worker": AssistedComplaint,
 }
 
 # The household messages an account may mute (/pengingat): the posyandu reminders of the evening

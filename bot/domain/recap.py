@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.models import AbsenceReason
+from bot.domain.models import AbsenceReason, Role
 from bot.domain.register import ConditionCounts
 
 
@@ -48,6 +48,28 @@ class ComplaintRow:
     created_at: datetime
     deadline_at: datetime
     resolved_at: datetime | None
+    filed_by: Role = Role.HOUSEHOLD  # the household, or staff for it (/keluhanuntuk)
+
+
+@dataclass(frozen=True)
+class ReportSources:
+    """A month's reports by who made them: the household itself, or staff for it (assisted,
+    /hadiruntuk). A health worker's own ticks at the session (/konfirmasi) are none of these."""
+
+    self_reported: int = 0
+    by_companion: int = 0
+    by_health_worker: int = 0
+
+    @property
+    def assisted(self) -> int:
+        return self.by_companion + self.by_health_worker
+
+    def __add__(self, other: ReportSources) -> ReportSources:
+        return ReportSources(
+            self.self_reported + other.self_reported,
+            self.by_companion + other.by_companion,
+            self.by_health_worker + other.by_health_worker,
+        )
 
 
 PUERPERIUM_DAYS = 42
@@ -62,6 +84,8 @@ class DesaAttendance:
     reported: int  # reports of any status (households and health workers)
     verified: int  # verified or cross-checked
     cross_checked: int
+    # Who made the reports (the recap's month only; the chart's earlier months leave it empty).
+    sources: ReportSources = field(default_factory=ReportSources)
 
     @property
     def rate(self) -> float | None:
@@ -91,6 +115,15 @@ class Recap:
     condition_history: list[tuple[date, ConditionCounts]] = field(default_factory=list)
     # The households' answers "we did not go" this month, per "kecamatan · desa" and reason.
     absence_reasons: dict[str, Counter[AbsenceReason]] = field(default_factory=dict)
+    # The same answers per "desa · posyandu", for the workbook.
+    absence_reasons_by_posyandu: dict[str, Counter[AbsenceReason]] = field(default_factory=dict)
+    # Complaints filed this month by who filed them: the household, or staff for it.
+    complaints_by_filer: dict[Role, int] = field(default_factory=dict)
+
+    @property
+    def report_sources(self) -> ReportSources:
+        """The month's reports by who made them, over every desa."""
+        return sum((row.sources for row in self.attendance), ReportSources())
 
 
 _MONTH = re.compile(r"^(?:(\d{4})-(\d{1,2})|(\d{1,2})[/-](\d{4}))$")

@@ -22,6 +22,7 @@ class RegisterHousehold:
     desa: str
     posyandu_id: int
     companion: str | None
+    posyandu: str | None = None  # its name
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ def cut_window(start: time, end: time, minutes: int) -> list[Slot]:
     return slots
 
 
+def slot_label(slot: Slot) -> str:
+    """A slot's time as people read it: "08.00–08.30"."""
+    return f"{slot.start:%H.%M}–{slot.end:%H.%M}"
+
+
 def stable_order(round_code: str, program_numbers: list[str]) -> list[str]:
     def key(number: str) -> str:
         return hashlib.sha256(f"{round_code}:{number}".encode()).hexdigest()

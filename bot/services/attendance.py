@@ -16,7 +16,6 @@ becomes cross-checked, whichever of the two came first.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -39,9 +38,6 @@ from storage.store import Repositories, Store
 
 REPORT_WINDOW_DAYS = 14
 PUERPERIUM = timedelta(days=42)  # ibu nifas: still followed for 42 days after delivery
-
-_TYPED_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 class DateProblem(StrEnum):
@@ -148,43 +144,6 @@ def date_problem(day: date, today: date, member: Member) -> DateProblem | None:
     return None
 
 
-# Days said in words, as the buttons say them (Indonesian, Sundanese, English): days before today.
-DAYS_IN_WORDS = {
-    "hari ini": 0,
-    "kemarin": 1,
-    "kemarin lusa": 2,
-    "kemaren": 1,
-    "dinten ieu": 0,
-    "poe ieu": 0,
-    "kamari": 1,
-    "mangkukna": 2,
-    "today": 0,
-    "yesterday": 1,
-}
-
-
-def parse_typed_date(text: str, today: date) -> date | None:
-    """`5/12/2026`, `05-12-26`, `5.12` or `2026-12-05`; without a year, the latest past one;
-    or a day in words ("kemarin", "hari ini")."""
-    text = text.strip()
-    words = " ".join(text.casefold().replace("é", "e").split())
-    if words in DAYS_IN_WORDS:
-        return today - timedelta(days=DAYS_IN_WORDS[words])
-    try:
-        if match := _ISO_DATE.match(text):
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        if match := _TYPED_DATE.match(text):
-            day, month, year_text = int(match[1]), int(match[2]), match[3]
-            if year_text is None:
-                candidate = date(today.year, month, day)
-                return candidate if candidate <= today else date(today.year - 1, month, day)
-            year = int(year_text) + (2000 if len(year_text) == 2 else 0)
-            return date(year, month, day)
-    except ValueError:
-        return None
-    return None
-
-
 async def report_attendance(
     store: Store,
     person: Person,
@@ -194,85 +153,127 @@ async def report_attendance(
     now: datetime,
     today: date,
 ) -> ReportResult:
-    """Save the report after checking the draft again on the server side: every member must be
-    of the household, followed by the posyandu on that day, and the day allowed; otherwise
-    nothing is saved."""
+    """Save the household's report after checking the draft again on the server side: every
+    member must be of the household, followed by the posyandu on that day, and the day allowed;
+    otherwise nothing is saved."""
     async with store.write() as repo:
-        members = {m.id: m for m in await repo.households.members(household.id)}
-        chosen = [members.get(member_id) for member_id in draft.member_ids]
-        posyandu = await repo.geography.posyandu_by_id(draft.posyandu_id)
-        if (
-            posyandu is None
-            or posyandu.kecamatan_id != household.kecamatan_id
-            or any(
-                member is None
-                or not is_followed(member, draft.session_date)
-                or date_problem(draft.session_date, today, member) is not None
-                for member in chosen
-            )
-        ):
-            return ReportResult(ReportOutcome.NOT_ALLOWED, None, [])
-        results: list[tuple[Member, ReportOutcome]] = []
-        saved: list[tuple[Member, AttendanceReport]] = []
-        first: AttendanceReport | None = None
-        for member in chosen:
-            assert member is not None
-            visit = (
-                member.id,
-                posyandu.id,
-                draft.session_date,
-                draft.proof_file_id,
-                person.id,
-                now,
-            )
-            outcome = ReportOutcome.SAVED
-            report = await repo.attendance.add_reported(*visit)
-            if report is None:
-                outcome = ReportOutcome.CROSS_CHECKED
-                report = await repo.attendance.add_to_health_worker_confirmation(*visit)
-            if report is None:
-                outcome = ReportOutcome.ALREADY_RECORDED
-            else:
-                first = first or report
-                await repo.audit.record(
-                    now,
-                    f"person:{person.id}",
-                    "report_attendance",
-                    "attendance_report",
-                    str(report.id),
-                    {"status": report.status.value},
-                )
-                if outcome is ReportOutcome.SAVED:
-                    saved.append((member, report))
-            results.append((member, outcome))
-        if first is None:
-            return ReportResult(ReportOutcome.ALREADY_RECORDED, None, results)
-        # The "did you go yesterday?" question is moot now (and an open follow-up of that day
-        # drops off the companion's list: it is read with the reports).
-        await repo.notifications.cancel_pending(
-            dedup_prefix=missed_question_prefix(household.id, draft.session_date)
+        return await record_report(repo, person, household, draft, now=now, today=today)
+
+
+async def checked_members(
+    repo: Repositories, household: Household, draft: AttendanceDraft, today: date
+) -> list[Member] | None:
+    """The draft's members when the draft holds on the server side (each a member of the
+    household followed by the posyandu that day, the day allowed, the posyandu in the
+    household's kecamatan); None otherwise."""
+    members = {m.id: m for m in await repo.households.members(household.id)}
+    chosen = [members.get(member_id) for member_id in draft.member_ids]
+    posyandu = await repo.geography.posyandu_by_id(draft.posyandu_id)
+    if posyandu is None or posyandu.kecamatan_id != household.kecamatan_id:
+        return None
+    valid = [
+        member
+        for member in chosen
+        if member is not None
+        and is_followed(member, draft.session_date)
+        and date_problem(draft.session_date, today, member) is None
+    ]
+    return valid if len(valid) == len(chosen) else None
+
+
+async def record_report(
+    repo: Repositories,
+    person: Person,
+    household: Household,
+    draft: AttendanceDraft,
+    *,
+    now: datetime,
+    today: date,
+    assisted: Role | None = None,
+) -> ReportResult:
+    """Save a report of the household, in the caller's transaction: its own, or made for it by
+    its companion (`assisted`), which counts the same way and waits for a cross-check."""
+    chosen = await checked_members(repo, household, draft, today)
+    if chosen is None:
+        return ReportResult(ReportOutcome.NOT_ALLOWED, None, [])
+    results: list[tuple[Member, ReportOutcome]] = []
+    saved: list[tuple[Member, AttendanceReport]] = []
+    first: AttendanceReport | None = None
+    for member in chosen:
+        visit = (
+            member.id,
+            draft.posyandu_id,
+            draft.session_date,
+            draft.proof_file_id,
+            person.id,
+            now,
         )
-        # A cross-checked visit needs no verification, so the companion is not asked for one.
-        if saved and household.companion_id is not None:
-            await repo.notifications.queue(
-                Recipient(staff_id=household.companion_id),
-                ATTENDANCE_REPORTED,
-                {
-                    "program_number": household.program_number,
-                    "member": ", ".join(member.name for member, _ in saved),
-                    "date": draft.session_date.isoformat(),
-                },
-                due_at=now,
-                dedup_key=f"attendance:reported:{saved[0][1].id}",
-                now=now,
+        outcome = ReportOutcome.SAVED
+        report = await repo.attendance.add_reported(*visit, assisted_role=assisted)
+        if report is None:
+            outcome = ReportOutcome.CROSS_CHECKED
+            report = await repo.attendance.add_to_health_worker_confirmation(
+                *visit, assisted_role=assisted
             )
-    outcomes = {outcome for _, outcome in results}
-    overall = next(
-        o
-        for o in (ReportOutcome.SAVED, ReportOutcome.CROSS_CHECKED, ReportOutcome.ALREADY_RECORDED)
-        if o in outcomes
+        if report is None:
+            outcome = ReportOutcome.ALREADY_RECORDED
+        else:
+            first = first or report
+            detail = {"status": report.status.value}
+            if assisted is not None:
+                detail["assisted"] = assisted.value
+            await repo.audit.record(
+                now,
+                f"person:{person.id}",
+                "report_attendance",
+                "attendance_report",
+                str(report.id),
+                detail,
+            )
+            if outcome is ReportOutcome.SAVED:
+                saved.append((member, report))
+        results.append((member, outcome))
+    if first is None:
+        return ReportResult(ReportOutcome.ALREADY_RECORDED, None, results)
+    # The "did you go yesterday?" question is moot now (and an open follow-up of that day
+    # drops off the companion's list: it is read with the reports).
+    await repo.notifications.cancel_pending(
+        dedup_prefix=missed_question_prefix(household.id, draft.session_date)
     )
-    return ReportResult(overall, first, results)
+    # A cross-checked visit needs no verification, so the companion is not asked for one; nor
+    # is she told of a report she made herself.
+    companion = household.companion_id
+    if saved and companion is not None and companion != person.staff_id:
+        await repo.notifications.queue(
+            Recipient(staff_id=companion),
+            ATTENDANCE_REPORTED,
+            {
+                "program_number": household.program_number,
+                "member": ", ".join(member.name for member, _ in saved),
+                "date": draft.session_date.isoformat(),
+            },
+            due_at=now,
+            dedup_key=f"attendance:reported:{saved[0][1].id}",
+            now=now,
+        )
+    return ReportResult(overall_outcome(results), first, results)
+
+
+def overall_outcome(results: list[tuple[Member, ReportOutcome]]) -> ReportOutcome:
+    """One outcome for a report of several members: saved when any was."""
+    outcomes = {outcome for _, outcome in results}
+    return next(
+        (
+            o
+            for o in (
+                ReportOutcome.SAVED,
+                ReportOutcome.CROSS_CHECKED,
+                ReportOutcome.ALREADY_RECORDED,
+            )
+            if o in outcomes
+        ),
+        ReportOutcome.NOT_ALLOWED,
+    )
 
 
 async def record_absence(

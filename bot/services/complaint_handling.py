@@ -51,6 +51,8 @@ class HandlingOutcome(StrEnum):
     DONE = "done"
     NOT_ALLOWED = "not_allowed"
     NOT_OPEN = "not_open"  # already resolved or closed: an old button
+    # Her household's complaint gone up above the companion: she follows it, read-only.
+    WENT_UP = "went_up"
 
 
 async def may_handle(repo: Repositories, person: Person, complaint: Complaint) -> bool:
@@ -72,6 +74,18 @@ async def may_handle(repo: Repositories, person: Person, complaint: Complaint) -
     return False
 
 
+async def follows(repo: Repositories, person: Person, complaint: Complaint) -> bool:
+    """Whether this is a companion following, read-only, her household's complaint that went up
+    a level (not one about herself)."""
+    staff_id = person.staff_id
+    if person.role is not Role.COMPANION or staff_id is None:
+        return False
+    if complaint.level is EscalationLevel.COMPANION or complaint.is_about(staff_id):
+        return False
+    household = await repo.households.get(complaint.household_id)
+    return household is not None and household.companion_id == staff_id
+
+
 async def _checked(
     repo: Repositories, person: Person, complaint_id: int, action: str
 ) -> tuple[HandlingOutcome, Complaint | None]:
@@ -83,10 +97,20 @@ async def _checked(
             person.id,
             complaint_id,
         )
+        if complaint is not None and await follows(repo, person, complaint):
+            return HandlingOutcome.WENT_UP, complaint
         return HandlingOutcome.NOT_ALLOWED, None
     if complaint.status not in OPEN:
         return HandlingOutcome.NOT_OPEN, complaint
     return HandlingOutcome.DONE, complaint
+
+
+async def may_reply(
+    store: Store, person: Person, complaint_id: int
+) -> tuple[HandlingOutcome, Complaint | None]:
+    """Whether this staff member may reply to the household now (before they type it)."""
+    async with store.read() as repo:
+        return await _checked(repo, person, complaint_id, "reply")
 
 
 async def _tell_household(
@@ -142,7 +166,7 @@ async def reply_to_household(
         outcome, complaint = await _checked(repo, person, complaint_id, "reply")
         if outcome is not HandlingOutcome.DONE or complaint is None:
             return outcome, complaint
-        await repo.complaints.add_event(
+        event_id = await repo.complaints.add_event(
             complaint.id, "reply", now, actor_person_id=person.id, note=text
         )
         await _tell_household(
@@ -150,7 +174,7 @@ async def reply_to_household(
             complaint,
             COMPLAINT_REPLY,
             {"ticket": complaint.ticket_code, "text": text, "complaint_id": complaint.id},
-            f"complaint:reply:{complaint.id}:{now.isoformat()}",
+            f"complaint:reply:{complaint.id}:{event_id}",
             now,
         )
         await repo.people.touch(person.id, now)
@@ -267,6 +291,7 @@ class ComplaintCard:
     program_number: str
     messages: list[ComplaintEvent] = field(default_factory=list)
     followed_only: bool = False
+    filed_by_staff: str | None = None  # the staff member who filed it for the household
 
 
 @dataclass(frozen=True)
@@ -307,9 +332,26 @@ async def waiting_list(store: Store, person: Person) -> WaitingList | None:
         every = [*mine, *went_up]
         numbers = await repo.planning.program_numbers(list({c.household_id for c in every}))
         messages = await repo.complaints.timeline([c.id for c in mine], MESSAGES)
+        names = await repo.people.staff_names([c.assisted_by for c in every if c.assisted_by])
     return WaitingList(
-        [ComplaintCard(c, numbers.get(c.household_id, ""), messages.get(c.id, [])) for c in mine],
-        [ComplaintCard(c, numbers.get(c.household_id, ""), followed_only=True) for c in went_up],
+        [
+            ComplaintCard(
+                c,
+                numbers.get(c.household_id, ""),
+                messages.get(c.id, []),
+                filed_by_staff=names.get(c.assisted_by or 0),
+            )
+            for c in mine
+        ],
+        [
+            ComplaintCard(
+                c,
+                numbers.get(c.household_id, ""),
+                followed_only=True,
+                filed_by_staff=names.get(c.assisted_by or 0),
+            )
+            for c in went_up
+        ],
     )
 
 
@@ -317,9 +359,14 @@ async def card_of(
     store: Store, person: Person, complaint_id: int
 ) -> tuple[HandlingOutcome, ComplaintCard | None]:
     """One complaint with its messages, for staff who may handle it now (its status is shown,
-    whatever it is)."""
+    whatever it is); for the household's companion, once it went up above her, the card she
+    follows (read-only, as in her waiting list)."""
     async with store.read() as repo:
         complaint = await repo.complaints.get(complaint_id)
+        if complaint is not None and await follows(repo, person, complaint):
+            numbers = await repo.planning.program_numbers([complaint.household_id])
+            number = numbers.get(complaint.household_id, "")
+            return HandlingOutcome.DONE, ComplaintCard(complaint, number, followed_only=True)
         if complaint is None or not await may_handle(repo, person, complaint):
             log.warning(
                 "authorization_refused action=view person=%s complaint=%s", person.id, complaint_id
@@ -327,8 +374,12 @@ async def card_of(
             return HandlingOutcome.NOT_ALLOWED, None
         numbers = await repo.planning.program_numbers([complaint.household_id])
         messages = await repo.complaints.timeline([complaint.id], MESSAGES)
+        names = await repo.people.staff_names([complaint.assisted_by or 0])
     card = ComplaintCard(
-        complaint, numbers.get(complaint.household_id, ""), messages.get(complaint.id, [])
+        complaint,
+        numbers.get(complaint.household_id, ""),
+        messages.get(complaint.id, []),
+        filed_by_staff=names.get(complaint.assisted_by or 0),
     )
     return HandlingOutcome.DONE, card
 
@@ -387,7 +438,7 @@ async def answer_complaint(
         if outcome is not HandlingOutcome.DONE or complaint is None:
             return outcome, complaint
         kind, file_id = attachment if attachment is not None else (None, None)
-        await repo.complaints.add_event(
+        event_id = await repo.complaints.add_event(
             complaint.id,
             "answer",
             now,
@@ -410,7 +461,7 @@ async def answer_complaint(
                 COMPLAINT_ANSWERED,
                 params,
                 due_at=now,
-                dedup_key=f"complaint:answer:{complaint.id}:{now.isoformat()}",
+                dedup_key=f"complaint:answer:{complaint.id}:{event_id}",
                 now=now,
             )
         await repo.audit.record(

@@ -24,7 +24,12 @@ from bot.domain.models import (
 )
 from bot.domain.workdays import working_deadline
 from bot.settings import Settings
-from bot.texts.notices import COMPLAINT_FILED, COMPLAINT_STATUS
+from bot.texts.notices import (
+    COMPLAINT_BY_COMPANION,
+    COMPLAINT_BY_HEALTH_WORKER,
+    COMPLAINT_FILED,
+    COMPLAINT_STATUS,
+)
 from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
 
@@ -135,9 +140,11 @@ async def file_complaint(
     now: datetime,
     policy: ComplaintPolicy,
     voice_file_id: str | None = None,
+    assisted: Role | None = None,
 ) -> Complaint:
     """Record the complaint (`text` is `VOICE_NOTE_TEXT` when a voice note tells it), its first
-    event, and a notice to its owner."""
+    event, and a notice to its owner. `assisted`: `person` is staff filing it for the household
+    (/keluhanuntuk), which is told."""
     level = first_level(category, household)
     days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
     deadline = policy.deadline(now, days)
@@ -158,6 +165,7 @@ async def file_complaint(
                 household.companion_id if category is ComplaintCategory.COMPANION else None
             ),
             voice_file_id=voice_file_id,
+            assisted_role=assisted,
         )
         await repo.complaints.add_event(
             complaint.id,
@@ -184,9 +192,47 @@ async def file_complaint(
                 now=now,
             )
         await repo.audit.record(
-            now, f"person:{person.id}", "file_complaint", "complaint", complaint.ticket_code
+            now,
+            f"person:{person.id}",
+            "file_complaint",
+            "complaint",
+            complaint.ticket_code,
+            {"assisted": assisted.value} if assisted is not None else None,
         )
+        if assisted is not None:
+            await _tell_household(repo, person, household, complaint, assisted, now)
     return complaint
+
+
+async def _tell_household(
+    repo: Repositories,
+    person: Person,
+    household: Household,
+    complaint: Complaint,
+    assisted: Role,
+    now: datetime,
+) -> None:
+    """Each linked account of the household hears that staff filed this complaint for it."""
+    staff = await repo.staff.get(person.staff_id) if person.staff_id is not None else None
+    template = COMPLAINT_BY_COMPANION if assisted is Role.COMPANION else COMPLAINT_BY_HEALTH_WORKER
+    params = {
+        "reporter": staff.name if staff is not None else "",
+        "ticket": complaint.ticket_code,
+        "category": complaint.category.value,
+    }
+    await repo.notifications.queue_many(
+        [
+            QueuedMessage(
+                Recipient(person_id=linked.id),
+                template,
+                params,
+                now,
+                f"complaint:assisted:{complaint.id}:{linked.id}",
+            )
+            for linked in await repo.people.linked_to_household(household.id)
+        ],
+        now,
+    )
 
 
 async def change_status(

@@ -2,10 +2,10 @@
 
 Built at 06:45 WIB for each companion from their households: posyandu sessions today and
 tomorrow (with the households expected), households that missed their last session, reports
-waiting for verification, complaints waiting on the companion (overdue first), and households
-the bot can no longer reach, and households whose linking was locked after too many wrong
-attempts (only a link code from the companion links them now). When every list is empty nothing
-is sent.
+waiting for verification, complaints waiting on the companion (then her households' complaints
+handled above her, which she follows), households the bot can no longer reach, and households
+whose linking was locked after too many wrong attempts (only a link code from the companion
+links them now). When every list is empty nothing is sent.
 
 `build_digests` builds the digests of many companions at once from a fixed number of queries,
 each grouped by companion (the planner's 06:45 pass); `build_digest` is one companion's.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from bot.domain.digest import ComplaintLine, DigestContent, SessionLine
-from bot.domain.models import AbsenceReason
+from bot.domain.models import AbsenceReason, EscalationLevel
 from bot.domain.sessions import Session, last_session_before, sessions_between
 from bot.services.attendance import PUERPERIUM
 from bot.services.linking import HOUSEHOLD_FAILURE_WINDOW, HOUSEHOLD_MAX_FAILURES
@@ -196,14 +196,18 @@ def _digest(
     reports = [
         f"{r.program_number}: {r.member}, {r.session_date.isoformat()}" for r in waiting_reports
     ]
+    # Hers first, then those she follows above her; each part earliest deadline first.
+    hers = [c for c in waiting_complaints if c.level is EscalationLevel.COMPANION]
+    above = [c for c in waiting_complaints if c.level is not EscalationLevel.COMPANION]
     complaints = [
         ComplaintLine(
             ticket=c.ticket_code,
             program_number=c.program_number,
             deadline=c.deadline_at,
-            overdue=c.deadline_at < now,
+            overdue=c.deadline_at < now if c.level is EscalationLevel.COMPANION else c.went_up,
+            level=c.level,
         )
-        for c in waiting_complaints  # earliest deadline first
+        for c in [*hers, *above]
     ]
     unreachable = [label[h] for h in sorted(h for h in label if h in facts.unreachable)]
     locked = [label[h] for h in sorted(h for h in label if h in facts.locked)]

@@ -6,7 +6,8 @@ any round still to come that someone asks for, so the list a coordinator prints 
 the queue the households are told later. Giving out is stable (`bot.domain.slots`): a household
 keeps its slot; households added later go to the emptiest slots. Whoever gives out the first
 slots of a round also queues one notice to each companion with households in it (dedup key per
-round and companion), in the same transaction.
+round and companion), in the same transaction: her households with their times, and a button
+for the file to print.
 
 `payout_lists` is what /antrean and `sapa payout-list` ask for: the lists of one round or of the
 rounds of the next `UPCOMING_DAYS`, in the asker's scope (a companion: her households of her
@@ -28,14 +29,19 @@ from bot.domain.slots import (
     assign_slots,
     cut_window,
     round_list,
+    slot_label,
     stable_order,
 )
 from bot.settings import Settings
 from bot.texts.notices import PAYOUT_SLOTS_READY
+from bot.texts.register_sheet import short_name
 from storage.notifications import QueuedMessage
 from storage.store import Store
 
 UPCOMING_DAYS = 14  # /antrean without a round: the rounds of today and the next 14 days
+# The households' payout reminders (16:00 WIB), so many days before the payout day. The planner
+# gives out a round's slots at the latest on the day of the first, and each names the slot.
+REMINDER_DAYS_BEFORE = (3, 1)
 
 LIST_ROLES = (Role.COMPANION, Role.COORDINATOR, Role.ADMIN)
 
@@ -85,7 +91,7 @@ async def settle_queue(
         slot_of = {**existing, **new}
         settled = [replace(h, slot_index=slot_of.get(h.household_id)) for h in households]
         if new and not existing:  # the round's first slots
-            notices = _companion_notices(payout, settled, policy.zone, now)
+            notices = _companion_notices(payout, settled, policy, now)
             await repo.notifications.queue_many(notices, now)
     return RoundQueue(settled, len(new))
 
@@ -113,36 +119,58 @@ def _new_slots(
 
 
 def _companion_notices(
-    payout: PayoutRound, households: list[QueuedHousehold], zone: ZoneInfo, now: datetime
+    payout: PayoutRound, households: list[QueuedHousehold], policy: QueuePolicy, now: datetime
 ) -> list[QueuedMessage]:
-    """One notice to each companion with households in the round: how many have a slot. No use
-    once the payout has begun."""
-    expires = datetime.combine(payout.payout_date, payout.start_time, tzinfo=zone)
+    """One notice to each companion with households in the round: her households with their
+    queue times (by time; those without one last), names shortened as on the printed list, and
+    a button for that list. No use once the payout has begun."""
+    expires = datetime.combine(payout.payout_date, payout.start_time, tzinfo=policy.zone)
     if now >= expires:
         return []
-    counts: dict[int, list[int]] = {}
+    slots = policy.slots(payout)
+    hers: dict[int, list[QueuedHousehold]] = {}
     for household in households:
         if household.companion_id is not None:
-            hers = counts.setdefault(household.companion_id, [0, 0])
-            hers[0] += 1
-            hers[1] += household.slot_index is not None
-    return [
-        QueuedMessage(
-            Recipient(staff_id=companion_id),
-            PAYOUT_SLOTS_READY,
-            {
-                "round": payout.round_code,
-                "date": payout.payout_date.isoformat(),
-                "place": payout.place,
-                "households": total,
-                "placed": placed,
-                "expires_at": expires.isoformat(),
-            },
-            now,
-            f"slots-ready:{payout.id}:{companion_id}",
+            hers.setdefault(household.companion_id, []).append(household)
+    messages = []
+    for companion_id, own in sorted(hers.items()):
+        timed = sorted(
+            (
+                (h.slot_index, h)
+                for h in own
+                if h.slot_index is not None and h.slot_index < len(slots)
+            ),
+            key=lambda pair: (pair[0], pair[1].program_number),
         )
-        for companion_id, (total, placed) in sorted(counts.items())
-    ]
+        placed = {h.household_id for _index, h in timed}
+        lines = [
+            {"time": slot_label(slots[index]), "program_number": h.program_number,
+             "name": short_name(h.head_name)}
+            for index, h in timed
+        ] + [
+            {"time": None, "program_number": h.program_number, "name": short_name(h.head_name)}
+            for h in own  # by programme number, as read
+            if h.household_id not in placed
+        ]  # fmt: skip
+        messages.append(
+            QueuedMessage(
+                Recipient(staff_id=companion_id),
+                PAYOUT_SLOTS_READY,
+                {
+                    "round": payout.round_code,
+                    "date": payout.payout_date.isoformat(),
+                    "place": payout.place,
+                    "households": len(own),
+                    "placed": len(timed),
+                    "round_id": payout.id,
+                    "lines": lines,
+                    "expires_at": expires.isoformat(),
+                },
+                now,
+                f"slots-ready:{payout.id}:{companion_id}",
+            )
+        )
+    return messages
 
 
 class ListOutcome(StrEnum):
@@ -170,10 +198,11 @@ async def payout_lists(
     today: date,
     now: datetime,
     policy: QueuePolicy,
+    round_id: int | None = None,
 ) -> PayoutLists:
-    """The lists of one round (`round_code`) or of the rounds from today to `UPCOMING_DAYS`
-    ahead, in the scope of staff member `staff_id` (None: the district, for `sapa`). A round
-    still to come gets its slots first (`settle_queue`)."""
+    """The lists of one round (`round_code`, or the one round `round_id`: a button's) or of the
+    rounds from today to `UPCOMING_DAYS` ahead, in the scope of staff member `staff_id` (None:
+    the district, for `sapa`). A round still to come gets its slots first (`settle_queue`)."""
     async with store.read() as repo:
         staff = await repo.staff.get(staff_id) if staff_id is not None else None
         if staff_id is not None and (
@@ -193,8 +222,12 @@ async def payout_lists(
             scope = named
         coming = await repo.payouts.from_day(today, scope)
         codes = list(dict.fromkeys((r.round_code, r.payout_date) for r in coming))
-        if round_code:
-            found = await repo.payouts.with_code(round_code)
+        one = bool(round_code) or round_id is not None
+        if one:
+            if round_id is not None:
+                found = [r for r in [await repo.payouts.get(round_id)] if r is not None]
+            else:
+                found = await repo.payouts.with_code(round_code or "")
             rounds = [r for r in found if scope is None or r.kecamatan_id == scope]
             if not rounds:
                 outside = found and named is None  # the round exists, but elsewhere
@@ -224,7 +257,7 @@ async def payout_lists(
         )
         if companion and staff is not None:
             listed = listed.only(staff.id)
-            if not round_code and not listed.household_count:
+            if not one and not listed.household_count:
                 continue  # none of hers in this round
         lists.append(listed)
     return PayoutLists(ListOutcome.LISTED, lists, codes, companion)

@@ -18,6 +18,7 @@ from bot.domain.recap import (
     CompanionRow,
     DesaAttendance,
     Recap,
+    ReportSources,
     add_months,
     followed_window,
     month_bounds,
@@ -32,10 +33,11 @@ from storage.store import Repositories, Store
 
 
 async def attendance_by_month(
-    repo: Repositories, kecamatan_id: int | None, months: list[date]
+    repo: Repositories, kecamatan_id: int | None, months: list[date], *, sources: bool = False
 ) -> list[list[DesaAttendance]]:
     """Attendance per desa in each of consecutive `months` (first days, oldest first), with one
-    pass over the members and one over the reports, however many months."""
+    pass over the members and one over the reports, however many months; `sources`: the last
+    month's reports also by who made them (the household, or staff for it)."""
     if not months:
         return []
     places = await repo.recap.places(kecamatan_id)
@@ -55,6 +57,13 @@ async def attendance_by_month(
     reported: dict[tuple[date, int], Counter[str]] = defaultdict(Counter)  # (month, desa)
     for (posyandu_id, day), by_status in reports.items():
         reported[(month_of(day), desa_of[posyandu_id])].update(by_status)
+    made_by: dict[int, ReportSources] = defaultdict(ReportSources)  # desa, in the last month
+    if sources:
+        found = await repo.recap.report_sources(
+            kecamatan_id, months[-1], month_last_day(months[-1])
+        )
+        for posyandu_id, counts in found.items():
+            made_by[desa_of[posyandu_id]] += counts
     history = []
     for index, month in enumerate(months):
         expected: dict[int, int] = defaultdict(int)
@@ -77,6 +86,7 @@ async def attendance_by_month(
                     sum(by_status.values()),
                     by_status["verified"] + by_status["cross_checked"],
                     by_status["cross_checked"],
+                    made_by[desa_id] if index == len(months) - 1 else ReportSources(),
                 )
             )
         history.append(sorted(rows, key=lambda r: (r.kecamatan, r.desa)))
@@ -101,8 +111,9 @@ async def build_recap(
         scope = ""
         if kecamatan_id is not None:
             scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
-        by_month = await attendance_by_month(repo, kecamatan_id, shown)
+        by_month = await attendance_by_month(repo, kecamatan_id, shown, sources=True)
         complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
+        filers = await repo.recap.complaints_by_filer(kecamatan_id, start, end)
         hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
         breaches = await repo.recap.escalations(kecamatan_id, start, end)
         companions = await repo.recap.companions(kecamatan_id, start, end, now)
@@ -129,6 +140,7 @@ async def build_recap(
         rows,
         list(zip(shown, by_month, strict=True)) if history_months > 1 else [],
         undelivered_messages=undelivered,
+        complaints_by_filer=filers,
         **conditions,
     )
 
@@ -158,9 +170,12 @@ def _conditions(
 ) -> dict[str, Any]:
     """The recap's condition figures, out of the register of the months shown."""
     absences: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
+    by_posyandu: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
     for line in register.households:
-        place = f"{line.household.kecamatan} · {line.household.desa}"
-        absences[place].update(reason for day, reason in line.absences if first <= day <= last)
+        given = [reason for day, reason in line.absences if first <= day <= last]
+        where = line.household
+        absences[f"{where.kecamatan} · {where.desa}"].update(given)
+        by_posyandu[f"{where.desa} · {where.posyandu or '—'}"].update(given)
     return {
         "conditions_by_desa": counts_by(register, "desa", first, last),
         "conditions_by_companion": counts_by(register, "companion", first, last),
@@ -172,6 +187,9 @@ def _conditions(
             for shown_month in shown
         ],
         "absence_reasons": {place: found for place, found in sorted(absences.items()) if found},
+        "absence_reasons_by_posyandu": {
+            place: found for place, found in sorted(by_posyandu.items()) if found
+        },
     }
 
 

@@ -2,7 +2,8 @@
 
 Who may decide: the household's companion, or the coordinator of its kecamatan. Each decision is
 checked on the server, recorded with who and when, and a rejection reaches the household through
-the outbox.
+the outbox. A companion never decides a report she made for a household herself (/hadiruntuk):
+it stays out of her queue, for a health worker's confirmation or the coordinator.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Decision(StrEnum):
     DONE = "done"
     NOT_ALLOWED = "not_allowed"
     ALREADY_DECIDED = "already_decided"
+    OWN_REPORT = "own_report"  # she reported it for the household herself (/hadiruntuk)
 
 
 async def households_in_scope(repo: Repositories, person: Person) -> list[int]:
@@ -78,6 +80,9 @@ async def decide(
                 "authorization_refused action=verify person=%s report=%s", person.id, report_id
             )
             return Decision.NOT_ALLOWED, None
+        if report.assisted_by == person.id:
+            # Nobody verifies her own word: a health worker's confirmation or the coordinator.
+            return Decision.OWN_REPORT, report
         status = ReportStatus.VERIFIED if verified else ReportStatus.REJECTED
         if not await repo.verification.decide(report_id, status, person.id, now, reason):
             return Decision.ALREADY_DECIDED, report

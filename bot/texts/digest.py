@@ -7,9 +7,9 @@ from html import escape
 
 from bot.domain.buttons import DigestList, encode
 from bot.domain.digest import DigestContent
-from bot.domain.models import AbsenceReason
+from bot.domain.models import AbsenceReason, EscalationLevel
 from bot.texts.i18n import N_, Translator
-from bot.texts.labels import absence_label
+from bot.texts.labels import absence_label, level_label
 from bot.texts.notice import Notice
 
 PREVIEW = 5  # items of each list shown in the digest itself; the button opens the whole list
@@ -38,6 +38,12 @@ def list_lines(kind: str, digest: DigestContent, t: Translator) -> list[str]:
     if kind == "complaints":
         lines = []
         for c in digest.complaints:
+            if c.level is not EscalationLevel.COMPANION:  # she follows it, read-only
+                text = t("{ticket} ({number}), now handled by the {level}").format(
+                    ticket=c.ticket, number=escape(c.program_number), level=level_label(c.level, t)
+                )
+                lines.append(text)
+                continue
             text = (
                 t("{ticket} ({number}), OVERDUE since {date}")
                 if c.overdue

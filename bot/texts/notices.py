@@ -19,6 +19,7 @@ from bot.domain.buttons import (
     MissedSession,
     OpenConfirmations,
     OpenVerifications,
+    QueueListFile,
     encode,
 )
 from bot.domain.digest import DigestContent
@@ -29,7 +30,7 @@ from bot.domain.models import (
     EscalationLevel,
     RejectReason,
 )
-from bot.domain.notices import checked_params
+from bot.domain.notices import PayoutSlotsReady, checked_params
 from bot.texts.digest import render_digest
 from bot.texts.i18n import N_, Translator
 from bot.texts.labels import category_label, level_label, reject_reason_label, status_label
@@ -69,8 +70,28 @@ DATA_REQUEST_ALERT = "datarequest.alert"
 DATA_REQUEST_DONE = "datarequest.done"
 DATA_REQUEST_DONE_OPEN = "datarequest.done_open"
 DATA_REQUEST_REJECTED = "datarequest.rejected"
+ATTENDANCE_BY_COMPANION = "attendance.by_companion"
+ATTENDANCE_BY_HEALTH_WORKER = "attendance.by_health_worker"
+COMPLAINT_BY_COMPANION = "complaint.by_companion"
+COMPLAINT_BY_HEALTH_WORKER = "complaint.by_health_worker"
 
 TEMPLATES: dict[str, str] = {
+    ATTENDANCE_BY_COMPANION: N_(
+        "Your companion {reporter} reported a posyandu visit for your household: {member}, "
+        "{date}. If this is not right, please tell your companion."
+    ),
+    ATTENDANCE_BY_HEALTH_WORKER: N_(
+        "The health worker {reporter} recorded a posyandu visit for your household: {member}, "
+        "{date}. If this is not right, please tell your companion."
+    ),
+    COMPLAINT_BY_COMPANION: N_(
+        "Your companion {reporter} filed a complaint for your household: ticket {ticket} "
+        "({category}). You can follow it with “Complaint status”."
+    ),
+    COMPLAINT_BY_HEALTH_WORKER: N_(
+        "The health worker {reporter} filed a complaint for your household: ticket {ticket} "
+        "({category}). You can follow it with “Complaint status”."
+    ),
     POSYANDU_NOT_OPEN: N_(
         "{count} households say {posyandu} did not open on {date}, a day it should have met. "
         "Please check with the posyandu and the midwife, and move the session (/sesi) if "
@@ -95,22 +116,21 @@ TEMPLATES: dict[str, str] = {
     ),
     COMPLAINT_STATUS: N_("Your complaint {ticket} is now: {status}."),
     POSYANDU_EVE: N_(
-        "Reminder: tomorrow, {date}, is posyandu day at {posyandu}, for {members}. "
+        "Reminder: {posyandu} meets tomorrow, {date}, for {members}. "
         "Please bring the buku KIA / KMS card."
     ),
     POSYANDU_DAY: N_(
-        "Today, {date}, is posyandu day at {posyandu}, for {members}. "
-        "Don't forget the buku KIA / KMS card."
+        "{posyandu} meets today, {date}, for {members}. Don't forget the buku KIA / KMS card."
     ),
     POSYANDU_MISSED: N_(
         "Did you go to the posyandu yesterday ({posyandu}, {date})? Please tell us, so that "
         "your visit is recorded."
     ),
     POSYANDU_MOVED: N_(
-        "Schedule change: the posyandu session at {posyandu} on {old_date} moves to {new_date}."
+        "Schedule change: the session of {posyandu} on {old_date} moves to {new_date}."
     ),
     POSYANDU_CANCELLED: N_(
-        "Schedule change: the posyandu session at {posyandu} on {old_date} is cancelled."
+        "Schedule change: the session of {posyandu} on {old_date} is cancelled."
     ),
     PAYOUT_REMINDER: N_(
         "Payout in {days} days, on {date}, at {place}. Your queue time: {start}–{end} WIB. "
@@ -161,8 +181,8 @@ TEMPLATES: dict[str, str] = {
         "Your posyandu report for {member} on {date} has been checked and accepted. Thank you!"
     ),
     HEALTH_WORKER_PROMPT: N_(
-        "Posyandu {posyandu} met today. Please confirm who came: it cross-checks the households' "
-        "own reports."
+        "{posyandu} met today. Please confirm who came, so that the households' own reports can "
+        "be matched with your record."
     ),
     ATTENDANCE_NOT_CONFIRMED: N_(
         "{health_worker} finished confirming who came to {posyandu} on {date}. Household "
@@ -269,6 +289,8 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Yes, report my visit"), encode(MissedSession(posyandu, day, "report")))],
             [(t("No, we did not go"), encode(MissedSession(posyandu, day, "absent")))],
         ]
+    if isinstance(checked, PayoutSlotsReady) and checked.round_id is not None:
+        return _slots_ready(checked, checked.round_id, t)
     if template_key == DATA_REQUEST_ALERT:
         request = int(params["request_id"])
         buttons = [
@@ -276,6 +298,33 @@ def render_notice(template_key: str, params: dict[str, Any], t: Translator) -> N
             [(t("Reject"), encode(ErasureDecision(request, "reject")))],
         ]
     return Notice(text, buttons)
+
+
+def _slots_ready(ready: PayoutSlotsReady, round_id: int, t: Translator) -> Notice:
+    """To a companion, when a round's queue slots are set: her households with their times (as
+    they were then), and a button for the same list as a file to print."""
+    text = t(
+        "Queue times are set for payout round {round} on {date} at {place}: {placed} of your "
+        "{households} households have one. Households with Telegram get theirs from the bot "
+        "before the payout day; please tell the others."
+    ).format(
+        round=escape(ready.round),
+        date=t.long_date(ready.date),
+        place=escape(ready.place),
+        placed=ready.placed,
+        households=ready.households,
+    )
+    lines = [
+        f"{line.time} · {escape(line.program_number)} {escape(line.name)}"
+        if line.time is not None
+        else t("no queue time yet · {household}").format(
+            household=f"{escape(line.program_number)} {escape(line.name)}"
+        )
+        for line in ready.lines
+    ]
+    footer = t("/antrean shows the list again, with any change since.")
+    button = (t("📄 The list to print"), encode(QueueListFile(round_id)))
+    return Notice("\n".join([text, "", *lines, "", footer]), [[button]])
 
 
 def _answer_kind(attachment: AttachmentKind | None, has_text: bool, t: Translator) -> str:

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from bot.domain.slots import QueuedHousehold, RoundList, Slot
+from bot.domain.slots import QueuedHousehold, RoundList, Slot, slot_label
 from bot.texts.i18n import Translator
 from bot.texts.register_sheet import short_name
 from bot.texts.workbook import Table, neutralised_tables, tables_to_workbook
@@ -58,7 +58,7 @@ def file_stem(*parts: str) -> str:
 
 
 def _time(slot: Slot) -> str:
-    return f"{slot.start:%H.%M}–{slot.end:%H.%M}"
+    return slot_label(slot)
 
 
 def _cut(text: str) -> str:

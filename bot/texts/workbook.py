@@ -26,7 +26,13 @@ from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLeve
 from bot.domain.recap import Recap
 from bot.texts.conditions import condition_label, condition_status_label
 from bot.texts.i18n import Translator
-from bot.texts.labels import absence_label, category_label, level_label, status_label
+from bot.texts.labels import (
+    absence_label,
+    category_label,
+    level_label,
+    role_label,
+    status_label,
+)
 
 Table = tuple[str, list[str], list[list[object]]]
 
@@ -94,6 +100,9 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
             r.verified,
             r.cross_checked,
             round(r.rate * 100, 1) if r.rate is not None else "",
+            r.sources.self_reported,
+            r.sources.by_companion,
+            r.sources.by_health_worker,
         ]
         for r in recap.attendance
     ]
@@ -108,6 +117,7 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
             local(c.created_at),
             local(c.deadline_at),
             local(c.resolved_at),
+            role_label(c.filed_by, t),
         ]
         for c in recap.complaint_rows
     ]
@@ -135,6 +145,9 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
                 t("Verified"),
                 t("Cross-checked"),
                 t("Rate (%)"),
+                t("Reported by the household"),
+                t("Reported by a companion"),
+                t("Reported by a health worker"),
             ],
             attendance,
         ),
@@ -150,6 +163,7 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
                 t("Filed (WIB)"),
                 t("Deadline (WIB)"),
                 t("Resolved (WIB)"),
+                t("Filed by"),
             ],
             complaints,
         ),
@@ -182,9 +196,11 @@ def _conditions_table(recap: Recap, t: Translator) -> Table:
             for condition, found in sorted(counts.items()):
                 figures = [found[s] for s in statuses]
                 rows.append([kind, name or "—", condition_label(condition, t), *figures])
-    for place, reasons in recap.absence_reasons.items():
-        for reason, count in reasons.most_common():
-            rows.append([t("Desa"), place, absence_label(reason, t), "", count, "", ""])
+    for kind, places in ((t("Desa"), recap.absence_reasons),
+                         (t("Posyandu"), recap.absence_reasons_by_posyandu)):  # fmt: skip
+        for place, reasons in places.items():
+            for reason, count in reasons.most_common():
+                rows.append([kind, place, absence_label(reason, t), "", count, "", ""])
     header = [
         t("Per"),
         t("Name"),

@@ -28,6 +28,7 @@ class Call:
     params: dict[str, Any]
     result: Any = None
     files: dict[str, bytes] = field(default_factory=dict)  # uploads: field name -> content
+    file_names: dict[str, str] = field(default_factory=dict)  # uploads: field name -> file name
 
 
 @dataclass
@@ -82,6 +83,8 @@ class FakeBotApi(BaseRequest):
         if request_data is not None and request_data.contains_files:
             for name, part in (request_data.multipart_data or {}).items():
                 call.files[name] = part[1] if isinstance(part, tuple) else part
+                if isinstance(part, tuple) and part[0]:
+                    call.file_names[name] = str(part[0])
         self.calls.append(call)
         try:
             return self._answer(call)
