@@ -24,6 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage import sqlite_driver
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_MODE = "sapa_begin_mode"
 
@@ -45,8 +47,9 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
     if folder is not None and parsed.database:
         _create_private(Path(parsed.database))
     if parsed.get_backend_name() == "sqlite":
+        options = {"module": sqlite_driver.dbapi()} | engine_options
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **engine_options
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
         _configure_sqlite(engine)
         return engine

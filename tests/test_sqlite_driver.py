@@ -1,0 +1,57 @@
+"""The SQLite driver's one hand-off per statement keeps SQLAlchemy's behaviour: results larger
+than one prefetch arrive whole, streamed results arrive in order, errors keep their DBAPI class,
+and a result left half-read does not stop the next statement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.database import create_engine, read_transaction, write_transaction
+from storage.sqlite_driver import PREFETCH
+
+ROWS = PREFETCH * 2 + 37  # more than two prefetches
+metadata = MetaData()
+thing = Table(
+    "thing",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20), nullable=False, unique=True),
+)
+
+
+async def test_large_streamed_and_failing_statements(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with write_transaction(engine) as connection:
+            await connection.run_sync(metadata.create_all)
+            inserted = await connection.execute(
+                insert(thing), [{"name": f"n{i:05d}"} for i in range(ROWS)]
+            )
+            assert inserted.rowcount == ROWS
+            one = await connection.execute(insert(thing).values(name="last"))
+            assert one.inserted_primary_key == (ROWS + 1,)
+
+        async with read_transaction(engine) as connection:
+            everything = (await connection.execute(select(thing.c.name).order_by(thing.c.id))).all()
+            assert len(everything) == ROWS + 1 and everything[PREFETCH][0] == f"n{PREFETCH:05d}"
+            streamed = await connection.stream(select(thing.c.id).order_by(thing.c.id))
+            ids = [row[0] async for partition in streamed.partitions(300) for row in partition]
+            assert ids == list(range(1, ROWS + 2))
+            # A result read only in part, then another statement on the same connection.
+            half = await connection.stream(select(thing.c.id).order_by(thing.c.id))
+            assert (await half.fetchone()) == (1,)
+            await half.close()
+            count = await connection.scalar(select(func.count()).select_from(thing))
+            assert count == ROWS + 1
+
+        with pytest.raises(IntegrityError):
+            async with write_transaction(engine) as connection:
+                await connection.execute(insert(thing).values(name="n00000"))
+        async with read_transaction(engine) as connection:  # the failed write left nothing
+            assert await connection.scalar(select(func.count()).select_from(thing)) == ROWS + 1
+    finally:
+        await engine.dispose()
