@@ -51,7 +51,7 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **options
         )
-        _configure_sqlite(engine)
+        configure_sqlite(engine)
         return engine
     # Up to 40 connections: the bot's concurrent updates (SAPA_CONCURRENT_UPDATES, 32) and its
     # jobs; two replicas then stay well inside PostgreSQL's default of 100.
@@ -76,7 +76,7 @@ def sqlite_folder(url: str) -> Path | None:
     return Path(parsed.database).parent
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the sqlite3 module; we emit BEGIN ourselves.

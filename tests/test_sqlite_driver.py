@@ -5,7 +5,9 @@ and a result left half-read does not stop the next statement."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -53,5 +55,33 @@ async def test_large_streamed_and_failing_statements(tmp_path: Path) -> None:
                 await connection.execute(insert(thing).values(name="n00000"))
         async with read_transaction(engine) as connection:  # the failed write left nothing
             assert await connection.scalar(select(func.count()).select_from(thing)) == ROWS + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_one_hand_off_per_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEGIN, each statement and COMMIT: one call into the connection thread each; the pool's
+    reset of a connection after a COMMIT: none (stock aiosqlite: 4 per statement, 1 per reset)."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", "?"))
+        return await original(connection, function, *args)
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with write_transaction(engine) as connection:
+            await connection.run_sync(metadata.create_all)
+            await connection.execute(insert(thing).values(name="a"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with read_transaction(engine) as connection:
+            await connection.execute(select(thing).where(thing.c.id == 1))
+            await connection.execute(select(thing).where(thing.c.name == "a"))
+        assert len(calls) == 4  # BEGIN, two statements, COMMIT
+        calls.clear()
+        async with write_transaction(engine) as connection:
+            await connection.execute(insert(thing).values(name="b"))
+        assert len(calls) == 3
     finally:
         await engine.dispose()
