@@ -175,10 +175,10 @@ async def household_confirms(update: Update, context: SapaContext) -> int:
     pressed = decode(update.callback_query.data)
     if not isinstance(pressed, ComplaintSolved):
         return await stale_button(update, context)
+    await take_button(update)  # its spinner stops whatever the answer
     visitor = await linked_household(update, context)
     if visitor is None or visitor.person is None or visitor.household is None:
         return END
-    await take_button(update)
     outcome, complaint = await confirm_solved(
         context.services.store,
         visitor.person,

@@ -121,6 +121,9 @@ async def action_pressed(update: Update, context: SapaContext) -> str | int:
     if line is None:
         await refuse(update, t, "follow_ups", person, follow_up=pressed.follow_up_id)
         return END
+    if line.outcome is not None:  # a button of an older list: closed since (by her or another)
+        await reply(update, t("This follow-up was already closed."))
+        return END
     if pressed.action == "open":
         rows = [
             [

@@ -81,16 +81,17 @@ async def print_pressed(update: Update, context: SapaContext) -> None:
     if not isinstance(pressed, QueueListFile):
         await stale_button(update, context)
         return
-    await update.callback_query.answer()  # the buttons stay: she may want the file again
     visitor = await visit(update, context)
     person, t = visitor.person, visitor.t
     if person is None or person.staff_id is None or person.role not in LIST_ROLES:
-        await refuse(update, t, "payout_list", person, round=pressed.round_id)
+        await refuse(update, t, "payout_list", person, round=pressed.round_id)  # answers it
         return
     answer = await _lists(context, person.staff_id, None, None, round_id=pressed.round_id)
     if answer.outcome is ListOutcome.REFUSED:
         await refuse(update, t, "payout_list", person, round=pressed.round_id)
-    elif answer.outcome is not ListOutcome.LISTED or not answer.lists:
+        return
+    await update.callback_query.answer()  # the buttons stay: she may want the file again
+    if answer.outcome is not ListOutcome.LISTED or not answer.lists:
         await reply(
             update, t("That payout round is no longer on record.") + "\n" + _coming(answer, t)
         )

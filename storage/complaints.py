@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import (
@@ -166,13 +166,14 @@ class ComplaintRepository:
         )
 
     async def waiting_for(
-        self, household_ids: list[int], levels: list[EscalationLevel]
+        self, household_ids: list[int] | None, levels: list[EscalationLevel]
     ) -> list[Complaint]:
-        """Unresolved complaints of these households at these levels, earliest deadline first."""
+        """Unresolved complaints of these households (None: of every household; the district's
+        are too many to bind one by one) at these levels, earliest deadline first."""
         query = (
             select(complaint)
             .where(
-                complaint.c.household_id.in_(household_ids),
+                true() if household_ids is None else complaint.c.household_id.in_(household_ids),
                 complaint.c.level.in_([level.value for level in levels]),
                 complaint.c.status.in_(
                     [ComplaintStatus.OPEN.value, ComplaintStatus.IN_PROGRESS.value]

@@ -5,18 +5,23 @@ the row, the recap counts it apart, and a linked household is told."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
+import pytest
 from sqlalchemy import select, update
 
-from bot.domain.models import Role
+from bot.domain.models import ComplaintCategory, Role
+from bot.services.assisted import complaint_for_household
+from bot.services.complaints import ComplaintPolicy
 from bot.services.recap import build_recap
 from bot.texts.i18n import Translations, Translator
 from bot.texts.notices import render
 from bot.texts.workbook import tables
 from handlers.recap import recap_text
 from storage.schema import attendance_report, complaint, household, member, notification, person
-from storage.store import Store
+from storage.store import Repositories, Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
 from tests.support.outbox import WIB
@@ -300,3 +305,70 @@ async def test_the_recap_counts_assisted_reports_apart(
     sheets = {name: (header, rows) for name, header, rows in tables(recap, t_id, WIB)}
     by_desa = {row[1]: row[-3:] for row in sheets["Kehadiran"][1]}
     assert by_desa["Mekarjaya"] == [1, 0, 1] and by_desa["Medalsari"] == [0, 1, 0]
+
+
+async def test_whoever_files_a_complaint_for_a_household_is_not_told_of_it_as_new(
+    chat: Chat, store: Store
+) -> None:
+    # Review of issue 16: a companion filing for her household got "New complaint ... please
+    # answer" about the complaint she had just filed; a kader's still reaches the companion.
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7971)
+    imas = await enrolled(store, chat, "KD-PDG-1", 7972)  # kader of RTS-2026-0004's posyandu
+    for staff, number in ((euis, "RTS-2026-0003"), (imas, "RTS-2026-0004")):
+        await staff.send(f"/keluhanuntuk {number}")
+        await staff.press("Pencairan bantuan")
+        await staff.send("Bantuan tahap ini belum diterima rumah tangga ini.")
+        await staff.press("Lewati")
+        await staff.press("📨 Kirim")
+    async with store.read() as repo:
+        euis_staff = await repo.staff.get_by_code("PD-MKJ-1")
+        rows = await repo.connection.execute(
+            select(complaint.c.ticket_code, household.c.program_number, household.c.companion_id)
+            .join(household, household.c.id == complaint.c.household_id)
+            .order_by(complaint.c.id)
+        )
+        companions = {ticket: (number, companion) for ticket, number, companion in rows}
+    assert euis_staff is not None
+    assert companions["KLH-2612-0001"] == ("RTS-2026-0003", euis_staff.id)
+    told = [(n.params["ticket"], n.staff_id) for n in await _notices(store, "complaint.filed")]  # type: ignore[attr-defined]
+    assert told == [("KLH-2612-0002", companions["KLH-2612-0002"][1])]
+
+
+async def test_a_complaint_for_a_household_moved_away_meanwhile_is_not_filed(
+    chat: Chat, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review of issue 16: the scope was read before the transaction that filed the complaint;
+    # the registry moving the household in between let it through, to the old companion.
+    await enrolled(store, chat, "PD-MKJ-1", 7981)
+    async with store.read() as repo:
+        euis = await repo.people.by_telegram_id(7981)
+        hasan = await repo.staff.get_by_code("PD-MKJ-2")
+        encep = await repo.households.get_by_program_number("RTS-2026-0003")
+    assert euis is not None and hasan is not None and encep is not None
+    write = store.write
+
+    @asynccontextmanager
+    async def moved_first() -> AsyncIterator[Repositories]:
+        """The registry moves the household to Hasan just before the next write begins."""
+        monkeypatch.setattr(store, "write", write)
+        async with write() as repo:
+            await repo.connection.execute(
+                update(household).where(household.c.id == encep.id).values(companion_id=hasan.id)
+            )
+        async with write() as repo:
+            yield repo
+
+    monkeypatch.setattr(store, "write", moved_first)
+    filed = await complaint_for_household(
+        store,
+        euis,
+        encep.id,
+        ComplaintCategory.PAYOUT,
+        "Bantuan tahap ini belum diterima rumah tangga ini.",
+        None,
+        now=NOW,
+        policy=ComplaintPolicy(WIB),
+    )
+    assert filed is None
+    async with store.read() as repo:
+        assert (await repo.connection.execute(select(complaint.c.id))).all() == []

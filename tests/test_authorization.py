@@ -27,6 +27,7 @@ from storage.schema import (
     attendance_report,
     complaint,
     complaint_event,
+    follow_up,
     household,
     invite,
     link_code,
@@ -36,6 +37,7 @@ from storage.schema import (
     staff,
 )
 from storage.store import Store
+from tests.conftest import NOW
 from tests.support.chat import Chat
 from tests.support.scenes import enrolled, file_payout_complaint, report_visit
 
@@ -68,6 +70,7 @@ NEVER_LOGGED = ("3601290305850001", "850001", "Uang bantuan")
 NO_REPORTS = "Tidak ada laporan yang menunggu verifikasi."
 NO_COMPLAINTS = "Tidak ada keluhan yang menunggu Anda."
 NOTHING_NOW = "Tidak ada saat ini."
+NO_FOLLOW_UPS = "Tidak ada tindak lanjut yang terbuka. Terima kasih!"
 REASON = "Foto KMS tidak terbaca, mohon lapor ulang."
 ANSWER = "Bu, dana sedang diproses kantor pos."
 MOVED = "Jadwal Selasa, 8 Desember 2026 dipindah ke Kamis, 10 Desember 2026."
@@ -146,6 +149,12 @@ ACTIONS = {
         ("/konfirmasi", "press:hw:{nonce}:yes:{aditya}", "press:hw:{nonce}:done"),
         {"health_worker_in": "Selesai: Posyandu Anggrek, Senin, 30 November 2026. Dikonfirmasi: 1."},
         (REPORT_STATUS, [("cross_checked",)])),
+    "follow-ups": Action(("/tindaklanjut",), {
+        **_all("companion_in coordinator_in", "Tindak lanjut terbuka: 1"),
+        **_all("companion_neighbour companion_out coordinator_out", NO_FOLLOW_UPS)}),
+    "close follow-up": Action(("press:tl:{follow_up}:phoned",),
+        _all("companion_in coordinator_in", "Tercatat untuk RTS-2026-0001: 📞 Ditelepon"),
+        (select(follow_up.c.outcome), [("phoned",)])),
     "invite companion": Action(("/undang PD-MKJ-2",),
         {"coordinator_in": "Undangan untuk Hasan Nugraha"},
         (INVITED_FROM_THE_CHAT, [("PD-MKJ-2",)])),
@@ -212,11 +221,17 @@ async def scene(mother: Chat, store: Store) -> dict[str, int]:
         ])  # fmt: skip
     await report_visit(mother, "Aditya Sukmana (balita)", "Kemarin", photo=False)
     await file_payout_complaint(mother)
+    async with store.write() as repo:  # RTS-2026-0001 missed October's session
+        rts = await repo.households.get_by_program_number("RTS-2026-0001")
+        assert rts is not None
+        await repo.follow_ups.open_absence(rts.id, rts.companion_id, date(2026, 10, 26), None,
+                                           NOW, date(2026, 11, 2))  # fmt: skip
     async with store.read() as repo:
         connection = repo.connection
         return {
             "report": (await connection.execute(select(attendance_report.c.id))).scalar_one(),
             "complaint": (await connection.execute(select(complaint.c.id))).scalar_one(),
+            "follow_up": (await connection.execute(select(follow_up.c.id))).scalar_one(),
             "aditya": (await connection.execute(
                 select(member.c.id).where(member.c.name == "Aditya Sukmana"))).scalar_one(),
         }  # fmt: skip

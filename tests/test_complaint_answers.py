@@ -352,3 +352,23 @@ def _answer_button(chat: Chat) -> str:
                 if key["text"] == "Balas":
                     return str(key["callback_data"])
     raise AssertionError("no Balas button")
+
+
+async def test_staff_pressing_is_it_solved_are_answered_and_change_nothing(
+    mother: Chat, store: Store
+) -> None:
+    # Review of issue 16: "Is the problem solved?" pressed by anyone but a linked household
+    # got its reply, but the button's spinner kept turning (the press was never answered).
+    await file_payout_complaint(mother)
+    euis = await enrolled(store, mother, "PD-MKJ-1", 7711)
+    async with store.read() as repo:
+        complaint_id = (await repo.connection.execute(select(complaint.c.id))).scalar_one()
+    first = len(euis.api.calls)
+    assert await euis.press_data(f"kc:{complaint_id}:no") == [
+        "Perintah ini untuk rumah tangga peserta program."
+    ]
+    answered = [c for c in euis.api.calls[first:] if c.method == "answerCallbackQuery"]
+    assert len(answered) == 1
+    async with store.read() as repo:
+        status = (await repo.connection.execute(select(complaint.c.status))).scalar_one()
+    assert status == "open"

@@ -7,8 +7,10 @@ the real Application, on both databases."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.domain.buttons import DigestList, encode
 from bot.services.complaints import ComplaintPolicy
@@ -20,6 +22,7 @@ from storage.schema import complaint
 from storage.store import Store
 from tests.conftest import NOW
 from tests.support.chat import Chat
+from tests.support.helpers import add_households_for_euis
 from tests.support.outbox import WIB
 from tests.support.scenes import deliver as deliver_outbox
 from tests.support.scenes import enrolled, file_payout_complaint
@@ -194,3 +197,50 @@ async def test_her_recap_line_counts_it_as_overdue_until_resolved(
     await asep.send("/keluhanmasuk")
     await asep.press_data(f"cp:{(await ids(store))['KLH-2612-0001']}:resolve")
     assert await overdue_of_euis() == "0"
+
+
+async def test_the_card_she_opens_of_a_complaint_she_filed_that_went_up_names_her(
+    chat: Chat, store: Store
+) -> None:
+    # Review of issue 16: opened with a button, the card she follows said "oleh pendamping ?".
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7807)
+    await euis.send("/keluhanuntuk RTS-2026-0003")  # Encep Maulana's household, not on Telegram
+    await euis.press("Pencairan bantuan")
+    await euis.send("Ibu Rohmah belum menerima bantuan tahap ini.")
+    await euis.press("Lewati")
+    await euis.press("📨 Kirim")
+    assert await escalate(store) == 1
+    [opened] = await euis.press_data(f"cp:{(await ids(store))['KLH-2612-0001']}:view")
+    assert opened.startswith(
+        "<b>KLH-2612-0001</b> · RTS-2026-0003 · Pencairan bantuan\n"
+        "Sekarang ditangani koordinator kecamatan.\n"
+        "Diajukan untuk rumah tangga ini oleh pendamping Euis Rohmah\n"
+    )
+    [_none, _heading, listed] = await euis.send("/keluhanmasuk")
+    assert listed == opened
+
+
+async def test_the_district_list_binds_no_household_ids(
+    mother: Chat, store: Store, t_id: Translator, tmp_path: Path
+) -> None:
+    # Review of issue 16: the district team's /keluhanmasuk bound every household id of the
+    # district into one query, past the 32,767 parameters PostgreSQL (and SQLite) take.
+    await add_households_for_euis(store, t_id, tmp_path, 300)
+    await file_payout_complaint(mother)
+    assert await escalate(store) == 1
+    assert await escalate(store) == 1  # at the district now
+    agus = await enrolled(store, mother, "TPJK-1", 7808)
+    bound: list[int] = []
+
+    def count(*args: Any) -> None:
+        parameters = args[3]
+        bound.append(len(parameters) if parameters else 0)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        [heading, card] = await agus.send("/keluhanmasuk")
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert heading == "Keluhan yang menunggu Anda: 1"
+    assert card.startswith("<b>KLH-2612-0001</b> · RTS-2026-0001 · Pencairan bantuan\n")
+    assert max(bound) < 50, bound

@@ -154,3 +154,23 @@ async def test_other_needs_a_note_and_scope_is_checked(chat: Chat, store: Store)
     await chat.send("RTS-2026-0002")
     await chat.send("880002")
     assert await chat.send("/tindaklanjut") == REFUSED
+
+
+async def test_an_older_lists_button_of_a_closed_follow_up_says_so(
+    chat: Chat, store: Store
+) -> None:
+    # Review of issue 16: it offered the outcomes again, and "other" asked for a note before
+    # saying the follow-up was closed.
+    await plan(store, NOW, PlanPolicy(WIB))
+    euis = await enrolled(store, chat, "PD-MKJ-1", 7605)
+    await euis.send("/tindaklanjut")
+    [item] = euis.buttons()
+    await euis.press(item)
+    await euis.press("📞 Ditelepon")
+    async with store.read() as repo:
+        [follow_up_id] = (await repo.connection.execute(select(follow_up.c.id))).scalars().all()
+    for action in ("open", "other"):
+        assert await euis.press_data(encode(FollowUpAction(follow_up_id, action))) == [
+            "Tindak lanjut ini sudah ditutup."
+        ]
+    assert [row[-1] for row in await _rows(store)] == ["phoned"]

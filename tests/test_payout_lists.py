@@ -531,3 +531,18 @@ def test_the_printed_lists_speak_the_readers_language(translations: Translations
     [mine] = pages_of(companion_pdf([listed.only(1)], translations.for_language("en")))
     assert mine.startswith("Queue times of your households, 2027-T1\nBalai Desa · ")
     assert mine.count("Siti N. A.") == 5 and "Page 1 of 1" in mine
+
+
+async def test_a_refused_print_button_is_answered_once(chat: Chat, store: Store) -> None:
+    # Review of issue 16: a refused press of "📄 Daftar untuk dicetak" was answered twice (the
+    # second answer refused by Telegram); every other button is answered exactly once.
+    async with store.read() as repo:
+        rounds = await repo.payouts.with_code("2026-T4")
+        kecamatan = await repo.geography.kecamatan_ids()
+    [mekarjaya] = [r for r in rounds if r.kecamatan_id == kecamatan["mekarjaya"]]
+    wati = await enrolled(store, chat, "PD-PDG-1", 7912)  # a companion of Pandeglang
+    for presser in (wati, chat):
+        first = len(presser.api.calls)
+        assert await presser.press_data(f"aqf:{mekarjaya.id}", {"message_id": 1}) == [REFUSED]
+        answers = [c for c in presser.api.calls[first:] if c.method == "answerCallbackQuery"]
+        assert len(answers) == 1

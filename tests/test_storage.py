@@ -13,7 +13,11 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.models import Role
+from bot.domain.models import ComplaintCategory, Role
+from bot.services.complaints import ComplaintPolicy, file_complaint
+from bot.services.payout_queue import QueuePolicy, settle_queue
+from bot.texts.i18n import Translator
+from jobs.planner import PlanPolicy, plan
 from storage.database import create_engine, write_transaction
 from storage.migrate import (
     DatabaseNotMigrated,
@@ -27,6 +31,8 @@ from storage.schema import app_secret, metadata, notification
 from storage.secrets import NikKeyMismatch, NikKeyNotConfigured
 from storage.store import Store
 from tests.conftest import NOW, POSTGRES_URL
+from tests.support.helpers import import_valid_files
+from tests.support.outbox import WIB
 
 
 @pytest.fixture
@@ -229,3 +235,66 @@ async def test_an_outbox_row_has_exactly_one_recipient(store: Store) -> None:
     with pytest.raises(IntegrityError):
         async with store.write() as repo:
             await repo.connection.execute(notification.insert().values(**row))
+
+
+async def test_migrations_0015_to_0019_keep_triggers_and_rows_down_and_up(
+    store: Store, t_id: Translator
+) -> None:
+    """Back to 0014 and up again on a database in use: the planner's triggers are what each
+    revision declares (0018 watches two more `person` columns), and no row of the tables the
+    migrations alter is lost (a batch "move and copy" on SQLite would drop both)."""
+    await import_valid_files(store, t_id)
+    async with store.write() as repo:
+        household_id = (await repo.households.ids_by_program_number())["RTS-2026-0001"]
+        mother = await repo.people.add(81001, Role.HOUSEHOLD, NOW, household_id=household_id)
+        household = await repo.households.get(household_id)
+    assert household is not None
+    await plan(store, NOW, PlanPolicy(WIB))  # a follow-up, reminders
+    async with store.write() as repo:
+        payout = (await repo.payouts.from_day(NOW.date(), None))[0]
+        child = (await repo.households.members(household_id))[-1]
+        await repo.attendance.add_reported(
+            child.id, household.posyandu_id, NOW.date(), None, mother.id, NOW
+        )
+    await settle_queue(store, payout, QueuePolicy(WIB), NOW)
+    await file_complaint(store, mother, household, ComplaintCategory.PAYOUT,
+                         "(pesan suara)", None, now=NOW, policy=ComplaintPolicy(WIB),
+                         voice_file_id="AwACvoice")  # fmt: skip
+
+    async def triggers() -> dict[str, str]:
+        if store.engine.dialect.name == "sqlite":
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = (
+                "SELECT t.tgname || ' ' || c.relname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+            )
+        async with store.read() as repo:
+            return {name: sql for name, sql in await repo.connection.execute(text(query))}
+
+    async def counts(tables: list[str]) -> dict[str, int]:
+        async with store.read() as repo:
+            found = {}
+            for name in tables:
+                query = text(f'SELECT count(*) FROM "{name}"')
+                found[name] = int((await repo.connection.execute(query)).scalar_one())
+            return found
+
+    kept = [t.name for t in metadata.sorted_tables if t.name != "follow_up"]
+    at_head, rows = await triggers(), await counts(kept)
+    assert all(rows[name] for name in ("queue_slot", "attendance_report", "complaint", "person"))
+    await downgrade(store.engine, "0014")
+    at_0014 = await triggers()
+    assert at_0014.keys() == at_head.keys()
+
+    def person_update(triggers: dict[str, str]) -> str:
+        [sql] = [sql for name, sql in triggers.items() if "person" in name and "UPDATE" in sql]
+        return sql
+
+    assert "reminders_muted_at" in person_update(at_head)
+    assert "reminders_muted_at" not in person_update(at_0014)
+    assert await counts(kept) == rows
+    await upgrade(store.engine)
+    assert await triggers() == at_head
+    assert await counts(kept) == rows

@@ -46,7 +46,7 @@ from bot.services.attendance import (
     overall_outcome,
     record_report,
 )
-from bot.services.complaints import ComplaintPolicy, file_complaint
+from bot.services.complaints import ComplaintPolicy, record_complaint
 from bot.services.family import household_in_scope
 from bot.texts.notices import ATTENDANCE_BY_COMPANION, ATTENDANCE_BY_HEALTH_WORKER
 from storage.notifications import QueuedMessage
@@ -224,20 +224,21 @@ async def complaint_for_household(
     voice_file_id: str | None = None,
 ) -> Complaint | None:
     """File a complaint for the household, as the household's own flow does (the same owner,
-    deadline and ticket code); None when the household is not in the person's scope now. The
-    household's linked accounts are told."""
-    household = await assisted_household(store, person, household_id)
-    if household is None:
-        return None
-    return await file_complaint(
-        store,
-        person,
-        household,
-        category,
-        text,
-        photo_file_id,
-        now=now,
-        policy=policy,
-        voice_file_id=voice_file_id,
-        assisted=person.role,
-    )
+    deadline and ticket code); None when the household is not in the person's scope now (read
+    in the transaction that files it). The household's linked accounts are told."""
+    async with store.write() as repo:
+        household = await _in_scope(repo, person, household_id)
+        if household is None:
+            return None
+        return await record_complaint(
+            repo,
+            person,
+            household,
+            category,
+            text,
+            photo_file_id,
+            now=now,
+            policy=policy,
+            voice_file_id=voice_file_id,
+            assisted=person.role,
+        )

@@ -325,8 +325,7 @@ async def waiting_list(store: Store, person: Person) -> WaitingList | None:
             levels = [EscalationLevel.COMPANION, EscalationLevel.COORDINATOR]
             mine = await repo.complaints.waiting_for(households, levels)
         elif person.role is Role.ADMIN:
-            households = await repo.planning.all_household_ids()
-            mine = await repo.complaints.waiting_for(households, [EscalationLevel.DISTRICT])
+            mine = await repo.complaints.waiting_for(None, [EscalationLevel.DISTRICT])
         else:
             return WaitingList([], [])
         every = [*mine, *went_up]
@@ -366,7 +365,14 @@ async def card_of(
         if complaint is not None and await follows(repo, person, complaint):
             numbers = await repo.planning.program_numbers([complaint.household_id])
             number = numbers.get(complaint.household_id, "")
-            return HandlingOutcome.DONE, ComplaintCard(complaint, number, followed_only=True)
+            names = await repo.people.staff_names([complaint.assisted_by or 0])
+            followed = ComplaintCard(
+                complaint,
+                number,
+                followed_only=True,
+                filed_by_staff=names.get(complaint.assisted_by or 0),
+            )
+            return HandlingOutcome.DONE, followed
         if complaint is None or not await may_handle(repo, person, complaint):
             log.warning(
                 "authorization_refused action=view person=%s complaint=%s", person.id, complaint_id

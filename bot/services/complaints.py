@@ -145,62 +145,91 @@ async def file_complaint(
     """Record the complaint (`text` is `VOICE_NOTE_TEXT` when a voice note tells it), its first
     event, and a notice to its owner. `assisted`: `person` is staff filing it for the household
     (/keluhanuntuk), which is told."""
+    async with store.write() as repo:
+        return await record_complaint(
+            repo,
+            person,
+            household,
+            category,
+            text,
+            photo_file_id,
+            now=now,
+            policy=policy,
+            voice_file_id=voice_file_id,
+            assisted=assisted,
+        )
+
+
+async def record_complaint(
+    repo: Repositories,
+    person: Person,
+    household: Household,
+    category: ComplaintCategory,
+    text: str,
+    photo_file_id: str | None,
+    *,
+    now: datetime,
+    policy: ComplaintPolicy,
+    voice_file_id: str | None = None,
+    assisted: Role | None = None,
+) -> Complaint:
+    """`file_complaint` in the caller's transaction (staff filing for a household check her
+    scope in the same one). The owner is not told of a complaint she filed herself."""
     level = first_level(category, household)
     days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
     deadline = policy.deadline(now, days)
-    async with store.write() as repo:
-        month = f"{now.astimezone(policy.zone):%y%m}"
-        number = await repo.sequences.next_value(f"complaint:{month}")
-        complaint = await repo.complaints.add(
-            ticket_code=ticket_code(now, number, policy.zone),
-            household_id=household.id,
-            filed_by=person.id,
-            category=category,
-            text=text,
-            photo_file_id=photo_file_id,
-            level=level,
-            deadline_at=deadline,
+    month = f"{now.astimezone(policy.zone):%y%m}"
+    number = await repo.sequences.next_value(f"complaint:{month}")
+    complaint = await repo.complaints.add(
+        ticket_code=ticket_code(now, number, policy.zone),
+        household_id=household.id,
+        filed_by=person.id,
+        category=category,
+        text=text,
+        photo_file_id=photo_file_id,
+        level=level,
+        deadline_at=deadline,
+        now=now,
+        about_staff_id=(
+            household.companion_id if category is ComplaintCategory.COMPANION else None
+        ),
+        voice_file_id=voice_file_id,
+        assisted_role=assisted,
+    )
+    await repo.complaints.add_event(
+        complaint.id,
+        "filed",
+        now,
+        actor_person_id=person.id,
+        status=ComplaintStatus.OPEN,
+        level=level,
+    )
+    owner = await owner_of(repo, level, household)
+    if owner is not None and (owner.staff_id is None or owner.staff_id != person.staff_id):
+        await repo.notifications.queue(
+            owner,
+            COMPLAINT_FILED,
+            {
+                "ticket": complaint.ticket_code,
+                "program_number": household.program_number,
+                "category": category.value,
+                "deadline": deadline.astimezone(policy.zone).date().isoformat(),
+                "complaint_id": complaint.id,
+            },
+            due_at=now,
+            dedup_key=f"complaint:filed:{complaint.id}",
             now=now,
-            about_staff_id=(
-                household.companion_id if category is ComplaintCategory.COMPANION else None
-            ),
-            voice_file_id=voice_file_id,
-            assisted_role=assisted,
         )
-        await repo.complaints.add_event(
-            complaint.id,
-            "filed",
-            now,
-            actor_person_id=person.id,
-            status=ComplaintStatus.OPEN,
-            level=level,
-        )
-        owner = await owner_of(repo, level, household)
-        if owner is not None:
-            await repo.notifications.queue(
-                owner,
-                COMPLAINT_FILED,
-                {
-                    "ticket": complaint.ticket_code,
-                    "program_number": household.program_number,
-                    "category": category.value,
-                    "deadline": deadline.astimezone(policy.zone).date().isoformat(),
-                    "complaint_id": complaint.id,
-                },
-                due_at=now,
-                dedup_key=f"complaint:filed:{complaint.id}",
-                now=now,
-            )
-        await repo.audit.record(
-            now,
-            f"person:{person.id}",
-            "file_complaint",
-            "complaint",
-            complaint.ticket_code,
-            {"assisted": assisted.value} if assisted is not None else None,
-        )
-        if assisted is not None:
-            await _tell_household(repo, person, household, complaint, assisted, now)
+    await repo.audit.record(
+        now,
+        f"person:{person.id}",
+        "file_complaint",
+        "complaint",
+        complaint.ticket_code,
+        {"assisted": assisted.value} if assisted is not None else None,
+    )
+    if assisted is not None:
+        await _tell_household(repo, person, household, complaint, assisted, now)
     return complaint
 
 
