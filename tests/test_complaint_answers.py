@@ -208,11 +208,15 @@ async def test_an_answer_on_a_resolved_complaint_asks_whether_it_is_solved(
         ).scalars()
         assert list(kinds) == ["filed", "reply", "resolved", "answer", "reopened"]
     assert (row.status, row.level) == ("open", "companion")
-    # Euis, who resolved it, hears of the answer; the card is hers to handle again.
+    # Euis, who resolved it, hears of the answer and that it is open again: hers to handle.
     await deliver(store, translations, mother, euis)
+    answer, reopened = _texts_to(euis)[-2:]
     assert (
-        "Rumah tangga RTS-2026-0001 menjawab pada keluhan KLH-2612-0001: pesan tertulis."
-        in _texts_to(euis)[-1]
+        "Rumah tangga RTS-2026-0001 menjawab pada keluhan KLH-2612-0001: pesan tertulis." in answer
+    )
+    assert reopened.startswith(
+        "Rumah tangga RTS-2026-0001 menyatakan keluhan KLH-2612-0001 belum selesai. Keluhan "
+        "dibuka kembali dan perlu dijawab paling lambat "
     )
     await euis.press("Buka keluhan")
     assert euis.buttons() == ["Tandai sedang ditangani", "Balas ke rumah tangga", "Tandai selesai"]

@@ -57,13 +57,18 @@ async def test_answer_resolve_reopen_close(
         row = (await repo.connection.execute(select(complaint))).one()
         events = [e.kind for e in (await repo.connection.execute(
             select(complaint_event).order_by(complaint_event.c.id))).all()]  # fmt: skip
-        told = (await repo.connection.execute(
-            select(notification).where(notification.c.template_key == "complaint.reopened"))).one()  # fmt: skip
+        [told, *others] = (await repo.connection.execute(
+            select(notification).where(notification.c.template_key == "complaint.reopened")
+            .order_by(notification.c.id))).all()  # fmt: skip
         coordinator = await repo.staff.get_by_code("KO-MKJ")
+        companion = await repo.staff.get_by_code("PD-MKJ-1")
     assert (row.status, row.level) == ("open", "companion")
     assert row.deadline_at > NOW + timedelta(days=1)  # reset from the moment of reopening
     assert events == ["filed", "reply", "resolved", "reopened"]
     assert coordinator is not None and told.staff_id == coordinator.id
+    # The companion who holds it again is told too, with the same words.
+    assert companion is not None and [o.staff_id for o in others] == [companion.id]
+    assert others[0].params == told.params
     # The household's second tap on the old question changes nothing, and says so truly.
     [again] = await mother.press("Sudah selesai")
     assert again == (

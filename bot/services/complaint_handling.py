@@ -265,18 +265,24 @@ async def confirm_solved(
             status=ComplaintStatus.OPEN,
             level=complaint.level,
         )
+        # The coordinator keeps an eye on reopened complaints; whoever holds it answers it.
         coordinator = await owner_of(repo, EscalationLevel.COORDINATOR, household)
-        if coordinator is not None:
+        holder = await holder_of(repo, complaint, household)
+        params = {
+            "ticket": complaint.ticket_code,
+            "program_number": household.program_number,
+            "deadline": deadline.astimezone(policy.zone).date().isoformat(),
+        }
+        recipients = [coordinator] if coordinator is not None else []
+        if holder is not None and holder not in recipients:
+            recipients.append(holder)
+        for told in recipients:
             await repo.notifications.queue(
-                coordinator,
+                told,
                 COMPLAINT_REOPENED,
-                {
-                    "ticket": complaint.ticket_code,
-                    "program_number": household.program_number,
-                    "deadline": deadline.astimezone(policy.zone).date().isoformat(),
-                },
+                params,
                 due_at=now,
-                dedup_key=f"complaint:reopened:{complaint.id}:{now.isoformat()}",
+                dedup_key=f"complaint:reopened:{complaint.id}:{now.isoformat()}:{told.staff_id}",
                 now=now,
             )
     return HandlingOutcome.DONE, complaint
