@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import PayoutRound, PayoutRoundRecord
 from bot.domain.slots import QueuedHousehold
 from storage.database import excluded, upsert
-from storage.schema import desa, household, payout_round, queue_slot
+from storage.schema import desa, household, payout_round, person, queue_slot
 
 
 class PayoutRepository:
@@ -128,6 +128,11 @@ class PayoutRepository:
                 household.c.head_name,
                 household.c.companion_id,
                 queue_slot.c.slot_index,
+                exists(  # someone of the household the bot can reach
+                    select(person.c.id).where(
+                        person.c.household_id == household.c.id, person.c.reachable.is_(True)
+                    )
+                ),
             )
             .join(desa, desa.c.id == household.c.desa_id)
             .outerjoin(

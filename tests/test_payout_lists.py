@@ -245,10 +245,18 @@ async def import_examples_into(store: Store, t: Translator) -> None:
     await import_valid_files(store, t)
 
 
+async def link_ujang(store: Store) -> None:
+    """Ujang's household links Telegram; Encep's has none (his companion tells him)."""
+    async with store.write() as repo:
+        ids = await repo.households.ids_by_program_number()
+        await repo.people.add(7990, Role.HOUSEHOLD, NOW, household_id=ids["RTS-2026-0001"])
+
+
 async def test_a_companion_gets_her_households_queue_times_and_is_told_once(
     chat: Chat, store: Store, t_id: Translator, tmp_path: Path
 ) -> None:
     euis = await enrolled(store, chat, "PD-MKJ-1", 7901)
+    await link_ujang(store)
     [later] = await euis.send("/antrean")  # Mekarjaya's round is on 16 December: 15 days ahead
     assert later == (
         "Tidak ada rumah tangga dampingan Anda yang menerima pencairan dalam 14 hari ke depan.\n"
@@ -279,7 +287,7 @@ async def test_a_companion_gets_her_households_queue_times_and_is_told_once(
     mine = [line for line in lines if "RTS-" in line]
     assert sorted(line.split(" · ", 1)[1] for line in mine) == [
         "RTS-2026-0001 Ujang S.",
-        "RTS-2026-0003 Encep M.",
+        "RTS-2026-0003 Encep M. · 📵 tanpa Telegram",  # she tells him herself
     ]
     assert all(re.fullmatch(r"\d\d\.\d\d–\d\d\.\d\d · RTS-.*", line) for line in mine)
     assert "RTS-2026-0002" not in listed and "Sukmana" not in listed
@@ -323,6 +331,7 @@ async def test_the_companion_is_sent_her_households_times_with_a_button_for_the_
     chat: Chat, store: Store, translations: Translations, caplog: pytest.LogCaptureFixture
 ) -> None:
     euis = await enrolled(store, chat, "PD-MKJ-1", 7911)
+    await link_ujang(store)
     # The planner's first pass of 13 December gives out Mekarjaya's slots (16 December).
     moment = wib(date(2026, 12, 13), time(6, 5))
     await plan(store, moment, PlanPolicy(WIB, 30, 100))
@@ -337,8 +346,8 @@ async def test_the_companion_is_sent_her_households_times_with_a_button_for_the_
     )
     mine = [line for line in lines if "RTS-" in line]
     assert len(mine) == 2 and all(re.fullmatch(r"\d\d\.\d\d–\d\d\.\d\d · RTS-.*", x) for x in mine)
-    assert sorted(x.split(" · ")[1] for x in mine) == ["RTS-2026-0001 Ujang S.",
-                                                       "RTS-2026-0003 Encep M."]  # fmt: skip
+    assert sorted(x.split(" · ", 1)[1] for x in mine) == [
+        "RTS-2026-0001 Ujang S.", "RTS-2026-0003 Encep M. · 📵 tanpa Telegram"]  # fmt: skip
     assert "RTS-2026-0002" not in pushed["text"]  # Hasan's household
     # The times are the stored ones, the same as the households' own reminders say.
     async with store.read() as repo:

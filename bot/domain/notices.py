@@ -156,6 +156,7 @@ class QueueLine(BaseModel):
     time: str | None  # "08.00–08.30"; None: no queue time
     program_number: str
     name: str  # the head's name shortened ("Siti N. A.")
+    telegram: bool = True  # False: nobody of the household linked Telegram; she tells them
 
 
 class PayoutSlotsReady(NoticeParams):

@@ -82,6 +82,7 @@ class QueuedHousehold:
     head_name: str
     companion_id: int | None
     slot_index: int | None  # None: no slot (not given yet, or the slots were too few)
+    telegram: bool = True  # the bot can reach someone of the household (else the companion tells)
 
 
 @dataclass(frozen=True)

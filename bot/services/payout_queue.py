@@ -145,10 +145,11 @@ def _companion_notices(
         placed = {h.household_id for _index, h in timed}
         lines = [
             {"time": slot_label(slots[index]), "program_number": h.program_number,
-             "name": short_name(h.head_name)}
+             "name": short_name(h.head_name), "telegram": h.telegram}
             for index, h in timed
         ] + [
-            {"time": None, "program_number": h.program_number, "name": short_name(h.head_name)}
+            {"time": None, "program_number": h.program_number, "name": short_name(h.head_name),
+             "telegram": h.telegram}
             for h in own  # by programme number, as read
             if h.household_id not in placed
         ]  # fmt: skip

@@ -315,11 +315,14 @@ def _slots_ready(ready: PayoutSlotsReady, round_id: int, t: Translator) -> Notic
         households=ready.households,
     )
     lines = [
-        f"{line.time} · {escape(line.program_number)} {escape(line.name)}"
-        if line.time is not None
-        else t("no queue time yet · {household}").format(
-            household=f"{escape(line.program_number)} {escape(line.name)}"
+        (
+            f"{line.time} · {escape(line.program_number)} {escape(line.name)}"
+            if line.time is not None
+            else t("no queue time yet · {household}").format(
+                household=f"{escape(line.program_number)} {escape(line.name)}"
+            )
         )
+        + ("" if line.telegram else t(" · 📵 no Telegram"))
         for line in ready.lines
     ]
     footer = t("/antrean shows the list again, with any change since.")

@@ -296,10 +296,10 @@ def companion_text(lists: list[RoundList], t: Translator) -> str:
             )
         ]
         for s in listed.filled:
-            lines += [f"{_time(s.slot)} · {_household_line(h)}" for h in s.households]
+            lines += [f"{_time(s.slot)} · {_household_line(h, t)}" for h in s.households]
         if listed.unplaced:
             lines += [
-                t("no queue time yet · {household}").format(household=_household_line(h))
+                t("no queue time yet · {household}").format(household=_household_line(h, t))
                 for h in listed.unplaced
             ]
         if not listed.household_count:
@@ -308,5 +308,6 @@ def companion_text(lists: list[RoundList], t: Translator) -> str:
     return "\n\n".join(blocks)
 
 
-def _household_line(household: QueuedHousehold) -> str:
-    return f"{escape(household.program_number)} {escape(short_name(household.head_name))}"
+def _household_line(household: QueuedHousehold, t: Translator) -> str:
+    line = f"{escape(household.program_number)} {escape(short_name(household.head_name))}"
+    return line if household.telegram else line + t(" · 📵 no Telegram")
