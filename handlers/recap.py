@@ -113,14 +113,15 @@ def recap_text(recap: Recap, t: Translator) -> str:
         "",
         t(
             "<b>Companions</b> (last active / verifications / complaints handled / overdue / "
-            "follow-ups closed)"
+            "follow-ups closed / visits reported for households)"
         ),
     ]
     for c in recap.companions:
         active = t.long_date(c.last_active.date()) if c.last_active else t("never")
         line = (
             f"{escape(c.code)} {escape(c.name)}: {active} / {c.verifications} / "
-            f"{c.complaints_handled} / {c.overdue} / {c.follow_ups_closed}"
+            f"{c.complaints_handled} / {c.overdue} / {c.follow_ups_closed} / "
+            f"{c.visits_for_households}"
         )
         if c.median_days_to_close is not None:
             median = f"{c.median_days_to_close:.1f}".replace(".", ",")

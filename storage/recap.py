@@ -265,6 +265,7 @@ class RecapRepository:
         person_ids = [r.person_id for r in rows if r.person_id is not None]
         verified: dict[int, int] = {}
         handled: dict[int, int] = {}
+        assisted: dict[int, int] = {}
         if person_ids:
             query = (
                 select(attendance_report.c.verified_by, func.count())
@@ -290,6 +291,17 @@ class RecapRepository:
                 .group_by(complaint_event.c.actor_person_id)
             )
             handled = {p: n for p, n in await self._connection.execute(query)}
+            query = (
+                select(attendance_report.c.assisted_by, func.count())
+                .where(
+                    attendance_report.c.assisted_by.in_(person_ids),
+                    attendance_report.c.assisted_role == Role.COMPANION.value,
+                    attendance_report.c.reported_at >= start,
+                    attendance_report.c.reported_at < end,
+                )
+                .group_by(attendance_report.c.assisted_by)
+            )
+            assisted = {p: n for p, n in await self._connection.execute(query)}
         # Each overdue complaint's companion, looked up by primary key: PostgreSQL would hash
         # every household of the companions (tens of thousands) to join them.
         companion_of = (
@@ -337,6 +349,7 @@ class RecapRepository:
                 verified.get(r.person_id, 0),
                 handled.get(r.person_id, 0),
                 overdue.get(r.id, 0),
+                visits_for_households=assisted.get(r.person_id, 0),
             )
             for r in rows
         ]

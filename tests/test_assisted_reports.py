@@ -293,6 +293,13 @@ async def test_the_recap_counts_assisted_reports_apart(
         store, mekarjaya, date(2026, 12, 1), now=NOW, zone=WIB, with_complaint_rows=True
     )
     assert december.complaints_by_filer == {Role.COMPANION: 1}
+    # Her line counts the visit she reported for a household this month (on 1 December).
+    [hers] = [c for c in december.companions if c.code == "PD-MKJ-1"]
+    assert hers.visits_for_households == 1
+    assert [c.visits_for_households for c in recap.companions] == [0, 0]  # none in November
+    assert "\nPD-MKJ-1 Euis Rohmah: belum pernah / 0 / 0 / 0 / 0 / 1\n" in recap_text(
+        december, t_id
+    )
     sheets = {name: (header, rows) for name, header, rows in tables(december, t_id, WIB)}
     header, rows = sheets["Keluhan"]
     assert header[-1] == "Dikirim oleh" and rows[0][-1] == "pendamping"

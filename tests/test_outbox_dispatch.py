@@ -267,8 +267,10 @@ async def test_at_most_four_messages_are_sent_and_unmarked_each_to_another_chat(
 
     async def do_request(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
         if "sendMessage" in str(args[0] if args else kwargs.get("url", "")):
-            saved = await rows(store)
+            # What had reached Telegram at this moment, then the marks: read in this order, a
+            # mark committed meanwhile can only make the count smaller, never larger.
             delivered = {text.split()[2] for text in api.texts()}  # "KLH-<chat>-<n>"
+            saved = await rows(store)
             unmarked = [int(key.split("-")[0]) for key, row in saved.items()
                         if f"KLH-{key}" in delivered and row["status"] != "sent"]  # fmt: skip
             request = args[2] if len(args) > 2 else kwargs["request_data"]

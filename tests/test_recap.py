@@ -70,7 +70,7 @@ async def test_rekap_in_the_chat_with_a_readable_chart(mother: Chat, store: Stor
     ) in text
     assert "Belum ada keluhan yang selesai bulan ini." in text
     # Her verification happened on 1 December, so it counts in December, not November.
-    assert "PD-MKJ-1 Euis Rohmah: Selasa, 1 Desember 2026 / 0 / 0 / 0" in text
+    assert "\nPD-MKJ-1 Euis Rohmah: Selasa, 1 Desember 2026 / 0 / 0 / 0 / 0 / 0\n" in text
     [photo] = [c for c in asep.api.calls if c.method == "sendPhoto"]
     image = matplotlib.image.imread(BytesIO(photo.files["photo"]), format="png")
     assert image.shape[:2] == (1200, 900)  # portrait, readable on a phone

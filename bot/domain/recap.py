@@ -35,6 +35,7 @@ class CompanionRow:
     overdue: int
     follow_ups_closed: int = 0  # this month (/tindaklanjut)
     median_days_to_close: float | None = None  # of those, from opened to closed
+    visits_for_households: int = 0  # posyandu visits she reported for households (/hadiruntuk)
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
             c.overdue,
             c.follow_ups_closed,
             round(c.median_days_to_close, 1) if c.median_days_to_close is not None else "",
+            c.visits_for_households,
         ]
         for c in recap.companions
     ]
@@ -178,6 +179,7 @@ def _raw_tables(recap: Recap, t: Translator, zone: ZoneInfo) -> list[Table]:
                 t("Overdue complaints"),
                 t("Follow-ups closed"),
                 t("Median days to close"),
+                t("Visits reported for households"),
             ],
             companions,
         ),
