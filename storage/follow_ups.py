@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.follow_ups import (
@@ -152,18 +152,7 @@ class FollowUpRepository:
             ~exists(reported),
             ~exists(answered),
         )
-        statement = (
-            upsert(self._connection, follow_up)
-            .from_select(
-                ["household_id", "kind", "about_date", "companion_id", "created_at", "due_on"],
-                rows,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[follow_up.c.household_id, follow_up.c.kind, follow_up.c.about_date]
-            )
-        )
-        result = await self._connection.execute(statement)
-        return max(result.rowcount or 0, 0)
+        return await self._insert_new(rows)
 
     async def open_unreachable(self, day: date, now: datetime, due_on: date) -> int:
         """A follow-up for each active household whose linked Telegram accounts all block the
@@ -183,6 +172,11 @@ class FollowUpRepository:
             literal(now, follow_up.c.created_at.type),
             literal(due_on),
         ).where(household.c.active.is_(True), exists(linked), ~exists(reachable), ~exists(already))
+        return await self._insert_new(rows)
+
+    async def _insert_new(self, rows: Select[Any]) -> int:
+        """Insert the follow-ups `rows` selects (household, kind, day, companion, opened, due)
+        that do not exist yet; how many were new."""
         statement = (
             upsert(self._connection, follow_up)
             .from_select(

@@ -34,7 +34,6 @@ from bot.domain.models import (
     Member,
     Person,
     Posyandu,
-    Recipient,
     Role,
 )
 from bot.services.attendance import (
@@ -48,8 +47,8 @@ from bot.services.attendance import (
 )
 from bot.services.complaints import ComplaintPolicy, record_complaint
 from bot.services.family import household_in_scope
+from bot.services.household_messages import tell_household
 from bot.texts.notices import ATTENDANCE_BY_COMPANION, ATTENDANCE_BY_HEALTH_WORKER
-from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
 
 ASSISTING_ROLES = (Role.COMPANION, Role.HEALTH_WORKER)
@@ -196,19 +195,7 @@ async def _tell_household(
         "date": draft.session_date.isoformat(),
     }
     visit = f"{'-'.join(str(m.id) for m in members)}:{draft.posyandu_id}:{draft.session_date}"
-    await repo.notifications.queue_many(
-        [
-            QueuedMessage(
-                Recipient(person_id=linked.id),
-                template,
-                params,
-                now,
-                f"attendance:assisted:{visit}:{linked.id}",
-            )
-            for linked in await repo.people.linked_to_household(household.id)
-        ],
-        now,
-    )
+    await tell_household(repo, household.id, template, params, f"attendance:assisted:{visit}", now)
 
 
 async def complaint_for_household(

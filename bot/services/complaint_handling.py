@@ -29,6 +29,7 @@ from bot.domain.models import (
     Role,
 )
 from bot.services.complaints import ComplaintPolicy, companion_notice, owner_of
+from bot.services.household_messages import tell_household
 from bot.texts.notices import (
     COMPLAINT_ANSWERED,
     COMPLAINT_COMPANION_RESOLVED,
@@ -37,7 +38,6 @@ from bot.texts.notices import (
     COMPLAINT_REPLY,
     COMPLAINT_STATUS,
 )
-from storage.notifications import QueuedMessage
 from storage.store import Repositories, Store
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,7 @@ async def _tell_household(
     key: str,
     now: datetime,
 ) -> None:
-    people = await repo.people.linked_to_household(complaint.household_id)
-    await repo.notifications.queue_many(
-        [
-            QueuedMessage(Recipient(person_id=p.id), template, params, now, f"{key}:{p.id}")
-            for p in people
-        ],
-        now,
-    )
+    await tell_household(repo, complaint.household_id, template, params, key, now)
 
 
 async def take_over(

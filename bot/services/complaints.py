@@ -23,6 +23,7 @@ from bot.domain.models import (
     Role,
 )
 from bot.domain.workdays import working_deadline
+from bot.services.household_messages import tell_household
 from bot.settings import Settings
 from bot.texts.notices import (
     COMPLAINT_BY_COMPANION,
@@ -176,8 +177,7 @@ async def record_complaint(
     """`file_complaint` in the caller's transaction (staff filing for a household check her
     scope in the same one). The owner is not told of a complaint she filed herself."""
     level = first_level(category, household)
-    days = policy.companion_days if level is EscalationLevel.COMPANION else policy.coordinator_days
-    deadline = policy.deadline(now, days)
+    deadline = policy.deadline(now, policy.days_at(level))
     month = f"{now.astimezone(policy.zone):%y%m}"
     number = await repo.sequences.next_value(f"complaint:{month}")
     complaint = await repo.complaints.add(
@@ -249,18 +249,8 @@ async def _tell_household(
         "ticket": complaint.ticket_code,
         "category": complaint.category.value,
     }
-    await repo.notifications.queue_many(
-        [
-            QueuedMessage(
-                Recipient(person_id=linked.id),
-                template,
-                params,
-                now,
-                f"complaint:assisted:{complaint.id}:{linked.id}",
-            )
-            for linked in await repo.people.linked_to_household(household.id)
-        ],
-        now,
+    await tell_household(
+        repo, household.id, template, params, f"complaint:assisted:{complaint.id}", now
     )
 
 
