@@ -19,7 +19,9 @@ The run:
    ends: median and worst): the first pass of day D+1 (the sessions entering the horizon), then
    a full pass (the whole horizon re-planned after a registry change: a member renamed);
 5. simulates a month from D+2: the planner every 5 minutes of the clock, a fake dispatcher
-   (claims due rows and marks them sent, the "send" is a function call) and the escalation sweep.
+   (claims due rows and marks them sent as `jobs.dispatch` does: claims of 50 rows, one mark
+   per message in a transaction of its own; the "send" is a function call) and the escalation
+   sweep.
    With `jobs.planner.next_pass_with_work` (the incremental planner) the clock jumps over the
    ticks where no pass can have work and no row is due; without it every tick is run.
 
@@ -53,12 +55,15 @@ from bot.domain.models import Recipient, Role
 from bot.services.complaints import ComplaintPolicy
 from bot.services.demo import IMPORT_ORDER, write_demo_files
 from bot.services.registry.importer import import_file
+from bot.settings import QuietHours
 from bot.texts.i18n import Translations
 from bot.texts.notices import ATTENDANCE_REPORTED
 from jobs import planner as planner_module
+from jobs.dispatch import DeliveryPolicy
 from jobs.escalation import sweep
 from jobs.planner import PlanPolicy, plan
 from storage.migrate import upgrade
+from storage.notifications import sent_marks
 from storage.schema import desa, household, member, notification, person, staff
 from storage.store import Store
 
@@ -70,6 +75,8 @@ TELEGRAM_STAFF = 90_000_000
 OUTPUT = Path(__file__).resolve().parent / "out"
 TICK = timedelta(minutes=5)
 LEASE = timedelta(minutes=5)
+# what one dispatcher claims at once
+DISPATCH_BATCH = DeliveryPolicy(WIB, QuietHours.parse("21:00-06:00")).batch
 
 
 def say(text: str) -> None:
@@ -268,17 +275,21 @@ async def save_while(
 
 
 async def fake_dispatch(store: Store, now: datetime, sent: list[int]) -> int:
-    """Claim what is due and mark it sent; the "send" is appending the row's id to a list."""
+    """Claim what is due and mark it sent, with the database work of `jobs.dispatch`: claims
+    of `DISPATCH_BATCH` rows in a write transaction each, then one "sent" mark per message,
+    committed by itself (`sent_marks`, the dispatcher's own); the "send" is appending the row's
+    id to a list."""
     count = 0
-    while True:
-        async with store.write() as repo:
-            claimed = await repo.notifications.claim_due(now, 1000, now - LEASE)
+    async with sent_marks(store.engine) as marks:
+        while True:
+            async with store.write() as repo:
+                claimed = await repo.notifications.claim_due(now, DISPATCH_BATCH, now - LEASE)
             for message in claimed:
                 sent.append(message.id)
-                await repo.notifications.mark_sent(message.id, now)
-        count += len(claimed)
-        if len(claimed) < 1000:
-            return count
+                await marks.mark_sent(message.id, now)
+            count += len(claimed)
+            if len(claimed) < DISPATCH_BATCH:
+                return count
 
 
 async def next_due(store: Store, after: datetime) -> datetime | None:

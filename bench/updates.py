@@ -752,7 +752,8 @@ async def profile_kinds(
                 watcher.forget_calls()
             profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
             found[kind] = out.getvalue()
     return found
 

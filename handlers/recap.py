@@ -15,11 +15,10 @@ from bot.domain.conditions import Condition, Period, Status, parse_period
 from bot.domain.models import Role
 from bot.domain.recap import CHART_MONTHS, Recap, month_of, parse_month
 from bot.services.recap import build_recap
-from bot.services.register import build_register
+from bot.services.register import read_register_facts, register_workbook_of
 from bot.texts.charts import recap_chart
 from bot.texts.conditions import SMALL_COUNT, condition_label, met_share, status_counts
 from bot.texts.labels import CATEGORY_LABELS, STATUS_LABELS, absence_label
-from bot.texts.register_sheet import register_workbook
 from bot.texts.workbook import workbook_bytes
 from handlers.common import refuse, reply, visit
 
@@ -202,6 +201,7 @@ async def recap_command(update: Update, context: SapaContext) -> None:
         now=services.clock(),
         zone=zone,
         history_months=CHART_MONTHS,
+        offload=services.render,
     )
     await reply(update, recap_text(recap, t))
     assert update.effective_chat is not None
@@ -234,6 +234,7 @@ async def export_command(update: Update, context: SapaContext) -> None:
         now=services.clock(),
         zone=zone,
         with_complaint_rows=True,
+        offload=services.render,
     )
     name = f"sapa-rekap-{month:%Y-%m}.xlsx"
     assert update.effective_chat is not None
@@ -261,8 +262,9 @@ async def _export_register(update: Update, context: SapaContext, period: Period)
     if kecamatan_id is not None:
         async with services.store.read() as repo:
             name = (await repo.geography.kecamatan_names()).get(kecamatan_id, "")
-    register = await build_register(services.store, kecamatan_id, name, period, today)
-    workbook = await services.render(partial(register_workbook, register, t))
+    facts = await read_register_facts(services.store, kecamatan_id, period)
+    # judged and written in the rendering process: the district's register takes seconds
+    workbook = await services.render(partial(register_workbook_of, facts, name, today, t))
     assert update.effective_chat is not None
     await update.effective_chat.send_document(
         BytesIO(workbook),

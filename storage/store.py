@@ -5,76 +5,224 @@
         await repo.audit.record(now, "cli", "import", "household")
 
 Everything in one `write()` block commits together or not at all.
+
+Each repository's module is imported the first time a transaction asks for it, so a CLI verb
+loads only the SQL it runs (`sapa stats` starts in about half the time of loading them all).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.attendance import AttendanceRepository, VerificationRepository
-from storage.audit import AuditRepository
-from storage.complaints import ComplaintRepository
-from storage.conversations import ConversationRepository
-from storage.data_rights import DataRightsRepository
 from storage.database import (
     DatabaseUnreachable,
     create_engine,
     read_transaction,
     write_transaction,
 )
-from storage.follow_ups import FollowUpRepository
-from storage.geography import GeographyRepository
-from storage.households import HouseholdRepository
-from storage.invites import InviteRepository
-from storage.linking import LinkRepository
 from storage.migrate import check_current
-from storage.notifications import NotificationRepository
-from storage.payouts import PayoutRepository
-from storage.people import PersonRepository
-from storage.planning import PlanningRepository
-from storage.recap import RecapRepository
-from storage.register import RegisterRepository
-from storage.school import SchoolAttendanceRepository
-from storage.secrets import SecretRepository, erase_legacy_nik_key
-from storage.sequences import SequenceRepository
-from storage.staff import StaffRepository
-from storage.stats import StatsRepository
+
+if TYPE_CHECKING:
+    from storage.attendance import AttendanceRepository, VerificationRepository
+    from storage.audit import AuditRepository
+    from storage.complaints import ComplaintRepository
+    from storage.conversations import ConversationRepository
+    from storage.data_rights import DataRightsRepository
+    from storage.follow_ups import FollowUpRepository
+    from storage.geography import GeographyRepository
+    from storage.households import HouseholdRepository
+    from storage.invites import InviteRepository
+    from storage.linking import LinkRepository
+    from storage.notifications import NotificationRepository
+    from storage.payouts import PayoutRepository
+    from storage.people import PersonRepository
+    from storage.planning import PlanningRepository
+    from storage.recap import RecapRepository
+    from storage.register import RegisterRepository
+    from storage.school import SchoolAttendanceRepository
+    from storage.secrets import SecretRepository
+    from storage.sequences import SequenceRepository
+    from storage.staff import StaffRepository
+    from storage.stats import StatsRepository
 
 
 class Repositories:
-    """All repositories, sharing one connection and its transaction."""
+    """All repositories, sharing one connection and its transaction; each made on first use."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
-        self.geography = GeographyRepository(connection)
-        self.staff = StaffRepository(connection)
-        self.households = HouseholdRepository(connection)
-        self.payouts = PayoutRepository(connection)
-        self.people = PersonRepository(connection)
-        self.audit = AuditRepository(connection)
-        self.secrets = SecretRepository(connection)
-        self.sequences = SequenceRepository(connection)
-        self.stats = StatsRepository(connection)
-        self.links = LinkRepository(connection)
-        self.attendance = AttendanceRepository(connection)
-        self.complaints = ComplaintRepository(connection)
-        self.notifications = NotificationRepository(connection)
-        self.planning = PlanningRepository(connection)
-        self.invites = InviteRepository(connection)
-        self.verification = VerificationRepository(connection)
-        self.recap = RecapRepository(connection)
-        self.register = RegisterRepository(connection)
-        self.follow_ups = FollowUpRepository(connection)
-        self.data_rights = DataRightsRepository(connection)
-        self.conversations = ConversationRepository(connection)
-        self.school = SchoolAttendanceRepository(connection)
+
+    @cached_property
+    def geography(self) -> GeographyRepository:
+        from storage.geography import GeographyRepository
+
+        return GeographyRepository(self.connection)
+
+    @cached_property
+    def staff(self) -> StaffRepository:
+        from storage.staff import StaffRepository
+
+        return StaffRepository(self.connection)
+
+    @cached_property
+    def households(self) -> HouseholdRepository:
+        from storage.households import HouseholdRepository
+
+        return HouseholdRepository(self.connection)
+
+    @cached_property
+    def payouts(self) -> PayoutRepository:
+        from storage.payouts import PayoutRepository
+
+        return PayoutRepository(self.connection)
+
+    @cached_property
+    def people(self) -> PersonRepository:
+        from storage.people import PersonRepository
+
+        return PersonRepository(self.connection)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        from storage.audit import AuditRepository
+
+        return AuditRepository(self.connection)
+
+    @cached_property
+    def secrets(self) -> SecretRepository:
+        from storage.secrets import SecretRepository
+
+        return SecretRepository(self.connection)
+
+    @cached_property
+    def sequences(self) -> SequenceRepository:
+        from storage.sequences import SequenceRepository
+
+        return SequenceRepository(self.connection)
+
+    @cached_property
+    def stats(self) -> StatsRepository:
+        from storage.stats import StatsRepository
+
+        return StatsRepository(self.connection)
+
+    @cached_property
+    def links(self) -> LinkRepository:
+        from storage.linking import LinkRepository
+
+        return LinkRepository(self.connection)
+
+    @cached_property
+    def attendance(self) -> AttendanceRepository:
+        from storage.attendance import AttendanceRepository
+
+        return AttendanceRepository(self.connection)
+
+    @cached_property
+    def complaints(self) -> ComplaintRepository:
+        from storage.complaints import ComplaintRepository
+
+        return ComplaintRepository(self.connection)
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        from storage.notifications import NotificationRepository
+
+        return NotificationRepository(self.connection)
+
+    @cached_property
+    def planning(self) -> PlanningRepository:
+        from storage.planning import PlanningRepository
+
+        return PlanningRepository(self.connection)
+
+    @cached_property
+    def invites(self) -> InviteRepository:
+        from storage.invites import InviteRepository
+
+        return InviteRepository(self.connection)
+
+    @cached_property
+    def verification(self) -> VerificationRepository:
+        from storage.attendance import VerificationRepository
+
+        return VerificationRepository(self.connection)
+
+    @cached_property
+    def recap(self) -> RecapRepository:
+        from storage.recap import RecapRepository
+
+        return RecapRepository(self.connection)
+
+    @cached_property
+    def register(self) -> RegisterRepository:
+        from storage.register import RegisterRepository
+
+        return RegisterRepository(self.connection)
+
+    @cached_property
+    def follow_ups(self) -> FollowUpRepository:
+        from storage.follow_ups import FollowUpRepository
+
+        return FollowUpRepository(self.connection)
+
+    @cached_property
+    def data_rights(self) -> DataRightsRepository:
+        from storage.data_rights import DataRightsRepository
+
+        return DataRightsRepository(self.connection)
+
+    @cached_property
+    def conversations(self) -> ConversationRepository:
+        from storage.conversations import ConversationRepository
+
+        return ConversationRepository(self.connection)
+
+    @cached_property
+    def school(self) -> SchoolAttendanceRepository:
+        from storage.school import SchoolAttendanceRepository
+
+        return SchoolAttendanceRepository(self.connection)
 
 
-__all__ = ["DatabaseUnreachable", "Repositories", "Store"]
+__all__ = ["DatabaseUnreachable", "Repositories", "Store", "load_repositories"]
+
+REPOSITORY_MODULES = (
+    "storage.attendance",
+    "storage.audit",
+    "storage.complaints",
+    "storage.conversations",
+    "storage.data_rights",
+    "storage.follow_ups",
+    "storage.geography",
+    "storage.households",
+    "storage.invites",
+    "storage.linking",
+    "storage.notifications",
+    "storage.payouts",
+    "storage.people",
+    "storage.planning",
+    "storage.recap",
+    "storage.register",
+    "storage.school",
+    "storage.secrets",
+    "storage.sequences",
+    "storage.staff",
+    "storage.stats",
+)
+
+
+def load_repositories() -> None:
+    """Import every repository now: a running bot pays this at start, not in a first update."""
+    for name in REPOSITORY_MODULES:
+        import_module(name)
 
 
 class Store:
@@ -112,6 +260,8 @@ class Store:
             yield Repositories(connection)
 
     async def erase_legacy_nik_key(self) -> None:
+        from storage.secrets import erase_legacy_nik_key
+
         await erase_legacy_nik_key(self.engine)
 
     async def close(self) -> None:

@@ -26,7 +26,7 @@ from handlers import routes
 from handlers.common import Visitor
 from handlers.menu import bot_commands
 from jobs.schedule import schedule_jobs
-from storage.store import Store
+from storage.store import Store, load_repositories
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def build_application(
     the console drive them by hand or not at all).
     """
     settings = services.settings
+    load_repositories()
     if token is None:
         assert settings.telegram_bot_token is not None
         token = settings.telegram_bot_token.get_secret_value()

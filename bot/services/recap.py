@@ -8,6 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,10 +26,11 @@ from bot.domain.recap import (
     month_last_day,
     month_of,
 )
-from bot.domain.register import Register, counts_between, counts_by
+from bot.domain.register import counts_between, counts_by
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
-from bot.services.register import build_register
+from bot.services.offload import Offload, run_here
+from bot.services.register import RegisterFacts, judge_register, read_register_facts
 from storage.store import Repositories, Store
 
 
@@ -102,9 +104,12 @@ async def build_recap(
     zone: ZoneInfo,
     with_complaint_rows: bool = False,
     history_months: int = 1,
+    offload: Offload = run_here,
 ) -> Recap:
     """The month's figures; `with_complaint_rows` adds the complaint list the export needs,
-    `history_months` the attendance of the months before for the chart (in the same pass)."""
+    `history_months` the attendance of the months before for the chart (in the same pass).
+    The conditions are judged by `offload` (the bot's rendering process): the register of a
+    kecamatan's six months is the recap's one heavy computation."""
     _first, _last, start, end = month_bounds(month, zone)
     shown = [add_months(month, -back) for back in range(max(history_months, 1) - 1, -1, -1)]
     async with store.read() as repo:
@@ -124,10 +129,11 @@ async def build_recap(
         rows = (
             await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
         )
-    register = await build_register(
-        store, kecamatan_id, scope, Period("", shown[0], _last), now.astimezone(zone).date()
+    facts = await read_register_facts(store, kecamatan_id, Period("", shown[0], _last))
+    today = now.astimezone(zone).date()
+    conditions = await offload(
+        partial(conditions_figures, facts, scope, today, shown, month, _first, _last)
     )
-    conditions = _conditions(register, shown, month, _first, _last)
     return Recap(
         month,
         scope,
@@ -165,10 +171,18 @@ def _with_follow_ups(
     ]
 
 
-def _conditions(
-    register: Register, shown: list[date], month: date, first: date, last: date
+def conditions_figures(
+    facts: RegisterFacts,
+    scope: str,
+    today: date,
+    shown: list[date],
+    month: date,
+    first: date,
+    last: date,
 ) -> dict[str, Any]:
-    """The recap's condition figures, out of the register of the months shown."""
+    """The recap's condition figures, out of the register of the months shown (judged here,
+    so only the counts leave the rendering process)."""
+    register = judge_register(facts, scope, today)
     absences: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
     by_posyandu: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
     for line in register.households:
