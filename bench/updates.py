@@ -58,6 +58,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import io
 import itertools
 import json
@@ -103,6 +104,7 @@ from bot.domain.buttons import MissedSession, encode
 from bot.domain.clock import utc_now
 from bot.domain.models import Role
 from bot.runtime.app import SapaApplication, Services, build_application
+from bot.runtime.heap import settle_heap
 from bot.services.demo import IMPORT_ORDER, write_demo_files
 from bot.services.registry.importer import import_file
 from bot.settings import Settings, load_settings
@@ -770,6 +772,7 @@ class Burst:
     cpu_seconds: float = 0.0
     loop_stall_max_ms: float = 0.0
     unanswered: int = 0
+    gc_pauses_ms: list[float] = field(default_factory=list)  # full collections (generation 2)
 
     def summary(self) -> dict[str, Any]:
         answered = [p for p in self.households if p.first_message is not None]
@@ -786,6 +789,8 @@ class Burst:
             "cpu_seconds": self.cpu_seconds,
             "throughput_updates_per_second": len(answered) / span if span else None,
             "loop_stall_max_ms": self.loop_stall_max_ms,
+            "gc_full_collections": len(self.gc_pauses_ms),
+            "gc_full_longest_ms": max(self.gc_pauses_ms, default=0.0),
         }
         for name, values in (("reply", reply), ("first_answer", first)):
             if values:
@@ -873,8 +878,21 @@ async def run_burst(
 
     stop = asyncio.Event()
     lags: list[float] = []
+    collecting: list[float] = []
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        """The garbage collector's full collections stop every chat: note how long each took."""
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            collecting[:] = [time.perf_counter()]
+        elif collecting:
+            result.gc_pauses_ms.append((time.perf_counter() - collecting[0]) * 1000)
+
+    gc.callbacks.append(on_collection)
     async with application:
         await application.start()
+        settle_heap()  # as `sapa run` does once it has started
         try:
             monitor = asyncio.create_task(loop_lag(stop, lags, 0.005))
             cpu = time.process_time()
@@ -898,6 +916,7 @@ async def run_burst(
             await monitor
         finally:
             await application.stop()
+            gc.callbacks.remove(on_collection)
     result.unanswered = remaining
     result.loop_stall_max_ms = max(lags, default=0.0)
     watcher.on_done = None
@@ -1015,7 +1034,8 @@ def print_report(result: dict[str, Any]) -> None:
         )
         print(
             f"{'run':<28} {'p50':>6} {'p95':>6} {'p99':>7} {'max':>7} {'1st p99':>7} "
-            f"{'upd/s':>6} {'CPU s':>6} {'stall':>6} {'rekap fig':>9} {'chart':>6}"
+            f"{'upd/s':>6} {'CPU s':>6} {'stall':>6} {'rekap fig':>9} {'chart':>6} "
+            f"{'full gc':>7} {'gc max':>6}"
         )
         for name, found in result["bursts"].items():
             print(
@@ -1025,7 +1045,8 @@ def print_report(result: dict[str, Any]) -> None:
                 f"{found.get('first_answer_p99_ms', 0):>7.0f} "
                 f"{found['throughput_updates_per_second'] or 0:>6.1f} {found['cpu_seconds']:>6.1f} "
                 f"{found['loop_stall_max_ms']:>6.0f} {found['rekap_figures_median_ms'] or 0:>9.0f} "
-                f"{found['rekap_chart_median_ms'] or 0:>6.0f}"
+                f"{found['rekap_chart_median_ms'] or 0:>6.0f} "
+                f"{found['gc_full_collections']:>7} {found['gc_full_longest_ms']:>6.0f}"
             )
         default = list(result["bursts"].values())[-1]
         p99 = default.get("reply_p99_ms", math.inf)

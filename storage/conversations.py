@@ -7,6 +7,7 @@ another replica given the user's next update waits for it (`claim` returns None 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,14 +20,19 @@ from storage.schema import conversation
 
 
 def _saved(row: Any) -> SavedConversation | None:
-    if row.state is None and row.flow is None:
-        return None  # a lease without a flow: the user is in no flow
+    return saved_conversation(row._mapping)
+
+
+def saved_conversation(values: Mapping[str, Any]) -> SavedConversation | None:
+    """The flow in a conversation row's values; None for a lease without a flow."""
+    if values["state"] is None and values["flow"] is None:
+        return None
     return SavedConversation(
-        telegram_user_id=row.telegram_user_id,
-        chat_id=row.chat_id,
-        state=row.state,
-        flow=row.flow,
-        updated_at=row.updated_at,
+        telegram_user_id=values["telegram_user_id"],
+        chat_id=values["chat_id"],
+        state=values["state"],
+        flow=values["flow"],
+        updated_at=values["updated_at"],
     )
 
 

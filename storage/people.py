@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, FromClause, Join, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Household, Person, Role
@@ -31,10 +31,10 @@ def _current(condition: ColumnElement[bool]) -> Select[Any]:
 
 
 def _person(row: Any) -> Person:
-    return _person_of(dict(row._mapping))
+    return person_of(dict(row._mapping))
 
 
-def _person_of(values: dict[str, Any]) -> Person:
+def person_of(values: dict[str, Any]) -> Person:
     staff_role, staff_active = values.pop("staff_role"), values.pop("staff_active")
     household_active = values.pop("household_active")
     if staff_role is not None:
@@ -59,12 +59,26 @@ _WITH_HOUSEHOLD = _CURRENT.add_columns(
 ).outerjoin(desa, desa.c.id == household.c.desa_id)
 
 
-def _household(row: Any, values: dict[str, Any]) -> Household | None:
+# The same columns for a query of its own (storage/visitors.py), joined by `person_joined`.
+PERSON_WITH_HOUSEHOLD_COLUMNS = list(_WITH_HOUSEHOLD.selected_columns)
+
+
+def person_joined(left: FromClause, on: ColumnElement[bool]) -> Join:
+    """`left` outer-joined to a person (`on`), their staff record, household and its desa."""
+    return (
+        left.outerjoin(person, on)
+        .outerjoin(staff, staff.c.id == person.c.staff_id)
+        .outerjoin(household, household.c.id == person.c.household_id)
+        .outerjoin(desa, desa.c.id == household.c.desa_id)
+    )
+
+
+def household_of(values: dict[str, Any]) -> Household | None:
     """The household columns taken out of `values` (the person's row), as a Household."""
     columns = {name: values.pop(f"household_{name}") for name in _HOUSEHOLD_COLUMNS}
-    if row.household_id is None or columns["program_number"] is None:
+    if values["household_id"] is None or columns["program_number"] is None:
         return None
-    return Household(id=row.household_id, active=bool(row.household_active), **columns)
+    return Household(id=values["household_id"], active=bool(values["household_active"]), **columns)
 
 
 class PersonRepository:
@@ -78,8 +92,8 @@ class PersonRepository:
         if row is None:
             return None, None
         values = dict(row._mapping)
-        found = _household(row, values)
-        return _person_of(values), found
+        found = household_of(values)
+        return person_of(values), found
 
     async def by_telegram_id(self, telegram_user_id: int) -> Person | None:
         query = _current(person.c.telegram_user_id == telegram_user_id)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from storage.sequences import SequenceRepository
     from storage.staff import StaffRepository
     from storage.stats import StatsRepository
+    from storage.visitors import VisitorRepository
 
 
 class Repositories:
@@ -191,6 +192,12 @@ class Repositories:
 
         return SchoolAttendanceRepository(self.connection)
 
+    @cached_property
+    def visitors(self) -> VisitorRepository:
+        from storage.visitors import VisitorRepository
+
+        return VisitorRepository(self.connection)
+
 
 __all__ = ["DatabaseUnreachable", "Repositories", "Store", "load_repositories"]
 
@@ -216,6 +223,7 @@ REPOSITORY_MODULES = (
     "storage.sequences",
     "storage.staff",
     "storage.stats",
+    "storage.visitors",
 )
 
 

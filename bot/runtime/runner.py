@@ -34,6 +34,7 @@ import uvicorn
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 
+from bot.runtime.heap import settle_heap
 from bot.runtime.web import build_web_app
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ async def serve(
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        settle_heap()  # what start-up loaded lives as long as we do: out of the collector's way
         if webhook is not None:
             if webhook.generated_secret:
                 log.info("webhook_secret_generated note=set_SAPA_WEBHOOK_SECRET_for_replicas")

@@ -162,9 +162,8 @@ class ConversationKeeper:
             if self.leases:
                 saved, (person, household) = await self._claim(user.id, chat.id)
             else:
-                async with self.store.read() as repo:  # one transaction: the flow, who writes
-                    saved = await repo.conversations.of_user(user.id)
-                    person, household = await repo.people.with_household(user.id)
+                async with self.store.read() as repo:  # one query: the flow, who writes
+                    saved, person, household = await repo.visitors.load(user.id)
         except Exception as error:  # the database is down: nothing can be done safely
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # never run: PTB's handling of this update

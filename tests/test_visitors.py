@@ -1,0 +1,51 @@
+"""Who is writing, with their flow, in one query (issue 14, part 3): the same answers as reading
+the flow and the person apart, for a stranger, a stranger in the middle of linking, a linked
+household in a flow, and a staff member."""
+
+from __future__ import annotations
+
+from bot.domain.conversation import SavedConversation
+from bot.domain.models import Role
+from bot.texts.i18n import Translator
+from storage.store import Store
+from tests.conftest import NOW
+from tests.support.helpers import import_valid_files
+
+
+async def apart(store: Store, telegram_user_id: int) -> tuple[object, ...]:
+    async with store.read() as repo:
+        saved = await repo.conversations.of_user(telegram_user_id)
+        person, household = await repo.people.with_household(telegram_user_id)
+    return saved, person, household
+
+
+async def together(store: Store, telegram_user_id: int) -> tuple[object, ...]:
+    async with store.read() as repo:
+        return await repo.visitors.load(telegram_user_id)
+
+
+async def test_the_visitor_in_one_query_is_the_flow_and_the_person_read_apart(
+    store: Store, t_id: Translator
+) -> None:
+    await import_valid_files(store, t_id)
+    linking = SavedConversation(4001, 4001, "link_code", {"tries": 1}, NOW)
+    reporting = SavedConversation(4002, 4002, "attendance_day", {"member_id": 3}, NOW)
+    async with store.write() as repo:
+        household_id = (await repo.households.ids_by_program_number())["RTS-2026-0001"]
+        await repo.people.add(4002, Role.HOUSEHOLD, NOW, household_id=household_id)
+        await repo.people.add(4003, Role.ADMIN, NOW, language="en")
+        await repo.conversations.save(linking)
+        await repo.conversations.save(reporting)
+
+    assert await together(store, 4000) == (None, None, None)  # never seen
+    saved, person, household = await together(store, 4001)  # a stranger typing a link code
+    assert (saved, person, household) == (linking, None, None)
+    saved, person, household = await together(store, 4002)
+    assert saved == reporting
+    assert person is not None and person.role is Role.HOUSEHOLD
+    assert household is not None and household.program_number == "RTS-2026-0001"
+    saved, person, household = await together(store, 4003)
+    assert saved is None and household is None
+    assert person is not None and person.role is Role.ADMIN and person.language == "en"
+    for telegram_user_id in (4000, 4001, 4002, 4003):
+        assert await together(store, telegram_user_id) == await apart(store, telegram_user_id)
