@@ -226,6 +226,8 @@ attendance_report = Table(
     # For the recap: reports of a month per posyandu and status, verifications per companion.
     Index("ix_attendance_report_posyandu_date_status", "posyandu_id", "session_date", "status"),
     Index("ix_attendance_report_verified_by_at", "verified_by", "verified_at"),
+    # For the recap: the visits each companion reported for households in a month (0020).
+    Index("ix_attendance_report_assisted_by_at", "assisted_by", "reported_at"),
     # For the recap: a month's reports by who made them (household, companion, health worker).
     Index(
         "ix_attendance_report_posyandu_date_assisted",

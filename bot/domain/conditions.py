@@ -201,9 +201,12 @@ def parse_period(text: str) -> Period | None:
 
 
 def best_evidence(evidence: Iterable[Evidence | None]) -> Evidence | None:
-    """The strongest of these (EVIDENCE_ORDER); None when there is none."""
-    found = {e for e in evidence if e is not None}
-    return next((e for e in EVIDENCE_ORDER if e in found), None)
+    """The strongest of these (EVIDENCE_ORDER); None when there is none.
+
+    By position, not in a set: an enum's hash is a Python call, and the register asks this for
+    every member-period (a district's six months: half a million times)."""
+    ranks = [EVIDENCE_ORDER.index(e) for e in evidence if e is not None]
+    return EVIDENCE_ORDER[min(ranks)] if ranks else None
 
 
 def judge_visits(
@@ -222,11 +225,19 @@ def judge_visits(
     or reports wait for verification; excused when the posyandu held no session (monthly
     weighing only: `sessions_held` given) or the companion accepted the household's reason for
     missing a session in the period (`excused_days`); otherwise not met."""
-    inside = [v for v in visits if start <= v.day <= end]
-    counted = [v for v in inside if v.counts]
-    waiting = sum(1 for v in inside if v.evidence is None)
-    done = len({v.day for v in counted})
-    evidence = best_evidence(v.evidence for v in counted)
+    counted_days: set[date] = set()
+    counted_evidence: list[Evidence | None] = []
+    waiting = 0
+    for visit in visits:  # one pass: the register judges every member-period this way
+        if not start <= visit.day <= end:
+            continue
+        if visit.evidence is None:
+            waiting += 1
+        elif visit.counts:
+            counted_days.add(visit.day)
+            counted_evidence.append(visit.evidence)
+    done = len(counted_days)
+    evidence = best_evidence(counted_evidence)
     if done >= required:
         status = Status.MET
     elif today <= end or done + waiting >= required:
