@@ -40,6 +40,35 @@ def _free_at(now: datetime) -> Any:
     return or_(conversation.c.lease_until.is_(None), conversation.c.lease_until < now)
 
 
+def claim_statement(
+    connection: AsyncConnection,
+    telegram_user_id: int,
+    chat_id: int,
+    owner: str,
+    now: datetime,
+    until: datetime,
+) -> Any:
+    """The upsert that takes a user's lease, touching the row only when the lease is free (a
+    new row has none); add `.returning(...)` to learn whether it did and the flow kept."""
+    statement = upsert(connection, conversation).values(
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        state=None,
+        flow=None,
+        updated_at=now,
+        lease_owner=owner,
+        lease_until=until,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["telegram_user_id"],
+        set_={
+            "lease_owner": excluded(statement).lease_owner,
+            "lease_until": excluded(statement).lease_until,
+        },
+        where=_free_at(now),
+    )
+
+
 class ConversationRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -66,22 +95,8 @@ class ConversationRepository:
         self, telegram_user_id: int, chat_id: int, owner: str, now: datetime, until: datetime
     ) -> tuple[bool, SavedConversation | None]:
         """Take the user's lease unless another process holds it: (taken, their flow)."""
-        statement = upsert(self._connection, conversation).values(
-            telegram_user_id=telegram_user_id,
-            chat_id=chat_id,
-            state=None,
-            flow=None,
-            updated_at=now,
-            lease_owner=owner,
-            lease_until=until,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["telegram_user_id"],
-            set_={
-                "lease_owner": excluded(statement).lease_owner,
-                "lease_until": excluded(statement).lease_until,
-            },
-            where=_free_at(now),
+        statement = claim_statement(
+            self._connection, telegram_user_id, chat_id, owner, now, until
         ).returning(*conversation.c)
         row = (await self._connection.execute(statement)).first()
         return (False, None) if row is None else (True, _saved(row))

@@ -2,34 +2,50 @@
 
 One row for any Telegram account, known or not: the account's number, outer-joined to its saved
 conversation (if any) and to its person with their staff record, household and desa (if any).
+On PostgreSQL, where replicas share the database, the same statement also takes the user's
+lease (`claim_and_load`: the lease's upsert as a data-modifying WITH).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, select
+from sqlalchemy import BigInteger, Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.conversation import SavedConversation
 from bot.domain.models import Household, Person
-from storage.conversations import saved_conversation
+from storage.conversations import claim_statement, saved_conversation
 from storage.people import PERSON_WITH_HOUSEHOLD_COLUMNS, household_of, person_joined, person_of
 from storage.schema import conversation, person
 
 _WHO = select(bindparam("telegram_user_id", type_=BigInteger).label("id")).subquery("who")
-_FLOW = {f"conversation_{column.name}": column for column in conversation.c}
-_VISITOR = (
-    select(*PERSON_WITH_HOUSEHOLD_COLUMNS, *(c.label(name) for name, c in _FLOW.items()))
-    .select_from(
-        person_joined(
-            _WHO.outerjoin(conversation, conversation.c.telegram_user_id == _WHO.c.id),
-            person.c.telegram_user_id == _WHO.c.id,
+
+
+def _visitor(flow: Any) -> Select[Any]:
+    """Person, household and the columns of `flow` (the conversation table, or the lease's
+    RETURNING) for the account in `who`."""
+    return (
+        select(
+            *PERSON_WITH_HOUSEHOLD_COLUMNS,
+            *(
+                flow.c[column.name].label(f"conversation_{column.name}")
+                for column in conversation.c
+            ),
         )
+        .select_from(
+            person_joined(
+                _WHO.outerjoin(flow, flow.c.telegram_user_id == _WHO.c.id),
+                person.c.telegram_user_id == _WHO.c.id,
+            )
+        )
+        .order_by(person.c.id)
+        .limit(1)
     )
-    .order_by(person.c.id)
-    .limit(1)
-)
+
+
+_VISITOR = _visitor(conversation)
 
 
 class VisitorRepository:
@@ -41,10 +57,29 @@ class VisitorRepository:
     ) -> tuple[SavedConversation | None, Person | None, Household | None]:
         """(their flow, the person, their household), each None where there is none."""
         result = await self._connection.execute(_VISITOR, {"telegram_user_id": telegram_user_id})
-        values: dict[str, Any] = dict(result.one()._mapping)
-        flow = {column.name: values.pop(name) for name, column in _FLOW.items()}
-        saved = None if flow["telegram_user_id"] is None else saved_conversation(flow)
-        if values["id"] is None:
-            return saved, None, None
-        found = household_of(values)
-        return saved, person_of(values), found
+        _found, saved, person, household = _decoded(result.one())
+        return saved, person, household
+
+    async def claim_and_load(
+        self, telegram_user_id: int, chat_id: int, owner: str, now: datetime, until: datetime
+    ) -> tuple[bool, SavedConversation | None, Person | None, Household | None]:
+        """PostgreSQL: take the user's lease unless another process holds it, and read who they
+        are, in one statement: (taken, their flow if taken, the person, their household)."""
+        lease = claim_statement(self._connection, telegram_user_id, chat_id, owner, now, until)
+        query = _visitor(lease.returning(*conversation.c).cte("lease"))
+        result = await self._connection.execute(query, {"telegram_user_id": telegram_user_id})
+        return _decoded(result.one())
+
+
+def _decoded(
+    row: Row[Any],
+) -> tuple[bool, SavedConversation | None, Person | None, Household | None]:
+    """(a conversation row was there, the flow in it, the person, their household)."""
+    values: dict[str, Any] = dict(row._mapping)
+    flow = {column.name: values.pop(f"conversation_{column.name}") for column in conversation.c}
+    found = flow["telegram_user_id"] is not None
+    saved = saved_conversation(flow) if found else None
+    if values["id"] is None:
+        return found, saved, None, None
+    household = household_of(values)
+    return found, saved, person_of(values), household

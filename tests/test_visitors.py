@@ -4,6 +4,10 @@ household in a flow, and a staff member."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from bot.domain.conversation import SavedConversation
 from bot.domain.models import Role
 from bot.texts.i18n import Translator
@@ -49,3 +53,33 @@ async def test_the_visitor_in_one_query_is_the_flow_and_the_person_read_apart(
     assert person is not None and person.role is Role.ADMIN and person.language == "en"
     for telegram_user_id in (4000, 4001, 4002, 4003):
         assert await together(store, telegram_user_id) == await apart(store, telegram_user_id)
+
+
+async def test_the_lease_and_the_visitor_in_one_statement_on_postgresql(
+    store: Store, t_id: Translator
+) -> None:
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("leases are taken where replicas share a PostgreSQL database")
+    await import_valid_files(store, t_id)
+    reporting = SavedConversation(4102, 4102, "attendance_day", {"member_id": 3}, NOW)
+    async with store.write() as repo:
+        household_id = (await repo.households.ids_by_program_number())["RTS-2026-0001"]
+        await repo.people.add(4102, Role.HOUSEHOLD, NOW, household_id=household_id)
+        await repo.conversations.save(reporting)
+    until = NOW + timedelta(seconds=30)
+
+    async def claim(user: int, owner: str) -> tuple[object, ...]:
+        async with store.write() as repo:
+            return await repo.visitors.claim_and_load(user, user, owner, NOW, until)
+
+    taken, saved, person, household = await claim(4102, "replica-a")
+    assert taken and saved == reporting  # the flow kept, the lease now replica-a's
+    assert person is not None and household is not None
+    assert household.program_number == "RTS-2026-0001"
+    taken, saved, person, household = await claim(4102, "replica-b")  # a holds it
+    assert (taken, saved) == (False, None)
+    assert person is not None and person.role is Role.HOUSEHOLD  # who writes, all the same
+    assert await claim(4100, "replica-b") == (True, None, None, None)  # a stranger, no flow
+    async with store.read() as repo:
+        lease = await repo.conversations.of_user(4102)
+    assert lease == reporting

@@ -186,15 +186,15 @@ class ConversationKeeper:
         waited_until = time.monotonic() + LEASE.total_seconds() + 5
         while True:
             now = utc_now()  # leases are about real time, whatever the services' clock says
-            async with self.store.write() as repo:
-                taken, saved = await repo.conversations.claim(
+            async with self.store.write() as repo:  # one statement: the lease, who writes
+                taken, saved, person, household = await repo.visitors.claim_and_load(
                     user_id, chat_id, self.owner, now, now + LEASE
                 )
                 if taken or time.monotonic() > waited_until:
                     if not taken:  # a lease outlived its holder's deadline: go on regardless
                         log.warning("conversation_lease_not_taken")
                         saved = await repo.conversations.of_user(user_id)
-                    return saved, await repo.people.with_household(user_id)
+                    return saved, (person, household)
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
     async def _apologise(self, update: Update) -> None:
