@@ -69,14 +69,13 @@ def _codes(value: object, info: ValidationInfo) -> tuple[str, ...]:
 OptionalCodes = Annotated[tuple[str, ...], BeforeValidator(_codes)]
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_DATE = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})")
 
 
 def parse_date(text: str) -> date:
     """ISO (`2026-12-08`) or Indonesian order (`08/12/2026`, `8-12-2026`)."""
     text = text.strip()
-    if _ISO_DATE.fullmatch(text):
+    if len(text) == 10 and text[4] == text[7] == "-":  # ISO: fromisoformat checks the digits
         return date.fromisoformat(text)
     match = _LOCAL_DATE.fullmatch(text)
     if match:
