@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -70,7 +69,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.models import PayoutRound, Recipient, Role
 from bot.domain.schedule import ScheduleRule
-from bot.domain.sessions import sessions_between
+from bot.domain.sessions import Session, sessions_between
 from bot.services.attendance import missed_question_prefix
 from bot.services.digest import build_digests, member_followed_until
 from bot.services.follow_ups import open_after_session
@@ -107,6 +106,7 @@ HORIZON_DAYS = 8
 HEALTH_WORKER_AT = time(13, 0)
 BATCH = 250  # outbox rows per write transaction
 PEOPLE_PER_FLUSH = 100  # linked accounts planned between two turns given to the event loop
+POSYANDU_PER_READ = 50  # posyandu whose accounts and members a full pass reads at a time
 
 # The parts of a pass, as `planner_progress` names them.
 REMINDERS = "reminders"
@@ -222,19 +222,15 @@ async def plan(store: Store, now: datetime, policy: PlanPolicy) -> PlanReport:
                 await repo.planning.posyandu_schedules(), await repo.planning.session_changes()
             )
         finished: list[str] = []
-        registry = None
         if REMINDERS in todo:
             done_for = done.get(REMINDERS)
             first_session = _first_unplanned_day(done_for, today, HORIZON_DAYS)
-            if first_session == today:  # the whole horizon
-                registry = await _read_registry(store)
-            await _posyandu_reminders(plan, registry, places, first_session, today)
+            await _posyandu_reminders(plan, places, first_session, today)
             first_round = _first_unplanned_day(done_for, today, max(PAYOUT_DAYS_BEFORE))
-            people = registry.people if registry else None
-            await _payout_reminders(plan, people, policy, first_round, today)
+            await _payout_reminders(plan, policy, first_round, today)
             finished.append(REMINDERS)
         if MISSED in todo:
-            await _missed_questions(plan, registry, places, today)
+            await _missed_questions(plan, places, today)
             finished.append(MISSED)
         if PROMPTS in todo:
             await _health_worker_prompts(plan, places, today)
@@ -258,9 +254,10 @@ async def _read_registry(store: Store, posyandu_ids: list[int] | None = None) ->
         ]
         found = await repo.planning.followable_members({p.household_id for p in people})
     members: dict[int, list[tuple[str, date]]] = {}
-    for index, (household_id, household_members) in enumerate(found.items()):
+    for index, household_id in enumerate(list(found)):
         if index % PEOPLE_PER_FLUSH == 0:
             await asyncio.sleep(0)  # a turn for the bot's updates
+        household_members = found.pop(household_id)  # read rows freed as they are converted
         members[household_id] = [
             (m.name, until)
             for m in household_members
@@ -329,21 +326,28 @@ def _followed_names(household_members: list[tuple[str, date]], day: date) -> lis
     return [name for name, until in household_members if day <= until]
 
 
-async def _posyandu_reminders(
-    plan: _Plan, registry: _Registry | None, places: _Places, first: date, today: date
-) -> None:
-    """The reminders of the sessions from `first` to the horizon's last day (the registry read
-    here, for the posyandu with such sessions only, unless given)."""
+async def _posyandu_reminders(plan: _Plan, places: _Places, first: date, today: date) -> None:
+    """The reminders of the sessions from `first` to the horizon's last day, for the posyandu
+    with such sessions, their registry read `POSYANDU_PER_READ` posyandu at a time: the memory
+    of a pass is that of a group, not of the whole registry (at ten times Pandeglang the whole
+    registry took about 190 MB)."""
     last = today + timedelta(days=HORIZON_DAYS)
     upcoming = {
         posyandu_id: found
         for posyandu_id, rule in places.rules.items()
         if (found := sessions_between(rule, places.changes.get(posyandu_id, {}), first, last))
     }
-    if not upcoming:
-        return
-    if registry is None:
-        registry = await _read_registry(plan.store, sorted(upcoming))
+    ids = sorted(upcoming)
+    for start in range(0, len(ids), POSYANDU_PER_READ):
+        registry = await _read_registry(plan.store, ids[start : start + POSYANDU_PER_READ])
+        await _remind_of_sessions(plan, registry, places, upcoming)
+    await plan.flush(whole=False)
+
+
+async def _remind_of_sessions(
+    plan: _Plan, registry: _Registry, places: _Places, upcoming: dict[int, list[Session]]
+) -> None:
+    """The eve and morning reminders of the upcoming sessions, for the accounts of `registry`."""
     for index, person in enumerate(registry.people):
         if index % PEOPLE_PER_FLUSH == 0:
             await plan.flush(whole=False)
@@ -384,14 +388,11 @@ async def _posyandu_reminders(
                     expires=plan.at(session.day, SESSION_STARTS),
                     key=f"{key}:day",
                 )
-    await plan.flush(whole=False)
 
 
-async def _missed_questions(
-    plan: _Plan, registry: _Registry | None, places: _Places, today: date
-) -> None:
+async def _missed_questions(plan: _Plan, places: _Places, today: date) -> None:
     """The missed-session question to the households expected at yesterday's sessions without a
-    report or an answer (the registry read here, for those posyandu only, unless given)."""
+    report or an answer (the registry of those posyandu only)."""
     yesterday = today - timedelta(days=1)
     ask_from, ask_until = plan.at(today, MISSED_AT), plan.at(today, MISSED_UNTIL)
     rules = places.rules
@@ -404,8 +405,7 @@ async def _missed_questions(
         await open_after_session(repo, sorted(met), yesterday, plan.now)
     if not met:
         return
-    if registry is None:
-        registry = await _read_registry(plan.store, sorted(met))
+    registry = await _read_registry(plan.store, sorted(met))
     expected = [
         p
         for p in registry.people
@@ -467,27 +467,23 @@ async def _round_slots(
     return _RoundSlots(households, slot_of, queue.assigned, staff_ids)
 
 
-async def _payout_reminders(
-    plan: _Plan, people: list[LinkedPerson] | None, policy: PlanPolicy, first: date, today: date
-) -> None:
-    """The reminders of the payout rounds from `first` to the last day of the payout window (the
-    linked accounts of their kecamatan read here unless given)."""
+async def _payout_reminders(plan: _Plan, policy: PlanPolicy, first: date, today: date) -> None:
+    """The reminders of the payout rounds from `first` to the last day of the payout window, the
+    linked accounts read one kecamatan at a time."""
     report = plan.report
     async with plan.store.read() as repo:
         rounds = await repo.planning.rounds_between(
             first, today + timedelta(days=max(PAYOUT_DAYS_BEFORE))
         )
         kecamatan_names = await repo.planning.kecamatan_names() if rounds else {}
-        if people is None:
-            people = []
-            for kecamatan_id in sorted({r.kecamatan_id for r in rounds}):
-                people += await repo.planning.linked_people(kecamatan_id=kecamatan_id)
-            people = [p for p in people if p.reachable]
-    by_kecamatan: dict[int, list[LinkedPerson]] = defaultdict(list)
-    for person in people:
-        by_kecamatan[person.kecamatan_id].append(person)
     queue_policy = QueuePolicy(policy.zone, policy.slot_minutes, policy.slot_capacity)
-    for payout in rounds:
+    people: list[LinkedPerson] = []
+    people_of: int | None = None  # the kecamatan whose accounts `people` holds
+    for payout in sorted(rounds, key=lambda r: r.kecamatan_id):
+        if payout.kecamatan_id != people_of:
+            async with plan.store.read() as repo:
+                found = await repo.planning.linked_people(kecamatan_id=payout.kecamatan_id)
+            people, people_of = [p for p in found if p.reachable], payout.kecamatan_id
         slots = queue_policy.slots(payout)
         capacity = queue_policy.capacity(payout)
         queue = await _round_slots(plan.store, payout, queue_policy, plan.now)
@@ -528,7 +524,7 @@ async def _payout_reminders(
                     key=f"slots-short:{payout.id}:{unplaced_count}:{staff_id}",
                 )
         window = {"start": f"{payout.start_time:%H.%M}", "end": f"{payout.end_time:%H.%M}"}
-        for person in by_kecamatan.get(payout.kecamatan_id, []):
+        for person in people:
             index = slot_of.get(person.household_id)
             has_slot = index is not None and index < len(slots)
             if index is not None and has_slot:

@@ -62,7 +62,7 @@ from storage.schema import (
 _CHUNK = 5_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a full pass holds a kecamatan's or a group's: no __dict__
 class LinkedPerson:
     """A household member's Telegram account, with what the planner needs about the household."""
 
