@@ -107,6 +107,7 @@ HEALTH_WORKER_AT = time(13, 0)
 BATCH = 250  # outbox rows per write transaction
 PEOPLE_PER_FLUSH = 100  # linked accounts planned between two turns given to the event loop
 POSYANDU_PER_READ = 50  # posyandu whose accounts and members a full pass reads at a time
+COMPANIONS_PER_DIGEST_READ = 500  # companions whose digests are built from one set of queries
 
 # The parts of a pass, as `planner_progress` names them.
 REMINDERS = "reminders"
@@ -403,14 +404,27 @@ async def _missed_questions(plan: _Plan, places: _Places, today: date) -> None:
     }
     async with plan.store.write() as repo:  # every household, with Telegram or without
         await open_after_session(repo, sorted(met), yesterday, plan.now)
-    if not met:
-        return
-    registry = await _read_registry(plan.store, sorted(met))
+    ids = sorted(met)
+    for first in range(0, len(ids), POSYANDU_PER_READ):  # a group's registry at a time
+        registry = await _read_registry(plan.store, ids[first : first + POSYANDU_PER_READ])
+        await _ask_the_missing(plan, registry, places, yesterday, (ask_from, ask_until))
+    await plan.flush(whole=False)
+
+
+async def _ask_the_missing(
+    plan: _Plan,
+    registry: _Registry,
+    places: _Places,
+    yesterday: date,
+    asked: tuple[datetime, datetime],
+) -> None:
+    """The question, asked from and until `asked`, to this registry's accounts expected at
+    yesterday's sessions that reported no visit."""
+    ask_from, ask_until = asked
     expected = [
         p
         for p in registry.people
-        if p.posyandu_id in met
-        and p.wants_optional(ask_from)  # not muted (/pengingat)
+        if p.wants_optional(ask_from)  # not muted (/pengingat)
         and _followed_names(registry.members.get(p.household_id, []), yesterday)
     ]
     if not expected:
@@ -549,7 +563,9 @@ async def _payout_reminders(plan: _Plan, policy: PlanPolicy, first: date, today:
 
 
 async def _digests(plan: _Plan, today: date) -> bool:
-    """Queue the digest of each enrolled companion without one today, all built at once; True
+    """Queue the digest of each enrolled companion without one today, built for
+    `COMPANIONS_PER_DIGEST_READ` companions at a time (a constant number of queries each: one
+    group at Pandeglang's 200 companions; the memory of a group, not of every caseload); True
     when every enrolled companion has one (none had nothing to say)."""
     start, until = plan.at(today, DIGEST_AT), plan.at(today, DIGEST_UNTIL)
     async with plan.store.read() as repo:
@@ -558,20 +574,26 @@ async def _digests(plan: _Plan, today: date) -> bool:
             for staff_id, _person_id in await repo.planning.enrolled_companions()
         }
         existing = await repo.planning.existing_keys(list(key_of.values()))
-        wanted = [staff_id for staff_id, key in key_of.items() if key not in existing]
-        digests = await build_digests(repo, wanted, today, plan.now) if wanted else {}
-    for staff_id in wanted:
-        digest = digests.get(staff_id)
-        if digest is not None:
-            plan.add(
-                Recipient(staff_id=staff_id),
-                COMPANION_DIGEST,
-                digest.as_params(),
-                due=start,
-                expires=until,
-                key=key_of[staff_id],
-            )
-    return len(digests) == len(wanted)
+    wanted = [staff_id for staff_id, key in key_of.items() if key not in existing]
+    built = 0
+    for first in range(0, len(wanted), COMPANIONS_PER_DIGEST_READ):
+        group = wanted[first : first + COMPANIONS_PER_DIGEST_READ]
+        async with plan.store.read() as repo:
+            digests = await build_digests(repo, group, today, plan.now)
+        built += len(digests)
+        for staff_id in group:
+            digest = digests.get(staff_id)
+            if digest is not None:
+                plan.add(
+                    Recipient(staff_id=staff_id),
+                    COMPANION_DIGEST,
+                    digest.as_params(),
+                    due=start,
+                    expires=until,
+                    key=key_of[staff_id],
+                )
+        await plan.flush(whole=False)
+    return built == len(wanted)
 
 
 async def _health_worker_prompts(plan: _Plan, places: _Places, today: date) -> None:
