@@ -408,6 +408,10 @@ async def run(arguments: argparse.Namespace) -> dict[str, Any]:
                             update(member).where(member.c.id == 1).values(name="Bench Renamed")
                         )
                 busy, pass_seconds = await save_while(saver, day, now, plan(store, moment, policy))
+                if not busy:  # the pass ended before a save began: nothing to compare
+                    say(f"save during {name} ({pass_seconds:.2f} s): the pass ended first")
+                    result["save"][name] = {"saves": 0, "pass_seconds": pass_seconds}
+                    continue
                 busy_median = statistics.median(busy)
                 result["save"][name] = {
                     "median": busy_median,
