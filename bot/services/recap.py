@@ -4,6 +4,8 @@ not be delivered; one month, and the attendance of the months before it for the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import replace
@@ -112,28 +114,39 @@ async def build_recap(
     kecamatan's six months is the recap's one heavy computation."""
     _first, _last, start, end = month_bounds(month, zone)
     shown = [add_months(month, -back) for back in range(max(history_months, 1) - 1, -1, -1)]
-    async with store.read() as repo:
-        scope = ""
-        if kecamatan_id is not None:
-            scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
-        by_month = await attendance_by_month(repo, kecamatan_id, shown, sources=True)
-        complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
-        filers = await repo.recap.complaints_by_filer(kecamatan_id, start, end)
-        hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
-        breaches = await repo.recap.escalations(kecamatan_id, start, end)
-        companions = await repo.recap.companions(kecamatan_id, start, end, now)
-        closed = await repo.follow_ups.closed_between(kecamatan_id, start, end)
-        companions = _with_follow_ups(companions, closed)
-        unreachable = await repo.recap.unreachable_households(kecamatan_id)
-        undelivered = await repo.recap.undelivered_messages(kecamatan_id, start, end)
-        rows = (
-            await repo.recap.complaint_rows(kecamatan_id, start, end) if with_complaint_rows else []
-        )
+    # The register's facts first, so that `offload` judges them (on the other core, in the bot)
+    # while the rest of the figures are read here.
     facts = await read_register_facts(store, kecamatan_id, Period("", shown[0], _last))
     today = now.astimezone(zone).date()
-    conditions = await offload(
-        partial(conditions_figures, facts, scope, today, shown, month, _first, _last)
+    judged = asyncio.ensure_future(
+        offload(partial(conditions_figures, facts, today, shown, month, _first, _last))
     )
+    try:
+        async with store.read() as repo:
+            scope = ""
+            if kecamatan_id is not None:
+                scope = (await repo.planning.kecamatan_names()).get(kecamatan_id, "")
+            by_month = await attendance_by_month(repo, kecamatan_id, shown, sources=True)
+            complaints = await repo.recap.complaints_by_category_status(kecamatan_id, start, end)
+            filers = await repo.recap.complaints_by_filer(kecamatan_id, start, end)
+            hours = await repo.recap.resolution_hours(kecamatan_id, start, end)
+            breaches = await repo.recap.escalations(kecamatan_id, start, end)
+            companions = await repo.recap.companions(kecamatan_id, start, end, now)
+            closed = await repo.follow_ups.closed_between(kecamatan_id, start, end)
+            companions = _with_follow_ups(companions, closed)
+            unreachable = await repo.recap.unreachable_households(kecamatan_id)
+            undelivered = await repo.recap.undelivered_messages(kecamatan_id, start, end)
+            rows = (
+                await repo.recap.complaint_rows(kecamatan_id, start, end)
+                if with_complaint_rows
+                else []
+            )
+    except BaseException:
+        judged.cancel()
+        with contextlib.suppress(BaseException):
+            await judged
+        raise
+    conditions = await judged
     return Recap(
         month,
         scope,
@@ -173,7 +186,6 @@ def _with_follow_ups(
 
 def conditions_figures(
     facts: RegisterFacts,
-    scope: str,
     today: date,
     shown: list[date],
     month: date,
@@ -182,7 +194,7 @@ def conditions_figures(
 ) -> dict[str, Any]:
     """The recap's condition figures, out of the register of the months shown (judged here,
     so only the counts leave the rendering process)."""
-    register = judge_register(facts, scope, today)
+    register = judge_register(facts, "", today)  # the scope's name is not counted
     absences: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
     by_posyandu: dict[str, Counter[AbsenceReason]] = defaultdict(Counter)
     for line in register.households:
