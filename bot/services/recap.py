@@ -143,7 +143,7 @@ async def build_recap(
             )
     except BaseException:
         judged.cancel()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # its own end, not ours
             await judged
         raise
     conditions = await judged
