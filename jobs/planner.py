@@ -246,9 +246,9 @@ async def plan(store: Store, now: datetime, policy: PlanPolicy) -> PlanReport:
     return report
 
 
-async def _read_registry(store: Store, posyandu_ids: list[int] | None = None) -> _Registry:
-    """The reachable linked accounts (of some posyandu, when given) with the members a posyandu
-    can follow, in one read transaction."""
+async def _read_registry(store: Store, posyandu_ids: list[int]) -> _Registry:
+    """The reachable linked accounts of these posyandu with the members a posyandu can follow,
+    in one read transaction."""
     async with store.read() as repo:
         people = [
             p for p in await repo.planning.linked_people(posyandu_ids=posyandu_ids) if p.reachable

@@ -49,7 +49,8 @@ def claim_statement(
     until: datetime,
 ) -> Any:
     """The upsert that takes a user's lease, touching the row only when the lease is free (a
-    new row has none); add `.returning(...)` to learn whether it did and the flow kept."""
+    new row has none); `storage.visitors` adds RETURNING to learn whether it did and the flow
+    kept."""
     statement = upsert(connection, conversation).values(
         telegram_user_id=telegram_user_id,
         chat_id=chat_id,
@@ -90,16 +91,6 @@ class ConversationRepository:
         await self._connection.execute(
             delete(conversation).where(conversation.c.telegram_user_id == telegram_user_id)
         )
-
-    async def claim(
-        self, telegram_user_id: int, chat_id: int, owner: str, now: datetime, until: datetime
-    ) -> tuple[bool, SavedConversation | None]:
-        """Take the user's lease unless another process holds it: (taken, their flow)."""
-        statement = claim_statement(
-            self._connection, telegram_user_id, chat_id, owner, now, until
-        ).returning(*conversation.c)
-        row = (await self._connection.execute(statement)).first()
-        return (False, None) if row is None else (True, _saved(row))
 
     async def release(
         self, telegram_user_id: int, owner: str, saved: SavedConversation | None

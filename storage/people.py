@@ -12,18 +12,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.domain.models import Household, Person, Role
 from storage.schema import desa, household, person, staff
 
-# A person with the role and active flag of their staff record or household as they are now.
-_CURRENT = (
-    select(
-        person,
-        staff.c.role.label("staff_role"),
-        staff.c.active.label("staff_active"),
-        household.c.active.label("household_active"),
+
+def _with_record(joined: FromClause) -> Join:
+    """`joined` (which holds `person`) outer-joined to the person's staff record and household."""
+    return joined.outerjoin(staff, staff.c.id == person.c.staff_id).outerjoin(
+        household, household.c.id == person.c.household_id
     )
-    .select_from(person)
-    .outerjoin(staff, staff.c.id == person.c.staff_id)
-    .outerjoin(household, household.c.id == person.c.household_id)
-)
+
+
+# A person with the role and active flag of their staff record or household as they are now.
+_CURRENT = select(
+    person,
+    staff.c.role.label("staff_role"),
+    staff.c.active.label("staff_active"),
+    household.c.active.label("household_active"),
+).select_from(_with_record(person))
 
 
 def _current(condition: ColumnElement[bool]) -> Select[Any]:
@@ -65,11 +68,8 @@ PERSON_WITH_HOUSEHOLD_COLUMNS = list(_WITH_HOUSEHOLD.selected_columns)
 
 def person_joined(left: FromClause, on: ColumnElement[bool]) -> Join:
     """`left` outer-joined to a person (`on`), their staff record, household and its desa."""
-    return (
-        left.outerjoin(person, on)
-        .outerjoin(staff, staff.c.id == person.c.staff_id)
-        .outerjoin(household, household.c.id == person.c.household_id)
-        .outerjoin(desa, desa.c.id == household.c.desa_id)
+    return _with_record(left.outerjoin(person, on)).outerjoin(
+        desa, desa.c.id == household.c.desa_id
     )
 
 
