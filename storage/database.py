@@ -7,7 +7,7 @@ above it write portable SQLAlchemy Core.
 SQLite runs in WAL mode with a busy timeout and foreign keys on. Write transactions start with
 `BEGIN IMMEDIATE`, so two writers queue for the lock (up to the busy timeout) instead of failing
 half-way when both try to upgrade a read lock. Read transactions start with a plain `BEGIN`, so
-readers never wait for writers.
+readers never wait for writers. Migrations run with foreign keys off (`schema_transaction`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ _BEGIN_MODE = "sapa_begin_mode"
 
 class DatabaseUnreachable(Exception):
     """The database server (or the SQLite file) cannot be opened; the message says why."""
+
+
+class ForeignKeysBroken(Exception):
+    """After a migration on SQLite, rows reference rows that do not exist (the message names
+    the tables); the migration was rolled back."""
 
 
 def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
@@ -103,6 +108,73 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
         connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
         async with connection.begin():
             yield connection
+
+
+@asynccontextmanager
+async def schema_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The write transaction a migration runs in.
+
+    On SQLite its connection has foreign keys off. A batch "move and copy" (how Alembic alters a
+    table on SQLite) drops the old table; with foreign keys on, dropping it deletes its rows first
+    and, through ON DELETE CASCADE, every row of the tables that reference it (upgrading through
+    migration 0007 lost the complaints' history that way). The switch does nothing inside a
+    transaction, so it is turned off before BEGIN and on again after COMMIT or ROLLBACK. Before
+    committing, `PRAGMA foreign_key_check` must find no row that references a missing one:
+    otherwise ForeignKeysBroken, and nothing of the migration is kept.
+
+    On PostgreSQL, where tables are altered in place, it is `write_transaction`.
+    """
+    if engine.dialect.name != "sqlite":
+        async with write_transaction(engine) as connection:
+            yield connection
+        return
+    async with engine.connect() as connection:
+        await connection.run_sync(_set_foreign_keys, False)
+        try:
+            connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+            async with connection.begin():
+                yield connection
+                await connection.run_sync(_check_foreign_keys)
+        finally:
+            try:
+                await connection.run_sync(_set_foreign_keys, True)
+            except Exception:
+                await connection.invalidate()  # never back into the pool with foreign keys off
+                raise
+
+
+def _set_foreign_keys(connection: Connection, on: bool) -> None:
+    """`PRAGMA foreign_keys` on the driver connection, outside any transaction (SQLAlchemy would
+    begin one before a statement of its own); read back, since in a transaction it stays as it
+    was."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        cursor.execute("PRAGMA foreign_keys")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None or bool(row[0]) != on:
+        raise RuntimeError(f"could not turn SQLite foreign keys {'on' if on else 'off'}")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Raise ForeignKeysBroken if any row references a row that does not exist."""
+    broken: dict[tuple[str, str], list[int | None]] = {}
+    for table, rowid, parent, _fkid in connection.exec_driver_sql("PRAGMA foreign_key_check"):
+        broken.setdefault((table, parent), []).append(rowid)
+    if not broken:
+        return
+    found = "; ".join(
+        f"{table}: {len(rowids)} row{'s' if len(rowids) > 1 else ''} "
+        f"(rowid {', '.join(str(r) for r in rowids[:5])}{', ...' if len(rowids) > 5 else ''}) "
+        f"referencing a missing {parent}"
+        for (table, parent), rowids in sorted(broken.items())
+    )
+    raise ForeignKeysBroken(
+        f"after the migration, rows reference rows that do not exist: {found}. "
+        "The migration was rolled back; the database is as it was."
+    )
 
 
 @asynccontextmanager

@@ -4,6 +4,10 @@
 is missing or behind says which command to run instead of failing on a missing table. That check
 reads the revision table and the migration files' headers without loading Alembic, which alone
 takes longer to import than most commands take to run.
+
+Migrations run in `storage.database.schema_transaction`: on SQLite with foreign keys off (a batch
+"move and copy" would otherwise empty the tables that reference the rebuilt one, through ON DELETE
+CASCADE) and checked with `PRAGMA foreign_key_check` before the commit.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.database import write_transaction
+from storage.database import schema_transaction
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,7 +60,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def run(connection: Connection) -> None:
         command.upgrade(_config(connection), revision)
 
-    async with write_transaction(engine) as connection:
+    async with schema_transaction(engine) as connection:
         await connection.run_sync(run)
 
 
@@ -68,7 +72,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     def run(connection: Connection) -> None:
         command.downgrade(_config(connection), revision)
 
-    async with write_transaction(engine) as connection:
+    async with schema_transaction(engine) as connection:
         await connection.run_sync(run)
 
 

@@ -302,3 +302,35 @@ def test_the_fast_choice_lists_match_the_domain() -> None:
 
     assert list(IMPORT_KINDS) == [kind.value for kind in ImportKind]
     assert list(STAFF_ROLE_NAMES) == [role.value for role in STAFF_ROLES]
+
+
+def test_migrate_that_would_leave_a_dangling_row_stops_politely(workdir: Path) -> None:
+    """A row referencing nothing after the migration: `sapa migrate` says nothing changed and
+    names the table, with no traceback, and the database stays at its revision."""
+    import asyncio
+    import sqlite3
+
+    from storage.database import create_engine
+    from storage.migrate import current_revision, upgrade
+
+    async def at(revision: str | None = None) -> str | None:
+        engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'sapa.db'}")
+        try:
+            if revision is not None:
+                await upgrade(engine, revision)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(at("0006")) == "0006"
+    with sqlite3.connect(workdir / "sapa.db") as raw:  # foreign keys are off in a bare sqlite3
+        raw.execute(
+            "INSERT INTO complaint_event (complaint_id, at, kind) "
+            "VALUES (99, '2026-11-02 03:00:00.000000', 'filed')"
+        )
+    result = sapa("migrate", cwd=workdir)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Migrasi dihentikan; tidak ada yang diubah di basis data."
+    assert "complaint_event: 1 row" in lines[1] and "Traceback" not in result.stderr
+    assert asyncio.run(at()) == "0006"

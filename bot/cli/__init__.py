@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.runtime.nik_key import NikKeyFileProblem
     from bot.settings import SettingsError, load_settings
     from bot.texts.i18n import Translations
+    from storage.database import ForeignKeysBroken
     from storage.migrate import DatabaseNotMigrated
     from storage.secrets import NikKeyMismatch
     from storage.store import DatabaseUnreachable
@@ -82,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnreachable as error:
         message = database.database_unreachable_message(t, settings.database_url, str(error))
         print(message, file=sys.stderr)
+        return EXIT_CONFIG
+    except ForeignKeysBroken as error:
+        print(t("The migration was stopped; nothing in the database was changed."), file=sys.stderr)
+        print(str(error), file=sys.stderr)
         return EXIT_CONFIG
     except NikKeyMismatch:
         print(nik_key_mismatch_message(t), file=sys.stderr)

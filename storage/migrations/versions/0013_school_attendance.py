@@ -15,7 +15,9 @@ operation would get wrong, both handled here:
   again.
 - Foreign keys are on and cannot be turned off inside the migration's transaction, so dropping
   the old `member` deletes its rows first, and ON DELETE CASCADE with them every attendance report.
-  The rows of the tables that reference `member` are kept aside and put back.
+  The rows of the tables that reference `member` are kept aside and put back. (Since then
+  `storage.migrate` runs every migration with foreign keys off on SQLite, so nothing is deleted
+  and nothing put back; the keeping aside stays, harmless.)
 """
 
 from __future__ import annotations
