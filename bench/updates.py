@@ -553,6 +553,7 @@ async def measure_echo(repeat: int) -> dict[str, Samples]:
     application = echo_application(api)
     measure = Measure(application, watcher, None)
     async with application:
+        settle_heap()  # as for ours
         bot = application.bot
         for n in range(WARM_UP + repeat):
             user_id = ECHO_TG_BASE + n
@@ -574,6 +575,7 @@ async def measure_sapa(
     measure = Measure(application, watcher, sql)
     repeat = arguments.repeat
     async with application:
+        settle_heap()  # as `sapa run` does once it has started
         bot = application.bot
         say(f"  /start x {repeat} ...")
         for n, home in enumerate(homes.take(WARM_UP + repeat)):

@@ -5,12 +5,10 @@ households; rows come back as plain values for `bot.services.register` to judge.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import AbsenceReason, Member, MemberKind, ReportStatus, SchoolMonth
@@ -27,6 +25,12 @@ from storage.schema import (
     school_attendance,
     staff,
 )
+
+# Rows are read by position and their codes looked up here: a row's attribute by name and an
+# enum's call each cost a Python call, per row of a kecamatan's six months (bench/README.md).
+_KINDS = {kind.value: kind for kind in MemberKind}
+_STATUSES = {status.value: status for status in ReportStatus}
+_REASONS = {reason.value: reason for reason in AbsenceReason}
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,33 @@ class RegisterRepository:
     async def members(self, kecamatan_id: int | None) -> list[Member]:
         """Members of the scope's active households, in record order."""
         query = (
-            select(member)
+            select(
+                member.c.id,
+                member.c.household_id,
+                member.c.name,
+                member.c.kind,
+                member.c.birth_date,
+                member.c.due_date,
+            )
             .join(household, household.c.id == member.c.household_id)
             .where(
                 household.c.active.is_(True), household.c.desa_id.in_(scope_desa_ids(kecamatan_id))
             )
             .order_by(member.c.id)
         )
-        return list(_members(await self._connection.execute(query)))
+        return [
+            Member(
+                id=member_id,
+                household_id=household_id,
+                name=name,
+                kind=_KINDS[kind],
+                birth_date=birth_date,
+                due_date=due_date,
+            )
+            for member_id, household_id, name, kind, birth_date, due_date in (
+                await self._connection.execute(query)
+            )
+        ]
 
     async def reports(self, kecamatan_id: int | None, first: date, last: date) -> list[ReportFact]:
         """Reports of visits from `first` to `last`, rejected ones left out (they never count)."""
@@ -108,14 +131,16 @@ class RegisterRepository:
         )
         return [
             ReportFact(
-                row.member_id,
-                row.posyandu_id,
-                row.session_date,
-                ReportStatus(row.status),
-                row.reported_by is not None,
-                row.confirmed_by_health_worker is not None,
+                member_id,
+                posyandu_id,
+                day,
+                _STATUSES[status],
+                reported_by is not None,
+                confirmed_by is not None,
             )
-            for row in await self._connection.execute(query)
+            for member_id, posyandu_id, day, status, reported_by, confirmed_by in (
+                await self._connection.execute(query)
+            )
         ]
 
     async def absences(
@@ -130,7 +155,7 @@ class RegisterRepository:
             )
         )
         return [
-            AbsenceFact(household_id, day, AbsenceReason(reason))
+            AbsenceFact(household_id, day, _REASONS[reason])
             for household_id, day, reason in await self._connection.execute(query)
         ]
 
@@ -156,15 +181,3 @@ class RegisterRepository:
             SchoolMonth(member_id=m, month=month, days_present=present, days_school=days)
             for m, month, present, days in await self._connection.execute(query)
         ]
-
-
-def _members(rows: Iterable[Row[Any]]) -> Iterator[Member]:
-    for r in rows:
-        yield Member(
-            id=r.id,
-            household_id=r.household_id,
-            name=r.name,
-            kind=MemberKind(r.kind),
-            birth_date=r.birth_date,
-            due_date=r.due_date,
-        )

@@ -3,6 +3,7 @@ and the verification list a payout period is decided on (issue 15)."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -23,7 +24,7 @@ from bot.domain.conditions import (
     trimesters,
 )
 from bot.domain.models import AbsenceReason, ReportStatus, SchoolMonth
-from bot.services.register import build_register
+from bot.services.register import build_register, judge_register, read_register_facts
 from bot.services.session_changes import change_session
 from bot.settings import load_settings
 from bot.texts import register_sheet
@@ -149,6 +150,12 @@ async def test_the_register_judges_each_member_from_what_happened(
     period = parse_period("2026-T4")
     assert period is not None
     register = await build_register(store, mekarjaya, "Mekarjaya", period, date(2026, 12, 1))
+    # The bot judges in its rendering process: the facts travel there pickled (as tuples) and
+    # arrive the same, judged the same.
+    facts = await read_register_facts(store, mekarjaya, period)
+    arrived = pickle.loads(pickle.dumps(facts))
+    assert arrived == facts and arrived.members and arrived.reports and arrived.absences
+    assert judge_register(arrived, "Mekarjaya", date(2026, 12, 1)) == register
 
     lines = {line.household.program_number: line for line in register.households}
     assert set(lines) == {"RTS-2026-0001", "RTS-2026-0002", "RTS-2026-0003"}

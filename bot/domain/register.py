@@ -81,6 +81,20 @@ def counts_between(lines: list[HouseholdLine], first: date, last: date) -> Condi
     return found
 
 
+def counts_per_month(lines: list[HouseholdLine], months: list[date]) -> list[ConditionCounts]:
+    """`counts_between` for each calendar month of `months` (their first days), in one pass
+    over the member-periods instead of one per month."""
+    index = {(month.year, month.month): n for n, month in enumerate(months)}
+    found: list[ConditionCounts] = [{} for _ in months]
+    for line in lines:
+        for member in line.members:
+            for period in member.periods:
+                n = index.get((period.end.year, period.end.month))
+                if n is not None:
+                    found[n].setdefault(period.condition, Counter())[period.status] += 1
+    return found
+
+
 def counts_by(register: Register, key: str, first: date, last: date) -> dict[str, ConditionCounts]:
     """`counts_between` per desa ("kecamatan · desa") or per companion (`key`: "desa" or
     "companion"); households without a companion under ""."""

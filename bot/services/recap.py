@@ -28,7 +28,7 @@ from bot.domain.recap import (
     month_last_day,
     month_of,
 )
-from bot.domain.register import counts_between, counts_by
+from bot.domain.register import counts_by, counts_per_month
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between
 from bot.services.offload import Offload, run_here
@@ -205,13 +205,9 @@ def conditions_figures(
     return {
         "conditions_by_desa": counts_by(register, "desa", first, last),
         "conditions_by_companion": counts_by(register, "companion", first, last),
-        "condition_history": [
-            (
-                shown_month,
-                counts_between(register.households, shown_month, month_last_day(shown_month)),
-            )
-            for shown_month in shown
-        ],
+        "condition_history": list(
+            zip(shown, counts_per_month(register.households, shown), strict=True)
+        ),
         "absence_reasons": {place: found for place, found in sorted(absences.items()) if found},
         "absence_reasons_by_posyandu": {
             place: found for place, found in sorted(by_posyandu.items()) if found
