@@ -5,9 +5,11 @@ event loop. SQLAlchemy's adapter makes four such calls per statement (make a cur
 fetch the rows, close the cursor), and each hand-off costs more than a point query itself: about
 35 per update for 4 to 9 statements (bench/README.md, `updates.py`). Here the cursor is made,
 executed, read (up to `PREFETCH` rows) and closed in one call; a larger result is read on in
-further calls of `PREFETCH` rows, so streamed queries keep their memory bound. Everything else
-(the thread, the queue, commit, rollback, close) is aiosqlite's own, so SQLite still never runs
-on the event loop and a writer waiting for the lock never holds up other chats.
+further calls of `PREFETCH` rows, so streamed queries keep their memory bound. A transaction's
+BEGIN (storage/database.py) goes with its first statement rather than in a hand-off of its own,
+and a COMMIT or ROLLBACK with nothing begun costs none. Everything else (the thread, the queue,
+commit, rollback, close) is aiosqlite's own, so SQLite still never runs on the event loop and a
+writer waiting for the lock never holds up other chats.
 
 `create_engine` (storage/database.py) hands `dbapi()` to SQLAlchemy's `sqlite+aiosqlite`
 dialect in place of the aiosqlite module.
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -99,23 +102,49 @@ class OneHopCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
-    """aiosqlite's connection (its thread, queue, commit, rollback and close) with our cursor."""
+    """aiosqlite's connection (its thread, queue, commit, rollback and close) with our cursor,
+    and a BEGIN that travels with the transaction's first statement."""
+
+    def __init__(self, connector: Any, iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._begin: str | None = None  # BEGIN ... to run before the next call in the thread
 
     def cursor(self) -> OneHopCursor:  # type: ignore[override]
         return OneHopCursor(self)  # no hand-off: the sqlite3 cursor comes with the first statement
+
+    def begin_with_next_call(self, statement: str) -> None:
+        """Run `statement` (BEGIN DEFERRED or IMMEDIATE) in the same hand-off as whatever runs
+        next on the connection, instead of in one of its own: a transaction then starts with
+        its first statement (and one that ends without any statement costs no hand-off)."""
+        self._begin = statement
+
+    async def commit(self) -> None:
+        if self._begin is not None:  # begun, but nothing ran: nothing to commit
+            self._begin = None
+            return
+        await super().commit()
 
     async def rollback(self) -> None:
         """Roll back, unless no transaction is open: the pool resets every connection it gets
         back, also after a COMMIT, and that reset then costs no hand-off. (Reading whether a
         transaction is open is safe from this thread: nothing else runs on the connection
         between two uses.)"""
+        self._begin = None
         if self._connection is not None and not self.raw.in_transaction:
             return
         await super().rollback()
 
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every call into the thread (our cursor's, aiosqlite's own `execute`, `executemany`)
+        passes here, so none can run outside a transaction that was begun."""
+        begin, self._begin = self._begin, None
+        if begin is not None:
+            return await super()._execute(_begun, self.raw, begin, partial(fn, *args, **kwargs))  # type: ignore[no-untyped-call]
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
     async def run(self, function: Any, *args: Any) -> Any:
         """`function(*args)` in the connection's thread."""
-        return await self._execute(function, *args)  # type: ignore[no-untyped-call]
+        return await self._execute(function, *args)
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -124,6 +153,11 @@ class OneHopConnection(aiosqlite.Connection):
 
 
 # These run in the connection's thread.
+
+
+def _begun(connection: sqlite3.Connection, begin: str, then: Callable[[], Any]) -> Any:
+    connection.execute(begin)
+    return then()
 
 
 def _execute(

@@ -4,6 +4,7 @@ and a result left half-read does not stop the next statement."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,10 @@ async def test_large_streamed_and_failing_statements(tmp_path: Path) -> None:
 
 
 async def test_one_hand_off_per_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """BEGIN, each statement and COMMIT: one call into the connection thread each; the pool's
-    reset of a connection after a COMMIT: none (stock aiosqlite: 4 per statement, 1 per reset)."""
+    """Each statement and COMMIT: one call into the connection thread each, BEGIN going with
+    the first statement; the pool's reset of a connection after a COMMIT: none, nor a
+    transaction that ran no statement (stock aiosqlite: 4 per statement, 1 per BEGIN and per
+    reset)."""
     calls: list[str] = []
     original = aiosqlite.Connection._execute
 
@@ -78,10 +81,51 @@ async def test_one_hand_off_per_statement(tmp_path: Path, monkeypatch: pytest.Mo
         async with read_transaction(engine) as connection:
             await connection.execute(select(thing).where(thing.c.id == 1))
             await connection.execute(select(thing).where(thing.c.name == "a"))
-        assert len(calls) == 4  # BEGIN, two statements, COMMIT
+        assert len(calls) == 3  # BEGIN with the first statement, the second, COMMIT
         calls.clear()
         async with write_transaction(engine) as connection:
             await connection.execute(insert(thing).values(name="b"))
-        assert len(calls) == 3
+        assert len(calls) == 2
+        calls.clear()
+        async with write_transaction(engine):
+            pass
+        assert calls == []
+    finally:
+        await engine.dispose()
+
+
+async def test_the_first_statement_runs_inside_its_transaction(tmp_path: Path) -> None:
+    """BEGIN travels with the first statement, whichever way it reaches the thread (our cursor,
+    or the driver's own `executemany` as the registry's bulk upsert uses it): a transaction
+    that fails after it leaves nothing, and a write transaction holds the write lock from its
+    first statement (BEGIN IMMEDIATE)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with write_transaction(engine) as connection:
+            await connection.run_sync(metadata.create_all)
+
+        with pytest.raises(RuntimeError):
+            async with write_transaction(engine) as connection:
+                await connection.execute(insert(thing).values(name="gone"))
+                raise RuntimeError("after the first statement")
+        with pytest.raises(RuntimeError):
+            async with write_transaction(engine) as connection:
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                await driver.executemany("INSERT INTO thing (name) VALUES (?)", [("x",), ("y",)])
+                raise RuntimeError("after the bulk insert")
+        async with read_transaction(engine) as connection:
+            assert await connection.scalar(select(func.count()).select_from(thing)) == 0
+
+        async with write_transaction(engine) as connection:
+            await connection.execute(select(thing.c.id))  # a read, yet the lock is taken
+            other = sqlite3.connect(tmp_path / "driver.db", timeout=0.05, isolation_level=None)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            other.close()
+            await connection.execute(insert(thing).values(name="first"))
+        async with read_transaction(engine) as connection:
+            names = (await connection.execute(select(thing.c.name))).scalars().all()
+            assert names == ["first"]
     finally:
         await engine.dispose()
