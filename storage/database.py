@@ -98,11 +98,26 @@ def configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        if mode is None:  # `single_statement`: the statement commits by itself
+            return
         driver = connection.connection.driver_connection
         if isinstance(driver, sqlite_driver.OneHopConnection):  # sent with the first statement
             driver.begin_with_next_call(f"BEGIN {mode}")
         else:
             connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@asynccontextmanager
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for work that is one statement, read or write: it commits by itself, so
+    there is no BEGIN and no COMMIT to wait for (two round trips on PostgreSQL, a hand-off to the
+    connection thread on SQLite). Each statement run on it is its own transaction: work of two
+    statements that must hold together belongs in `write_transaction` or `read_transaction`."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            yield await connection.execution_options(**{_BEGIN_MODE: None})
+        else:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @asynccontextmanager

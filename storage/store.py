@@ -25,6 +25,7 @@ from storage.database import (
     DatabaseUnreachable,
     create_engine,
     read_transaction,
+    single_statement,
     write_transaction,
 )
 from storage.migrate import check_current
@@ -265,6 +266,13 @@ class Store:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
         async with read_transaction(self.engine) as connection:
+            yield Repositories(connection)
+
+    @asynccontextmanager
+    async def single(self) -> AsyncIterator[Repositories]:
+        """For one statement that commits by itself (`storage.database.single_statement`): what
+        every update does first and last (who is writing, their flow written back)."""
+        async with single_statement(self.engine) as connection:
             yield Repositories(connection)
 
     async def erase_legacy_nik_key(self) -> None:

@@ -13,7 +13,12 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from storage.database import create_engine, read_transaction, write_transaction
+from storage.database import (
+    create_engine,
+    read_transaction,
+    single_statement,
+    write_transaction,
+)
 from storage.sqlite_driver import PREFETCH
 
 ROWS = PREFETCH * 2 + 37  # more than two prefetches
@@ -90,6 +95,36 @@ async def test_one_hand_off_per_statement(tmp_path: Path, monkeypatch: pytest.Mo
         async with write_transaction(engine):
             pass
         assert calls == []
+    finally:
+        await engine.dispose()
+
+
+async def test_a_single_statement_commits_by_itself_in_one_hand_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`single_statement`, for work that is one statement (who is writing, a flow written back):
+    no BEGIN, no COMMIT, one call into the connection thread; what it wrote stays."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", "?"))
+        return await original(connection, function, *args)
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    try:
+        async with write_transaction(engine) as connection:
+            await connection.run_sync(metadata.create_all)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with single_statement(engine) as connection:
+            await connection.execute(insert(thing).values(name="alone"))
+        assert len(calls) == 1
+        async with single_statement(engine) as connection:
+            found = await connection.scalar(select(thing.c.name))
+        assert found == "alone" and len(calls) == 2
+        raw = sqlite3.connect(tmp_path / "driver.db")  # another connection sees it: committed
+        assert raw.execute("SELECT name FROM thing").fetchall() == [("alone",)]
+        raw.close()
     finally:
         await engine.dispose()
 

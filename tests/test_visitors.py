@@ -83,3 +83,23 @@ async def test_the_lease_and_the_visitor_in_one_statement_on_postgresql(
     async with store.read() as repo:
         lease = await repo.conversations.of_user(4102)
     assert lease == reporting
+
+
+async def test_what_every_update_does_first_and_last_commits_by_itself(store: Store) -> None:
+    """`Store.single` (who is writing, the flow written back): each statement is its own
+    transaction, committed as it returns, with no BEGIN or COMMIT to wait for."""
+    flow = SavedConversation(4010, 4010, "attendance_day", {"member_id": 3}, NOW)
+    async with store.single() as repo:
+        await repo.conversations.save(flow)
+        assert await repo.conversations.of_user(4010) == flow
+    async with store.read() as repo:  # another connection: it was committed
+        assert await repo.conversations.of_user(4010) == flow
+    if store.engine.dialect.name == "postgresql":  # no transaction around two statements
+        async with store.single() as repo:
+            first = (await repo.connection.exec_driver_sql("SELECT now()")).scalar_one()
+            second = (await repo.connection.exec_driver_sql("SELECT now()")).scalar_one()
+        assert second > first
+    async with store.single() as repo:
+        await repo.conversations.end(4010)
+    async with store.read() as repo:
+        assert await repo.conversations.of_user(4010) is None

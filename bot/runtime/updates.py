@@ -162,7 +162,7 @@ class ConversationKeeper:
             if self.leases:
                 saved, (person, household) = await self._claim(user.id, chat.id)
             else:
-                async with self.store.read() as repo:  # one query: the flow, who writes
+                async with self.store.single() as repo:  # one query: the flow, who writes
                     saved, person, household = await repo.visitors.load(user.id)
         except Exception as error:  # the database is down: nothing can be done safely
             if isinstance(coroutine, Coroutine):
@@ -186,14 +186,14 @@ class ConversationKeeper:
         waited_until = time.monotonic() + LEASE.total_seconds() + 5
         while True:
             now = utc_now()  # leases are about real time, whatever the services' clock says
-            async with self.store.write() as repo:  # one statement: the lease, who writes
+            async with self.store.single() as repo:  # one statement: the lease, who writes
                 taken, saved, person, household = await repo.visitors.claim_and_load(
                     user_id, chat_id, self.owner, now, now + LEASE
                 )
                 if taken or time.monotonic() > waited_until:
                     if not taken:  # a lease outlived its holder's deadline: go on regardless
                         log.warning("conversation_lease_not_taken")
-                        saved = await repo.conversations.of_user(user_id)
+                        saved = await repo.conversations.of_user(user_id)  # a statement alone
                     return saved, (person, household)
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
@@ -261,16 +261,16 @@ class ConversationKeeper:
             after = None
             if state is not None or saved_flow is not None:
                 after = SavedConversation(user_id, chat_id, state, saved_flow, self.clock())
-            async with self.store.write() as repo:
+            async with self.store.single() as repo:
                 await repo.conversations.release(user_id, self.owner, after)
             return
         if state is None and saved_flow is None:
             if before is not None:
-                async with self.store.write() as repo:
+                async with self.store.single() as repo:
                     await repo.conversations.end(user_id)
             return
         after = SavedConversation(user_id, chat_id, state, saved_flow, self.clock())
-        async with self.store.write() as repo:
+        async with self.store.single() as repo:
             await repo.conversations.save(after)
 
     def _states(self) -> MutableMapping[Any, object]:
