@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.conversation import SavedConversation
 from bot.domain.models import Household, Person
-from storage.conversations import claim_statement, saved_conversation
+from storage.conversations import CLAIM, saved_conversation
 from storage.people import PERSON_WITH_HOUSEHOLD_COLUMNS, household_of, person_joined, person_of
 from storage.schema import conversation, person
 
@@ -46,6 +46,7 @@ def _visitor(flow: Any) -> Select[Any]:
 
 
 _VISITOR = _visitor(conversation)
+_CLAIM_AND_VISITOR = _visitor(CLAIM.returning(*conversation.c).cte("lease"))
 
 
 class VisitorRepository:
@@ -65,10 +66,14 @@ class VisitorRepository:
     ) -> tuple[bool, SavedConversation | None, Person | None, Household | None]:
         """PostgreSQL: take the user's lease unless another process holds it, and read who they
         are, in one statement: (taken, their flow if taken, the person, their household)."""
-        lease = claim_statement(self._connection, telegram_user_id, chat_id, owner, now, until)
-        query = _visitor(lease.returning(*conversation.c).cte("lease"))
-        result = await self._connection.execute(query, {"telegram_user_id": telegram_user_id})
-        return _decoded(result.one())
+        values = {
+            "telegram_user_id": telegram_user_id,
+            "chat_id": chat_id,
+            "owner": owner,
+            "now": now,
+            "until": until,
+        }
+        return _decoded((await self._connection.execute(_CLAIM_AND_VISITOR, values)).one())
 
 
 def _decoded(
