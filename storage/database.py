@@ -149,17 +149,22 @@ async def schema_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnecti
         return
     async with engine.connect() as connection:
         await connection.run_sync(_set_foreign_keys, False)
+        failed = False
         try:
             connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
             async with connection.begin():
                 yield connection
                 await connection.run_sync(_check_foreign_keys)
+        except BaseException:
+            failed = True
+            raise
         finally:
             try:
                 await connection.run_sync(_set_foreign_keys, True)
             except Exception:
                 await connection.invalidate()  # never back into the pool with foreign keys off
-                raise
+                if not failed:  # else the migration's own error is the one to see
+                    raise
 
 
 def _set_foreign_keys(connection: Connection, on: bool) -> None:

@@ -134,6 +134,10 @@ class OneHopConnection(aiosqlite.Connection):
             return
         await super().rollback()
 
+    async def close(self) -> None:
+        self._begin = None  # a transaction begun and never used is not begun on the way out
+        await super().close()
+
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Every call into the thread (our cursor's, aiosqlite's own `execute`, `executemany`)
         passes here, so none can run outside a transaction that was begun."""

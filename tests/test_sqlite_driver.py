@@ -14,6 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.exc import IntegrityError
 
 from storage.database import (
+    _BEGIN_MODE,
     create_engine,
     read_transaction,
     single_statement,
@@ -162,5 +163,31 @@ async def test_the_first_statement_runs_inside_its_transaction(tmp_path: Path) -
         async with read_transaction(engine) as connection:
             names = (await connection.execute(select(thing.c.name))).scalars().all()
             assert names == ["first"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_transaction_begun_and_never_used_is_not_begun_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection thrown away after `begin()` and before any statement closes at once: its
+    BEGIN IMMEDIATE is dropped, not run (and waited for) on the way out."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", "?"))
+        return await original(connection, function, *args)
+
+    try:
+        async with write_transaction(engine) as connection:
+            await connection.run_sync(metadata.create_all)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+            await connection.begin()  # as write_transaction does
+            await connection.invalidate()
+        assert "_begun" not in calls and "close" in calls
     finally:
         await engine.dispose()
