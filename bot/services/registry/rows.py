@@ -299,28 +299,30 @@ class MemberRow(Row):
 
     @model_validator(mode="after")
     def _dates_fit_kind(self, info: ValidationInfo) -> MemberRow:
-        t = _t(info)
+        kind, birth, due = self.kind, self.birth_date, self.due_date
         today = (info.context or {}).get("today") or date.today()
-        if self.birth_date and self.birth_date > today:
-            raise _at("birth_date", t("the birth date is in the future"))
-        if self.kind is MemberKind.CHILD and self.birth_date is None:
-            raise _at("birth_date", t("a child needs a birth date"))
-        if self.kind is MemberKind.SCHOOL_CHILD:
-            if self.birth_date is None:
-                raise _at("birth_date", t("a school child needs a birth date"))
-            age = age_on(self.birth_date, today)
+        if birth and birth > today:
+            raise _at("birth_date", tr(info, "the birth date is in the future"))
+        if kind is MemberKind.CHILD and birth is None:
+            raise _at("birth_date", tr(info, "a child needs a birth date"))
+        if kind is MemberKind.SCHOOL_CHILD:
+            if birth is None:
+                raise _at("birth_date", tr(info, "a school child needs a birth date"))
+            age = age_on(birth, today)
             if not SCHOOL_AGES[0] <= age <= SCHOOL_AGES[1]:
-                message = t(
-                    "a school child is {low} to {high} years old; this birth date gives {age}"
+                message = tr(
+                    info, "a school child is {low} to {high} years old; this birth date gives {age}"
                 )
                 raise _at(
                     "birth_date",
                     message.format(low=SCHOOL_AGES[0], high=SCHOOL_AGES[1], age=age),
                 )
-        if self.kind is MemberKind.PREGNANT and self.due_date is None:
-            raise _at("due_date", t("a pregnant member needs an expected delivery date (HPL)"))
-        if self.kind is not MemberKind.PREGNANT and self.due_date is not None:
-            raise _at("due_date", t("only a pregnant member has an expected delivery date"))
+        if kind is MemberKind.PREGNANT:
+            if due is None:
+                message = tr(info, "a pregnant member needs an expected delivery date (HPL)")
+                raise _at("due_date", message)
+        elif due is not None:
+            raise _at("due_date", tr(info, "only a pregnant member has an expected delivery date"))
         return self
 
 
