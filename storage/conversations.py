@@ -2,7 +2,8 @@
 
 On PostgreSQL, where several replicas share the database, a row also carries a lease: the
 replica handling one of the user's updates holds it until it has written the flow back, and
-another replica given the user's next update waits for it (`claim` returns None meanwhile).
+another replica given the user's next update waits for it (`CLAIM` takes the lease only when
+it is free; `storage.visitors` runs it with the read of who is writing).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.conversation import SavedConversation
+from storage.database import DIALECTS, upsert_for
 from storage.schema import UtcDateTime, conversation
 
 
@@ -56,7 +57,7 @@ def _claim_statement() -> Any:
     RETURNING to learn whether it did and the flow kept. Built once, with the user, chat,
     owner and times as parameters: building it took half a millisecond per update."""
     now = bindparam("now", type_=UtcDateTime)
-    statement = postgresql.insert(conversation).values(
+    statement = upsert_for("postgresql", conversation).values(
         telegram_user_id=bindparam("telegram_user_id", type_=BigInteger),
         chat_id=bindparam("chat_id", type_=BigInteger),
         state=None,
@@ -88,18 +89,15 @@ _FLOW_VALUES = {
 }
 
 
-def _save_statement(insert: Any) -> Any:
-    statement = insert(conversation).values(
+def _save_statement(dialect_name: str) -> Any:
+    statement = upsert_for(dialect_name, conversation).values(
         telegram_user_id=bindparam("new_telegram_user_id", type_=BigInteger), **_FLOW_VALUES
     )
     changed = {name: getattr(statement.excluded, name) for name in _FLOW_VALUES}
     return statement.on_conflict_do_update(index_elements=["telegram_user_id"], set_=changed)
 
 
-_SAVE = {
-    "sqlite": _save_statement(sqlite.insert),
-    "postgresql": _save_statement(postgresql.insert),
-}
+_SAVE = {name: _save_statement(name) for name in DIALECTS}
 _USER = conversation.c.telegram_user_id == bindparam("user", type_=BigInteger)
 _END = delete(conversation).where(_USER)
 _MINE = and_(_USER, conversation.c.lease_owner == bindparam("owner", type_=String))

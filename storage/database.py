@@ -208,13 +208,21 @@ async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection
         yield connection
 
 
+DIALECTS = ("sqlite", "postgresql")
+
+
 def upsert(connection: AsyncConnection, table: Table) -> Any:
     """The dialect's INSERT that supports `.on_conflict_do_update(...)` (same API on both)."""
-    if connection.dialect.name == "sqlite":
+    return upsert_for(connection.dialect.name, table)
+
+
+def upsert_for(dialect_name: str, table: Table) -> Any:
+    """`upsert` for a dialect named beforehand: for a statement built once per dialect."""
+    if dialect_name == "sqlite":
         return sqlite.insert(table)
-    if connection.dialect.name == "postgresql":
+    if dialect_name == "postgresql":
         return postgresql.insert(table)
-    raise RuntimeError(f"unsupported database {connection.dialect.name}")
+    raise RuntimeError(f"unsupported database {dialect_name}")
 
 
 def excluded(statement: Insert) -> Any:

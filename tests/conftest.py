@@ -94,6 +94,29 @@ def database_url(
 
 
 @pytest.fixture
+async def empty_engine(database_url: tuple[str, dict[str, object]]) -> AsyncIterator[Any]:
+    """An engine on a database (a fresh SQLite file, or a new PostgreSQL schema) with no tables
+    at all: for migration tests, which build the schema themselves."""
+    url, _options = database_url
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        yield engine
+        await engine.dispose()
+        return
+    schema = f"sapa_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await admin.dispose()
+    engine = create_engine(POSTGRES_URL, **_postgres_options(schema))  # type: ignore[arg-type]
+    yield engine
+    await engine.dispose()
+    await _drop_postgres_schema(schema)
+
+
+@pytest.fixture
 async def store(
     database_url: tuple[str, dict[str, object]], migrated_sqlite: Path
 ) -> AsyncIterator[Store]:

@@ -9,8 +9,6 @@ them before it commits, and turns them on again.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,9 +16,8 @@ import pytest
 from sqlalchemy import Connection, MetaData, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.database import ForeignKeysBroken, create_engine
+from storage.database import ForeignKeysBroken
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
-from tests.conftest import POSTGRES_URL
 
 BEFORE = "0006"  # the last revision before the first batch rebuild of a table with children
 AT = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -28,27 +25,6 @@ EVENTS = {  # complaint id -> its history, as the bot writes it
     1: ["filed", "status_changed", "note"],
     2: ["filed", "escalated", "status_changed", "resolved"],
 }
-
-
-@pytest.fixture
-async def engine(database_url: tuple[str, dict[str, object]]) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database (or PostgreSQL schema) with no tables at all."""
-    url, _options = database_url
-    if url.startswith("sqlite"):
-        engine = create_engine(url)
-        yield engine
-        await engine.dispose()
-        return
-    schema = f"sapa_rows_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
-    yield engine
-    await engine.dispose()
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 def _rows() -> dict[str, list[dict[str, Any]]]:
@@ -137,55 +113,55 @@ async def _history(engine: AsyncEngine) -> dict[int, list[str]]:
     return found
 
 
-async def test_upgrading_from_0006_keeps_every_row(engine: AsyncEngine) -> None:
+async def test_upgrading_from_0006_keeps_every_row(empty_engine: AsyncEngine) -> None:
     """0006 -> head: the complaints keep their history (0007 rebuilds `complaint` on SQLite),
     the reports their rows (0013 rebuilds `member`), and no other table loses a row."""
-    await upgrade(engine, BEFORE)
-    await _fill(engine)
-    before = await _counts(engine)
+    await upgrade(empty_engine, BEFORE)
+    await _fill(empty_engine)
+    before = await _counts(empty_engine)
     assert all(before[name] for name in _rows())
 
-    await upgrade(engine)
+    await upgrade(empty_engine)
 
-    assert await current_revision(engine) == head_revision()
-    assert await _history(engine) == EVENTS
-    after = await _counts(engine)
+    assert await current_revision(empty_engine) == head_revision()
+    assert await _history(empty_engine) == EVENTS
+    after = await _counts(empty_engine)
     assert {name: after[name] for name in before} == before
 
 
-async def test_downgrading_to_0006_keeps_the_complaints_history(engine: AsyncEngine) -> None:
+async def test_downgrading_to_0006_keeps_the_complaints_history(empty_engine: AsyncEngine) -> None:
     """head -> 0006 rebuilds `complaint` again on SQLite (0007's downgrade): same rows after."""
-    await upgrade(engine, BEFORE)
-    await _fill(engine)
-    before = await _counts(engine)
-    await upgrade(engine)
+    await upgrade(empty_engine, BEFORE)
+    await _fill(empty_engine)
+    before = await _counts(empty_engine)
+    await upgrade(empty_engine)
 
-    await downgrade(engine, BEFORE)
+    await downgrade(empty_engine, BEFORE)
 
-    assert await current_revision(engine) == BEFORE
-    assert await _history(engine) == EVENTS
-    assert await _counts(engine) == before
+    assert await current_revision(empty_engine) == BEFORE
+    assert await _history(empty_engine) == EVENTS
+    assert await _counts(empty_engine) == before
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_sqlite_foreign_keys_are_on_again_after_migrating(engine: AsyncEngine) -> None:
+async def test_sqlite_foreign_keys_are_on_again_after_migrating(empty_engine: AsyncEngine) -> None:
     """SQLite only: the migration turns foreign keys off on its connection (PostgreSQL has no
     such switch); the pooled connection is handed back with them on."""
-    await upgrade(engine, BEFORE)
-    await upgrade(engine)
-    async with engine.connect() as connection:
+    await upgrade(empty_engine, BEFORE)
+    await upgrade(empty_engine)
+    async with empty_engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one() == 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_sqlite_migration_with_a_dangling_row_fails_and_changes_nothing(
-    engine: AsyncEngine,
+    empty_engine: AsyncEngine,
 ) -> None:
     """SQLite only (PostgreSQL never lets a dangling row in): a row that references nothing after
     the migration fails it loudly, naming the table, and the schema stays where it was."""
-    await upgrade(engine, BEFORE)
-    await _fill(engine)
-    async with engine.connect() as connection:  # written by hand, with foreign keys off
+    await upgrade(empty_engine, BEFORE)
+    await _fill(empty_engine)
+    async with empty_engine.connect() as connection:  # written by hand, with foreign keys off
         raw = await connection.get_raw_connection()
         assert raw.driver_connection is not None
         await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
@@ -196,8 +172,8 @@ async def test_sqlite_migration_with_a_dangling_row_fails_and_changes_nothing(
         await raw.driver_connection.execute("PRAGMA foreign_keys=ON")
 
     with pytest.raises(ForeignKeysBroken, match=r"complaint_event: 1 row.* complaint"):
-        await upgrade(engine)
+        await upgrade(empty_engine)
 
-    assert await current_revision(engine) == BEFORE
-    async with engine.connect() as connection:
+    assert await current_revision(empty_engine) == BEFORE
+    async with empty_engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one() == 1

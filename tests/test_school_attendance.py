@@ -6,8 +6,6 @@ recap) keeps leaving school children out."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +25,7 @@ from storage.database import create_engine
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.schema import audit_log, member, notification, school_attendance
 from storage.store import Store
-from tests.conftest import NOW, POSTGRES_URL, TEST_NIK_KEY
+from tests.conftest import NOW, TEST_NIK_KEY
 from tests.support.chat import Chat
 from tests.support.helpers import import_examples, import_valid_files, sapa, write_csv
 
@@ -552,29 +550,6 @@ async def test_a_school_child_is_not_expected_at_the_posyandu_in_the_recap(
 
 
 # --- the migration on a database that holds data ---
-
-
-@pytest.fixture
-async def empty_engine(
-    database_url: tuple[str, dict[str, object]],
-) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database (or PostgreSQL schema) with no tables at all."""
-    url, _options = database_url
-    if url.startswith("sqlite"):
-        engine = create_engine(url)
-        yield engine
-        await engine.dispose()
-        return
-    schema = f"sapa_school_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
-    yield engine
-    await engine.dispose()
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 REGISTRY_0012 = [

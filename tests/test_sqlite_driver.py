@@ -32,6 +32,19 @@ thing = Table(
 )
 
 
+def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of every function handed to a connection's thread, in order."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", "?"))
+        return await original(connection, function, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
+
+
 async def test_large_streamed_and_failing_statements(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
     try:
@@ -71,19 +84,12 @@ async def test_one_hand_off_per_statement(tmp_path: Path, monkeypatch: pytest.Mo
     the first statement; the pool's reset of a connection after a COMMIT: none, nor a
     transaction that ran no statement (stock aiosqlite: 4 per statement, 1 per BEGIN and per
     reset)."""
-    calls: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
-        calls.append(getattr(function, "__name__", "?"))
-        return await original(connection, function, *args)
-
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
     try:
         async with write_transaction(engine) as connection:
             await connection.run_sync(metadata.create_all)
             await connection.execute(insert(thing).values(name="a"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        calls = count_hand_offs(monkeypatch)
         async with read_transaction(engine) as connection:
             await connection.execute(select(thing).where(thing.c.id == 1))
             await connection.execute(select(thing).where(thing.c.name == "a"))
@@ -105,18 +111,11 @@ async def test_a_single_statement_commits_by_itself_in_one_hand_off(
 ) -> None:
     """`single_statement`, for work that is one statement (who is writing, a flow written back):
     no BEGIN, no COMMIT, one call into the connection thread; what it wrote stays."""
-    calls: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
-        calls.append(getattr(function, "__name__", "?"))
-        return await original(connection, function, *args)
-
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
     try:
         async with write_transaction(engine) as connection:
             await connection.run_sync(metadata.create_all)
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        calls = count_hand_offs(monkeypatch)
         async with single_statement(engine) as connection:
             await connection.execute(insert(thing).values(name="alone"))
         assert len(calls) == 1
@@ -173,17 +172,10 @@ async def test_a_transaction_begun_and_never_used_is_not_begun_on_close(
     """A connection thrown away after `begin()` and before any statement closes at once: its
     BEGIN IMMEDIATE is dropped, not run (and waited for) on the way out."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
-    calls: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
-        calls.append(getattr(function, "__name__", "?"))
-        return await original(connection, function, *args)
-
     try:
         async with write_transaction(engine) as connection:
             await connection.run_sync(metadata.create_all)
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        calls = count_hand_offs(monkeypatch)
         async with engine.connect() as connection:
             connection = await connection.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
             await connection.begin()  # as write_transaction does

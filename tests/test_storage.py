@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,32 +28,9 @@ from storage.migrate import (
 from storage.schema import app_secret, metadata, notification
 from storage.secrets import NikKeyMismatch, NikKeyNotConfigured
 from storage.store import Store
-from tests.conftest import NOW, POSTGRES_URL
+from tests.conftest import NOW
 from tests.support.helpers import import_valid_files
 from tests.support.outbox import WIB
-
-
-@pytest.fixture
-async def empty_engine(
-    database_url: tuple[str, dict[str, object]],
-) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database (or PostgreSQL schema) with no tables at all."""
-    url, _options = database_url
-    if url.startswith("sqlite"):
-        engine = create_engine(url)
-        yield engine
-        await engine.dispose()
-        return
-    schema = f"sapa_empty_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}})
-    yield engine
-    await engine.dispose()
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 async def test_migrations_on_an_empty_database(empty_engine: AsyncEngine) -> None:
