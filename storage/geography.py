@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Posyandu, PosyanduRecord, PosyanduRef, name_key
@@ -81,7 +82,8 @@ class GeographyRepository:
         return found[0] if found else None
 
     async def posyandu_by_id(self, posyandu_id: int) -> Posyandu | None:
-        found = await self._posyandu(posyandu.c.id == posyandu_id)
+        rows = await self._connection.execute(_POSYANDU_BY_ID, {"posyandu_id": posyandu_id})
+        found = [_posyandu_of(row) for row in rows]
         return found[0] if found else None
 
     async def posyandu_by_ids(self, posyandu_ids: Sequence[int]) -> list[Posyandu]:
@@ -93,29 +95,32 @@ class GeographyRepository:
     async def session_changes_at(self, posyandu_id: int) -> SessionChanges:
         """This posyandu's moved and cancelled sessions: original date -> new date (None:
         cancelled)."""
-        query = select(session_change.c.original_date, session_change.c.new_date).where(
-            session_change.c.posyandu_id == posyandu_id
-        )
-        return {original: new for original, new in await self._connection.execute(query)}
+        rows = await self._connection.execute(_SESSION_CHANGES_AT, {"posyandu_id": posyandu_id})
+        return {original: new for original, new in rows}
 
     async def posyandu_in_kecamatan(self, kecamatan_id: int) -> list[Posyandu]:
         return await self._posyandu(desa.c.kecamatan_id == kecamatan_id)
 
     async def _posyandu(self, condition: ColumnElement[bool]) -> list[Posyandu]:
-        query = (
-            select(posyandu, desa.c.kecamatan_id)
-            .join(desa)
-            .where(condition)
-            .order_by(posyandu.c.name, posyandu.c.id)
-        )
-        return [
-            Posyandu(
-                id=row.id,
-                code=row.code,
-                name=row.name,
-                desa_id=row.desa_id,
-                kecamatan_id=row.kecamatan_id,
-                schedule=parse_schedule_rule(row.schedule),
-            )
-            for row in await self._connection.execute(query)
-        ]
+        query = _POSYANDU.where(condition).order_by(posyandu.c.name, posyandu.c.id)
+        return [_posyandu_of(row) for row in await self._connection.execute(query)]
+
+
+def _posyandu_of(row: Row[Any]) -> Posyandu:
+    return Posyandu(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        desa_id=row.desa_id,
+        kecamatan_id=row.kecamatan_id,
+        schedule=parse_schedule_rule(row.schedule),
+    )
+
+
+# What every update of a household's posyandu reads, built once (building a statement costs
+# more than running one of these).
+_POSYANDU = select(posyandu, desa.c.kecamatan_id).join(desa)
+_POSYANDU_BY_ID = _POSYANDU.where(posyandu.c.id == bindparam("posyandu_id"))
+_SESSION_CHANGES_AT = select(session_change.c.original_date, session_change.c.new_date).where(
+    session_change.c.posyandu_id == bindparam("posyandu_id")
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
@@ -26,6 +26,10 @@ _HOUSEHOLD_COLUMNS = (
     "updated_at",
 )
 _MEMBER_COLUMNS = ("household_id", "name", "name_key", "kind", "birth_date", "due_date")
+# A household's members, built once: most updates of a household read them.
+_MEMBERS_OF = (
+    select(member).where(member.c.household_id == bindparam("household_id")).order_by(member.c.id)
+)
 
 
 class HouseholdRepository:
@@ -157,8 +161,7 @@ class HouseholdRepository:
         )
 
     async def members(self, household_id: int) -> list[Member]:
-        query = select(member).where(member.c.household_id == household_id).order_by(member.c.id)
-        rows = await self._connection.execute(query)
+        rows = await self._connection.execute(_MEMBERS_OF, {"household_id": household_id})
         return [
             Member(
                 id=r.id,

@@ -4,14 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Date, Select, and_, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.models import PayoutRound, PayoutRoundRecord
 from bot.domain.slots import QueuedHousehold
 from storage.database import excluded, upsert
 from storage.schema import desa, household, payout_round, person, queue_slot
+
+
+def _next_with_slot() -> Select[Any]:
+    """A kecamatan's next round from a day on, with one household's slot in its queue and how
+    many households have a slot in it. Built once: /jadwal asks it of every household, and
+    building it (an aliased table) cost more than running it."""
+    given = queue_slot.alias("given")
+    placed = (
+        select(func.count())
+        .where(given.c.round_id == payout_round.c.id)
+        .correlate(payout_round)
+        .scalar_subquery()
+    )
+    return (
+        select(payout_round, queue_slot.c.slot_index, placed.label("placed"))
+        .outerjoin(
+            queue_slot,
+            and_(
+                queue_slot.c.round_id == payout_round.c.id,
+                queue_slot.c.household_id == bindparam("household_id"),
+            ),
+        )
+        .where(
+            payout_round.c.kecamatan_id == bindparam("kecamatan_id"),
+            payout_round.c.payout_date >= bindparam("today", type_=Date),
+        )
+        .order_by(payout_round.c.payout_date, payout_round.c.id)
+        .limit(1)
+    )
+
+
+_NEXT_WITH_SLOT = _next_with_slot()
 
 
 class PayoutRepository:
@@ -59,32 +92,13 @@ class PayoutRepository:
         """The kecamatan's next round from `today` on, with the household's slot index in its
         queue (None when it has none yet) and how many households have a slot in it: one
         statement."""
-        given = queue_slot.alias("given")
-        placed = (
-            select(func.count())
-            .where(given.c.round_id == payout_round.c.id)
-            .correlate(payout_round)
-            .scalar_subquery()
-        )
-        query = (
-            select(payout_round, queue_slot.c.slot_index, placed.label("placed"))
-            .outerjoin(
-                queue_slot,
-                and_(
-                    queue_slot.c.round_id == payout_round.c.id,
-                    queue_slot.c.household_id == household_id,
-                ),
-            )
-            .where(payout_round.c.kecamatan_id == kecamatan_id, payout_round.c.payout_date >= today)
-            .order_by(payout_round.c.payout_date, payout_round.c.id)
-            .limit(1)
-        )
-        row = (await self._connection.execute(query)).first()
+        values = {"household_id": household_id, "kecamatan_id": kecamatan_id, "today": today}
+        row = (await self._connection.execute(_NEXT_WITH_SLOT, values)).first()
         if row is None:
             return None
-        values = row._asdict()
-        slot_index, count = values.pop("slot_index"), values.pop("placed")
-        return PayoutRound.model_validate(values), slot_index, int(count)
+        found = row._asdict()
+        slot_index, count = found.pop("slot_index"), found.pop("placed")
+        return PayoutRound.model_validate(found), slot_index, int(count)
 
     async def get(self, round_id: int) -> PayoutRound | None:
         query = select(payout_round).where(payout_round.c.id == round_id)

@@ -23,10 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.database import (
     DatabaseUnreachable,
+    Transactions,
     create_engine,
-    read_transaction,
-    single_statement,
-    write_transaction,
 )
 from storage.migrate import check_current
 
@@ -237,6 +235,7 @@ def load_repositories() -> None:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._transactions = Transactions(engine)
 
     @classmethod
     async def open(cls, url: str, *, check_schema: bool = True) -> Store:
@@ -260,19 +259,21 @@ class Store:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Repositories]:
-        async with write_transaction(self.engine) as connection:
+        async with self._transactions.write() as connection:
             yield Repositories(connection)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
-        async with read_transaction(self.engine) as connection:
+        async with self._transactions.read() as connection:
             yield Repositories(connection)
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[Repositories]:
         """For one statement that commits by itself (`storage.database.single_statement`): what
-        every update does first and last (who is writing, their flow written back)."""
-        async with single_statement(self.engine) as connection:
+        every update does first and last (who is writing, their flow written back), and a read
+        that is one statement (it sees one moment of the database by itself, without the BEGIN
+        and COMMIT of `read`)."""
+        async with self._transactions.single() as connection:
             yield Repositories(connection)
 
     async def erase_legacy_nik_key(self) -> None:

@@ -175,6 +175,14 @@ KINDS: tuple[type[ButtonData], ...] = (
     QueueListFile,
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS}
+# Each kind's fields with their types, read once: every press is decoded by several handlers'
+# patterns, and reading type hints is slow.
+_FIELDS = {
+    kind: tuple(
+        (field.name, typing.get_type_hints(kind)[field.name]) for field in dataclasses.fields(kind)
+    )
+    for kind in KINDS
+}
 # The flows' own prefixes (report, complaint, absence, health worker, erasure, reply, reject,
 # family, the household's answer to a reply, a follow-up's note).
 FLOW_KINDS = frozenset({"att", "klh", "abs", "hw", "hps", "rpl", "rej", "klg", "kbl", "tln"})
@@ -206,16 +214,15 @@ def decode(data: str | None) -> ButtonData | None:
     kind = _BY_PREFIX.get(parts[0])
     if kind is None:
         return None
-    fields = dataclasses.fields(kind)
+    fields = _FIELDS[kind]
     if len(parts) - 1 != len(fields):
         return None
-    hints = typing.get_type_hints(kind)
     values: dict[str, Any] = {}
-    for field, text in zip(fields, parts[1:], strict=True):
-        value = _value(hints[field.name], text)
+    for (name, hint), text in zip(fields, parts[1:], strict=True):
+        value = _value(hint, text)
         if value is None:
             return None
-        values[field.name] = value
+        values[name] = value
     return kind(**values)
 
 
