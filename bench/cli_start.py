@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "bench" / "out" / "cli_start.json"
 TARGET_SECONDS = 0.4
-SAPA = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+SAPA = [sys.executable, "-c", "import sys; from bot.cli import command; sys.exit(command())"]
 NIK_KEY = "c11" + "0" * 61  # 64 hex digits: the bench's own key
 
 

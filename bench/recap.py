@@ -61,7 +61,8 @@ from support import fresh_database, peak_rss_mib
 
 import bot.services.demo
 from bot.domain.clock import utc_now
-from bot.domain.recap import CHART_MONTHS, add_months, month_of
+from bot.domain.months import add_months, month_of
+from bot.domain.recap import CHART_MONTHS
 from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.services.demo import IMPORT_ORDER, DemoKecamatan, write_demo_files
 from bot.services.recap import attendance_history, build_recap

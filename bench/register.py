@@ -42,7 +42,7 @@ from support import fresh_database, peak_rss_mib
 
 from bot.domain.clock import utc_now
 from bot.domain.conditions import Period, month_end
-from bot.domain.recap import add_months, month_of
+from bot.domain.months import add_months, month_of
 from bot.services.register import LOOK_BACK, build_register
 from bot.texts.i18n import Translations
 from bot.texts.register_sheet import register_tables, workbook_of, write_register_csv

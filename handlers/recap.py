@@ -13,7 +13,8 @@ from telegram import Update
 
 from bot.domain.conditions import Condition, Period, Status, parse_period
 from bot.domain.models import Role
-from bot.domain.recap import CHART_MONTHS, Recap, month_of, parse_month
+from bot.domain.months import month_of, parse_month
+from bot.domain.recap import CHART_MONTHS, Recap
 from bot.services.recap import build_recap
 from bot.services.register import read_register_facts, register_workbook_of
 from bot.texts.charts import recap_chart

@@ -5,6 +5,8 @@ Issue 14, part 7: `sapa stats` must not pay for the SQL of attendance, recaps or
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -62,3 +64,40 @@ def test_sapa_stats_loads_only_the_storage_it_reads(tmp_path: Path) -> None:
     assert "storage.stats" in loaded
     for heavy in ("storage.attendance", "storage.recap", "storage.register", "storage.planning"):
         assert heavy not in loaded, heavy
+
+
+def test_the_garbage_collector_is_off_only_while_the_bot_loads() -> None:
+    from bot.cli import _loading
+
+    seen: list[bool] = []
+    try:
+        with _loading(True):
+            seen.append(gc.isenabled())
+        assert seen == [False]
+        assert gc.isenabled()  # the verb's own work is collected as usual
+        assert gc.get_freeze_count() > 0  # what was loaded is set aside
+        with contextlib.suppress(RuntimeError), _loading(True):
+            raise RuntimeError("a verb's start that fails")
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()  # the test process's objects back where they were
+
+
+def test_a_verb_run_by_the_sapa_command_leaves_the_collector_on(tmp_path: Path) -> None:
+    environment = {
+        **os.environ,
+        "SAPA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}",
+        "SAPA_NIK_KEY_FILE": str(tmp_path / "nik.key"),
+    }
+    probe = (
+        "import gc, sys\n"
+        "from bot.cli import command\n"
+        "sys.argv = ['sapa', 'migrate']\n"
+        "code = command()\n"
+        "print(code, gc.isenabled())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "0 True"

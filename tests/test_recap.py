@@ -11,7 +11,8 @@ import matplotlib.image
 from openpyxl import load_workbook
 
 from bot.domain.models import ComplaintCategory, ComplaintStatus, EscalationLevel, Role
-from bot.domain.recap import DesaAttendance, Recap, parse_month
+from bot.domain.months import parse_month
+from bot.domain.recap import DesaAttendance, Recap
 from bot.services.recap import attendance_history, build_recap
 from bot.services.registry.importer import ImportKind, import_file
 from bot.texts.charts import LOWEST_SHOWN, attendance_lines, recap_chart, recap_figure

@@ -105,7 +105,7 @@ async def run_export(
 ) -> int:
     from bot.domain.clock import utc_now
     from bot.domain.models import name_key
-    from bot.domain.recap import month_of, parse_month
+    from bot.domain.months import month_of, parse_month
     from bot.services.recap import build_recap
     from bot.texts.workbook import workbook_bytes, write_csv_files, write_private
 

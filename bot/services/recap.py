@@ -17,17 +17,8 @@ from zoneinfo import ZoneInfo
 from bot.domain.conditions import Period
 from bot.domain.follow_ups import ClosedFollowUp
 from bot.domain.models import AbsenceReason
-from bot.domain.recap import (
-    CompanionRow,
-    DesaAttendance,
-    Recap,
-    ReportSources,
-    add_months,
-    followed_window,
-    month_bounds,
-    month_last_day,
-    month_of,
-)
+from bot.domain.months import add_months, month_bounds, month_last_day, month_of
+from bot.domain.recap import CompanionRow, DesaAttendance, Recap, ReportSources, followed_window
 from bot.domain.register import counts_by, counts_per_month
 from bot.domain.schedule import ScheduleRule
 from bot.domain.sessions import sessions_between

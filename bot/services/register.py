@@ -26,7 +26,7 @@ from bot.domain.conditions import (
     member_periods,
 )
 from bot.domain.models import AbsenceReason, Member, ReportStatus, SchoolMonth
-from bot.domain.recap import month_of
+from bot.domain.months import month_of
 from bot.domain.register import HouseholdLine, MemberLine, Register, RegisterHousehold
 from bot.domain.sessions import sessions_between
 from bot.texts.register_sheet import register_workbook

@@ -14,8 +14,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, mod
 from pydantic_core import PydanticCustomError
 
 from bot.domain.models import MemberKind, Role
+from bot.domain.months import month_last_day, parse_month
 from bot.domain.nik import is_valid_nik, normalize_nik
-from bot.domain.recap import month_last_day, parse_month
 from bot.domain.schedule import ScheduleRuleError, parse_schedule_rule
 from bot.texts.i18n import Translator
 
