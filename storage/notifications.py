@@ -140,9 +140,10 @@ _muted = and_(
 )
 
 
-def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Select[Any]:
-    """Rows meeting `condition` whose recipient has a reachable person, in due order, locked,
-    with what is needed to send them and whether their recipient is still in service."""
+def _claimable(condition: ColumnElement[bool], one_person: bool) -> Select[Any]:
+    """Rows meeting `condition` whose recipient has a reachable person (the person `person_id`
+    alone when `one_person`), in due order, at most `limit`, locked, with what is needed to send
+    them and whether their recipient is still in service."""
     return (
         select(
             notification.c.id,
@@ -161,14 +162,34 @@ def _claimable(condition: ColumnElement[bool], only_person_id: int | None) -> Se
         .select_from(_with_recipient)
         .where(
             condition,
-            _recipient_id.is_not(None)
-            if only_person_id is None
-            else _recipient_id == only_person_id,
+            _recipient_id == bindparam("person_id") if one_person else _recipient_id.is_not(None),
             func.coalesce(_direct.c.reachable, _staff_person.c.reachable).is_(True),
         )
         .order_by(notification.c.due_at, notification.c.id)
+        .limit(bindparam("limit"))
         .with_for_update(of=notification, skip_locked=True)
     )
+
+
+# A dispatcher claims many times a minute: its statements are built once. Two candidates: claims
+# whose lease expired (their dispatcher died between sending and marking), and pending rows due.
+_LEASE_EXPIRED = and_(
+    notification.c.status == SENDING,
+    notification.c.claimed_at < bindparam("lease_expired_before", type_=UtcDateTime),
+)
+_DUE = and_(
+    notification.c.status == PENDING,
+    notification.c.due_at <= bindparam("now", type_=UtcDateTime),
+)
+_CLAIMABLE = {
+    one_person: (_claimable(_LEASE_EXPIRED, one_person), _claimable(_DUE, one_person))
+    for one_person in (False, True)
+}
+_CLAIM = (
+    update(notification)
+    .where(notification.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=SENDING, claimed_at=bindparam("now", type_=UtcDateTime))
+)
 
 
 class NotificationRepository:
@@ -245,15 +266,16 @@ class NotificationRepository:
         On PostgreSQL rows locked by another dispatcher are skipped (`FOR UPDATE SKIP LOCKED`);
         on SQLite the write transaction already excludes other writers.
         """
-        expired = and_(
-            notification.c.status == SENDING, notification.c.claimed_at < lease_expired_before
-        )
-        pending = and_(notification.c.status == PENDING, notification.c.due_at <= now)
+        values = {
+            "now": now,
+            "lease_expired_before": lease_expired_before,
+            "limit": limit,
+            "person_id": only_person_id,
+        }
         while True:
             candidates: list[Row[Any]] = []
-            for condition in (expired, pending):
-                query = _claimable(condition, only_person_id).limit(limit)
-                candidates.extend(await self._connection.execute(query))
+            for query in _CLAIMABLE[only_person_id is not None]:
+                candidates.extend(await self._connection.execute(query, values))
             found = sorted(candidates, key=lambda row: (row.due_at, row.id))[:limit]
             claimed = [row for row in found if row.in_service and not row.muted]
             out_of_service = [row.id for row in found if not row.in_service]
@@ -276,11 +298,7 @@ class NotificationRepository:
                 break  # else the next rows, now that these are out of the way
         if not claimed:
             return []
-        await self._connection.execute(
-            update(notification)
-            .where(notification.c.id.in_([row.id for row in claimed]))
-            .values(status=SENDING, claimed_at=now)
-        )
+        await self._connection.execute(_CLAIM, {"ids": [row.id for row in claimed], "now": now})
         return [
             OutgoingMessage(
                 id=row.id,
