@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord, name_key
+from bot.domain.models import Household, HouseholdRecord, Member, MemberKind, MemberRecord
 from storage.bulk import among, bulk_upsert
 from storage.schema import desa, household, member
 
@@ -148,7 +148,7 @@ class HouseholdRepository:
     async def upsert_members(self, records: Sequence[MemberRecord]) -> None:
         """Members are keyed by household and name: re-importing a member updates it."""
         rows = [
-            (r.household_id, r.name, name_key(r.name), r.kind.value, r.birth_date, r.due_date)
+            (r.household_id, r.name, r.name_key, r.kind.value, r.birth_date, r.due_date)
             for r in records
         ]
         await bulk_upsert(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -322,6 +322,10 @@ class MemberRecord:
     kind: MemberKind
     birth_date: date | None
     due_date: date | None
+    name_key: str = field(init=False)  # how the member is matched on a re-import (`name_key`)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_key", name_key(self.name))
 
 
 class PayoutRoundRecord(Model):

@@ -20,11 +20,12 @@ import re
 NIK_LENGTH = 16
 LINK_TAIL_LENGTH = 6
 _NIK = re.compile(r"^\d{16}$")
+_TYPED_SEPARATORS = re.compile(r"[\s.\-]")
 
 
 def normalize_nik(text: str) -> str:
     """Remove the spaces, dots and dashes people type inside a NIK."""
-    return re.sub(r"[\s.\-]", "", text)
+    return _TYPED_SEPARATORS.sub("", text)
 
 
 def is_valid_nik(nik: str) -> bool:

@@ -387,7 +387,7 @@ class _Members(Applier[MemberRow]):
         if not write or not context.clean:
             return None
         existing = await repo.households.member_keys(households.values())
-        _count(context, ((m.household_id, name_key(m.name)) for m in records), existing)
+        _count(context, ((m.household_id, m.name_key) for m in records), existing)
         return repo.households.upsert_members(records)
 
 
