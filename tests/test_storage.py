@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -92,6 +93,41 @@ async def test_two_writers_wait_for_each_other(store: Store, tmp_path: Path) -> 
     async with store.read() as repo:
         value = (await repo.connection.execute(text("SELECT value FROM sequence"))).scalar_one()
     assert value == 3
+
+
+async def test_a_write_cancelled_while_it_waits_gives_its_connection_back(store: Store) -> None:
+    """A chat's write cancelled while it waits for the lock (the bot stopping), and cancelled
+    again while its connection is being given back: nothing of it is kept, the pool holds no
+    connection out, and the next write works. (`storage.database.connected` gives connections
+    back without SQLAlchemy's shielded cleanup task.)"""
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with store.write() as repo:
+            await repo.sequences.next_value("held")
+            holding.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with store.write() as repo:
+            await repo.sequences.next_value("held")  # waits for the holder's lock
+
+    held = asyncio.create_task(holder())
+    await holding.wait()
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0.2)
+    waiting.cancel()
+    await asyncio.sleep(0.05)
+    waiting.cancel()  # again, while it gives its connection back
+    release.set()
+    await held
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    assert waiting.cancelled()
+    await asyncio.sleep(0.2)  # a discarded connection's thread or socket winds down
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with store.write() as repo:
+        assert await repo.sequences.next_value("held") == 2  # the cancelled write left nothing
 
 
 async def _search_path(engine: AsyncEngine) -> str:
