@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +19,7 @@ from storage.database import (
     write_transaction,
 )
 from storage.sqlite_driver import PREFETCH
+from tests.support.helpers import count_hand_offs
 
 ROWS = PREFETCH * 2 + 37  # more than two prefetches
 metadata = MetaData()
@@ -30,19 +29,6 @@ thing = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(20), nullable=False, unique=True),
 )
-
-
-def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """From now on, the name of every function handed to a connection's thread, in order."""
-    calls: list[str] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
-        calls.append(getattr(function, "__name__", "?"))
-        return await original(connection, function, *args)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    return calls
 
 
 async def test_large_streamed_and_failing_statements(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""How many SQL statements and transactions one update costs: counted, so they cannot creep back.
+"""How many SQL statements and transactions one update costs (and, on SQLite, trips to the
+connection's thread): counted, so they cannot creep back.
 
 Each update reads who is writing once, with where they are in a flow, in one transaction; a step
 that changes nothing in the database writes nothing but the flow's draft.
@@ -11,10 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from storage.store import Store
 from tests.support.chat import Chat
+from tests.support.helpers import count_hand_offs
 
 
 @dataclass
@@ -76,4 +79,43 @@ async def test_statements_per_update_of_a_household(mother: Chat, store: Store) 
         "day": (3, 3),
         "photo": (5, 4),  # the summary also checks that the posyandu met that day
         "save": (8, 3),
+    }
+
+
+async def test_hand_offs_per_update_of_a_household_on_sqlite(
+    mother: Chat, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite each trip to the connection's thread costs more than a point query itself:
+    counted per update. A read of one statement (the members of the household, each step of the
+    report) pays no BEGIN or COMMIT of its own; a write transaction pays its COMMIT."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the connection's thread is SQLite's")
+    calls = count_hand_offs(monkeypatch)
+
+    async def trips(step: Any) -> int:
+        before = len(calls)
+        await step
+        return len(calls) - before
+
+    costs = {
+        "/start": await trips(mother.send("/start")),
+        "/jadwal": await trips(mother.send("/jadwal")),
+        "/hadir": await trips(mother.send("/hadir")),
+        "member": await trips(mother.press("Aditya Sukmana (balita)")),
+        "day": await trips(mother.press("Kemarin")),
+        "photo": await trips(mother.press("Lewati")),
+        "save": await trips(mother.press("✅ Simpan")),
+    }
+    # /start: who is writing, with the flow (one statement). The report's steps: that, the
+    # step's own read (one statement), the draft written back. /jadwal and the photo step read
+    # several statements in one transaction (its COMMIT a trip more); the save writes in one
+    # transaction and ends the flow.
+    assert costs == {
+        "/start": 1,
+        "/jadwal": 6,
+        "/hadir": 3,
+        "member": 3,
+        "day": 3,
+        "photo": 6,
+        "save": 9,
     }

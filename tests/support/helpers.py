@@ -10,7 +10,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import Table, func, select
 
 from bot.services.registry.importer import ImportKind, ImportReport, import_file
@@ -131,3 +134,17 @@ async def count(store: Store, table: Table) -> int:
     async with store.read() as repo:
         query = select(func.count()).select_from(table)
         return int((await repo.connection.execute(query)).scalar_one())
+
+
+def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of every function handed to an SQLite connection's thread, in
+    order (each is a round trip between the event loop and that thread)."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", "?"))
+        return await original(connection, function, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
