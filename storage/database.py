@@ -126,7 +126,7 @@ async def connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         await connection.close()
 
 
-def single_statement_engine(engine: AsyncEngine) -> AsyncEngine:
+def _single_statement_engine(engine: AsyncEngine) -> AsyncEngine:
     """The engine (the same pool) for `single_statement`: its connections run each statement as
     a transaction of its own."""
     if engine.dialect.name == "sqlite":
@@ -134,7 +134,7 @@ def single_statement_engine(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def write_engine(engine: AsyncEngine) -> AsyncEngine:
+def _write_engine(engine: AsyncEngine) -> AsyncEngine:
     """The engine (the same pool) for `write_transaction`: on SQLite, BEGIN IMMEDIATE."""
     return engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
 
@@ -145,12 +145,12 @@ def single_statement(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncCo
     connection thread on SQLite). Each statement run on it is its own transaction: work of two
     statements that must hold together belongs in `write_transaction` or `read_transaction`.
     (`Transactions.single` is the same, without setting up the engine at each call.)"""
-    return connected(single_statement_engine(engine))
+    return connected(_single_statement_engine(engine))
 
 
 def write_transaction(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
     """A transaction that will write: on SQLite it holds the write lock from its first statement."""
-    return _transaction(write_engine(engine))
+    return _transaction(_write_engine(engine))
 
 
 class Transactions:
@@ -159,8 +159,8 @@ class Transactions:
     SQLAlchemy's greenlet each time)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._single = single_statement_engine(engine)
-        self._write = write_engine(engine)
+        self._single = _single_statement_engine(engine)
+        self._write = _write_engine(engine)
         self._read = engine
 
     def single(self) -> AbstractAsyncContextManager[AsyncConnection]:
