@@ -82,9 +82,9 @@ class GeographyRepository:
         return found[0] if found else None
 
     async def posyandu_by_id(self, posyandu_id: int) -> Posyandu | None:
-        rows = await self._connection.execute(_POSYANDU_BY_ID, {"posyandu_id": posyandu_id})
-        found = [_posyandu_of(row) for row in rows]
-        return found[0] if found else None
+        result = await self._connection.execute(_POSYANDU_BY_ID, {"posyandu_id": posyandu_id})
+        row = result.first()
+        return None if row is None else _posyandu_of(row)
 
     async def posyandu_by_ids(self, posyandu_ids: Sequence[int]) -> list[Posyandu]:
         """These posyandu, in name order (unknown ids are left out)."""

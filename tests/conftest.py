@@ -44,13 +44,20 @@ def _postgres_options(schema: str) -> dict[str, object]:
     return {"connect_args": {"server_settings": {"search_path": schema}}}
 
 
-async def _create_postgres_schema(schema: str) -> None:
+async def _on_the_server(statement: str) -> None:
+    """One statement on the test PostgreSQL server, outside any test's schema."""
     engine = create_engine(POSTGRES_URL, connect_args={"timeout": 5})
     try:
         async with engine.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def _create_postgres_schema(schema: str, *, migrated: bool = True) -> None:
+    await _on_the_server(f'CREATE SCHEMA "{schema}"')
+    if not migrated:
+        return
     engine = create_engine(POSTGRES_URL, **_postgres_options(schema))
     try:
         await upgrade(engine)
@@ -59,12 +66,7 @@ async def _create_postgres_schema(schema: str) -> None:
 
 
 async def _drop_postgres_schema(schema: str) -> None:
-    engine = create_engine(POSTGRES_URL)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        await engine.dispose()
+    await _on_the_server(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")
@@ -104,12 +106,7 @@ async def empty_engine(database_url: tuple[str, dict[str, object]]) -> AsyncIter
         await engine.dispose()
         return
     schema = f"sapa_empty_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL)
-    try:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    finally:
-        await admin.dispose()
+    await _create_postgres_schema(schema, migrated=False)
     engine = create_engine(POSTGRES_URL, **_postgres_options(schema))  # type: ignore[arg-type]
     yield engine
     await engine.dispose()
