@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,6 +26,7 @@ from storage.database import (
     Transactions,
     create_engine,
 )
+from storage.loop_reads import LoopConnection, LoopReads
 from storage.migrate import check_current
 
 if TYPE_CHECKING:
@@ -236,6 +237,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._transactions = Transactions(engine)
+        self._loop_reads = LoopReads(engine)
 
     @classmethod
     async def open(cls, url: str, *, check_schema: bool = True) -> Store:
@@ -276,10 +278,26 @@ class Store:
         async with self._transactions.single() as connection:
             yield Repositories(connection)
 
+    @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[Repositories]:
+        """For a read of a few rows by key, in one statement, that every update of a household
+        pays (who is writing, a household's members): on an SQLite file it runs on the event
+        loop's own read connection, without the hand-off to aiosqlite's thread and back
+        (storage/loop_reads.py); elsewhere, and where SQLite would make it wait, as `single`.
+        Only reads: the connection refuses to write."""
+        connection = self._loop_reads.connection()
+        if connection is None:
+            async with self.single() as repo:
+                yield repo
+            return
+        reads = LoopConnection(connection, self._transactions.single)
+        yield Repositories(cast(AsyncConnection, reads))  # what reads use of one is there
+
     async def erase_legacy_nik_key(self) -> None:
         from storage.secrets import erase_legacy_nik_key
 
         await erase_legacy_nik_key(self.engine)
 
     async def close(self) -> None:
+        self._loop_reads.close()
         await self.engine.dispose()

@@ -53,6 +53,10 @@ async def test_the_visitor_in_one_query_is_the_flow_and_the_person_read_apart(
     assert person is not None and person.role is Role.ADMIN and person.language == "en"
     for telegram_user_id in (4000, 4001, 4002, 4003):
         assert await together(store, telegram_user_id) == await apart(store, telegram_user_id)
+        async with store.quick_read() as repo:  # as every update reads it (SQLite: on the loop)
+            assert await repo.visitors.load(telegram_user_id) == await apart(
+                store, telegram_user_id
+            )
 
 
 async def test_the_lease_and_the_visitor_in_one_statement_on_postgresql(

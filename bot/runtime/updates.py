@@ -162,7 +162,7 @@ class ConversationKeeper:
             if self.leases:
                 saved, (person, household) = await self._claim(user.id, chat.id)
             else:
-                async with self.store.single() as repo:  # one query: the flow, who writes
+                async with self.store.quick_read() as repo:  # one query: the flow, who writes
                     saved, person, household = await repo.visitors.load(user.id)
         except Exception as error:  # the database is down: nothing can be done safely
             if isinstance(coroutine, Coroutine):

@@ -1,0 +1,115 @@
+"""One-statement reads on the event loop's own thread, for an SQLite file.
+
+Every update of a household first reads who is writing and the flow they are in
+(`storage.visitors`): one read by key that SQLite answers in about 15 µs. Through aiosqlite it
+costs far more than that in a running bot: the statement goes to the connection's thread, and the
+event loop is woken again to take the rows back (about 0.5 ms of a 0.8 ms `/start`, bench/README
+"Morning of 2026-12-08"). Here such a read runs where the update is handled, on a connection of
+its own (SQLAlchemy's synchronous `sqlite+pysqlite`, the same statements and column types).
+
+Why this never stalls the other chats:
+- SQLite runs in WAL mode (storage/database.py), where a reader never waits for a writer;
+- the connection waits for no lock (`busy_timeout` 0): where SQLite would make a reader wait
+  (a database not in WAL mode while a writer commits, the recovery of a WAL after a crash), the
+  statement goes the usual way instead, through aiosqlite's thread (`LoopConnection.execute`);
+- it only reads (`query_only`), each statement by itself (autocommit), so each read sees the
+  database as it is at that moment, as `Store.single` does; it is for reads of a few rows by
+  key, not for a query that scans (that would hold every chat while it runs).
+
+The connection belongs to the thread that opened it (the event loop's); from any other thread,
+and for PostgreSQL or an in-memory database, reads take the usual way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import Connection, CursorResult, Engine, Executable, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import StaticPool
+
+# SQLite's primary result codes for "a lock is held": SQLITE_BUSY and SQLITE_LOCKED.
+_WAIT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+Fallback = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
+def would_wait(error: OperationalError) -> bool:
+    """SQLite refused because it would have had to wait for a lock."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _WAIT_CODES
+
+
+class LoopConnection:
+    """Enough of an `AsyncConnection` for the repositories' reads: `execute` runs the statement
+    on the loop's connection, or through `fallback` where SQLite would make it wait."""
+
+    def __init__(self, connection: Connection, fallback: Fallback) -> None:
+        self._connection = connection
+        self._fallback = fallback
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._connection.dialect
+
+    async def execute(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> CursorResult[Any]:
+        try:
+            # Not buffered, unlike AsyncConnection's results (that would add a third to the
+            # read): every repository reads its rows at once, before its next await.
+            return self._connection.execute(statement, parameters)
+        except OperationalError as error:
+            if not would_wait(error):
+                raise
+        async with self._fallback() as connection:
+            return await connection.execute(statement, parameters)
+
+
+class LoopReads:
+    """The event loop's read connection to the SQLite file of `engine`, opened on first use."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url
+        in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        self._url = url.set(drivername="sqlite+pysqlite") if in_file else None
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
+        self._thread: int | None = None
+
+    def connection(self) -> Connection | None:
+        """This thread's read connection; None where reads take the usual way."""
+        if self._url is None:
+            return None
+        if self._connection is None:
+            self._engine = sqlalchemy.create_engine(
+                self._url, poolclass=StaticPool, isolation_level="AUTOCOMMIT"
+            )
+            event.listen(self._engine, "connect", _read_only)
+            self._connection = self._engine.connect()
+            self._thread = threading.get_ident()
+        elif self._thread != threading.get_ident():
+            return None
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")  # never wait on the loop: take the usual way instead
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()

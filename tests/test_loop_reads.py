@@ -1,0 +1,119 @@
+"""Reads on the event loop's own SQLite connection (storage/loop_reads.py, `Store.quick_read`):
+they see the database as it is now, never make the loop wait for a lock, and never write."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
+
+from bot.domain.models import Role
+from storage.database import create_engine
+from storage.loop_reads import LoopReads
+from storage.schema import person
+from storage.store import Store
+from tests.conftest import NOW
+from tests.support.helpers import count
+
+
+def sqlite_file(store: Store) -> Path:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the loop's read connection is SQLite's")
+    assert store.engine.url.database is not None
+    return Path(store.engine.url.database)
+
+
+async def role_of(store: Store, telegram_user_id: int) -> Role | None:
+    async with store.quick_read() as repo:
+        _saved, found, _household = await repo.visitors.load(telegram_user_id)
+    return found.role if found is not None else None
+
+
+async def test_a_change_made_by_another_process_is_read_at_once(store: Store) -> None:
+    """The CLI (another process, another connection) makes someone an admin: the very next
+    read of the bot sees it; nothing is kept from the read before."""
+    path = sqlite_file(store)
+    assert await role_of(store, 5001) is None  # the loop's connection is open now
+    cli = Store(create_engine(f"sqlite+aiosqlite:///{path}"))
+    try:
+        async with cli.write() as repo:
+            await repo.people.add(5001, Role.ADMIN, NOW)
+    finally:
+        await cli.close()
+    assert await role_of(store, 5001) is Role.ADMIN
+
+
+async def test_a_read_that_would_wait_takes_the_connection_thread_and_the_loop_keeps_turning(
+    store: Store,
+) -> None:
+    """Another process holds the file in exclusive locking mode (a tool run by hand, or SQLite
+    recovering the WAL after a crash): SQLite would make any reader wait. The read does not wait on the event loop: it goes through aiosqlite's thread, which
+    waits until the lock is let go, while other chats' work goes on."""
+    path = sqlite_file(store)
+    async with store.write() as repo:
+        await repo.people.add(5002, Role.ADMIN, NOW)
+    await store.engine.dispose()  # so that nothing else has the file open (the pool reopens)
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE person SET language = 'su' WHERE telegram_user_id = 5002")
+    holder.execute("COMMIT")  # the exclusive lock stays until the connection closes
+
+    ticks = 0
+
+    async def other_chats() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(other_chats())
+    asyncio.get_running_loop().call_later(0.3, holder.close)
+    try:
+        async with store.quick_read() as repo:
+            _saved, found, _household = await repo.visitors.load(5002)
+    finally:
+        ticking.cancel()
+    assert found is not None and found.language == "su"  # read after the lock was let go
+    assert ticks >= 10  # the loop turned all along the 0.3 s wait
+    assert await role_of(store, 5002) is Role.ADMIN  # and the next read on the loop again
+
+
+async def test_the_loop_connection_refuses_to_write(store: Store) -> None:
+    sqlite_file(store)
+    with pytest.raises(OperationalError, match="readonly"):
+        async with store.quick_read() as repo:
+            values = {"telegram_user_id": 5003, "role": "admin", "created_at": NOW}
+            await repo.connection.execute(insert(person).values(values))
+    assert await count(store, person) == 0
+
+
+async def test_reads_take_the_usual_way_where_the_loop_has_no_connection(tmp_path: Path) -> None:
+    """PostgreSQL, an in-memory SQLite database, and any thread but the one that opened it."""
+    postgres = create_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    memory = create_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        assert LoopReads(postgres).connection() is None
+        assert LoopReads(memory).connection() is None
+    finally:
+        await postgres.dispose()
+        await memory.dispose()
+
+    in_file = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'sapa.db'}")
+    reads = LoopReads(in_file)
+    try:
+        assert reads.connection() is not None
+        elsewhere: list[object] = []
+        thread = threading.Thread(target=lambda: elsewhere.append(reads.connection()))
+        thread.start()
+        thread.join()
+        assert elsewhere == [None]
+    finally:
+        reads.close()
+        await in_file.dispose()
