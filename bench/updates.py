@@ -29,7 +29,8 @@ One run:
    for each: median and p95 over `--repeat` updates (after `WARM_UP` untimed ones), the ratio of
    the median to the echo's median (text updates and button presses each against the echo of
    their own kind), SQL statements and transactions per update (SQLAlchemy events
-   `before_cursor_execute`, without SQLite's BEGIN, and `begin` on the engine);
+   `before_cursor_execute` on every engine, so the reads `Store.quick_read` runs on the event
+   loop's own SQLite connection count too, without SQLite's BEGIN; `begin` on the engine);
    whether /rekap blocks other chats: `/start` of other households sent one after the other
    while a /rekap runs, against the same without one, and the event loop's longest stall per
    /rekap, apart while the figures are counted and while the chart is drawn (in the rendering
@@ -79,7 +80,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -173,12 +174,15 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class Statements:
-    """SQL statements and transactions on an engine since it was created (engine events)."""
+    """SQL statements and transactions of the store (engine events): on its engine, and on the
+    event loop's read connection beside it on SQLite (`Store.quick_read`, in autocommit: no
+    transactions). Statements are counted on every engine of the process; while updates are
+    measured only the store's run any."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements = 0
         self.transactions = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "before_cursor_execute", self._statement)
         event.listen(engine.sync_engine, "begin", self._begin)
 
     def _statement(self, *args: Any) -> None:

@@ -69,7 +69,7 @@ async def begin(
     if visitor is None or visitor.household is None:
         return END
     t = visitor.t
-    async with context.services.store.single() as repo:  # one statement: no BEGIN, no COMMIT
+    async with context.services.store.quick_read() as repo:  # one statement, by key
         members = await repo.households.members(visitor.household.id)
     if not members:
         await reply(
@@ -153,7 +153,7 @@ async def _pick_several(update: Update, context: SapaContext, step: Step) -> Ste
     flow, visitor, pressed = step.flow, step.visitor, step.pressed
     t = visitor.t
     assert visitor.household is not None
-    async with context.services.store.single() as repo:  # one statement: no BEGIN, no COMMIT
+    async with context.services.store.quick_read() as repo:  # one statement, by key
         members = await repo.households.members(visitor.household.id)
     offered = members_to_offer(members, _today(context))
     ticked = {int(i) for i in flow.draft.get("together", [])}
@@ -357,7 +357,7 @@ async def _places(context: SapaContext, visitor: Visitor, flow: Flow) -> list[Po
     store = context.services.store
     if FOR_HOUSEHOLD in flow.draft and visitor.person is not None:
         return await posyandu_choices(store, visitor.person, visitor.household)
-    async with store.single() as repo:
+    async with store.quick_read() as repo:
         return await repo.geography.posyandu_in_kecamatan(visitor.household.kecamatan_id)
 
 
@@ -466,7 +466,7 @@ async def _members(context: SapaContext, visitor: Visitor, ids: list[Any]) -> li
     """These members of the visitor's household that the posyandu follows, in the given order."""
     if visitor.household is None:
         return []
-    async with context.services.store.single() as repo:  # one statement: no BEGIN, no COMMIT
+    async with context.services.store.quick_read() as repo:  # one statement, by key
         members = await repo.households.members(visitor.household.id)
     offered = {m.id: m for m in members_to_offer(members, _today(context))}
     wanted = [int(i) for i in ids if str(i).isdigit()]
