@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from telegram import BotCommand, KeyboardButton, ReplyKeyboardMarkup
 from telegram.ext import filters
@@ -48,7 +49,10 @@ COMMANDS: list[tuple[str, str]] = [
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English", "su": "Basa Sunda"}
 
 
+@lru_cache(maxsize=16)
 def menu_keyboard(t: Translator) -> ReplyKeyboardMarkup:
+    """The menu in `t`'s language. Built once per language (a Telegram object cannot be changed
+    once made): building it was a tenth of a `/start`."""
     label = {action: t(msgid) for action, msgid in MENU_LABELS.items()}
     rows = [
         [label[MenuAction.REPORT], label[MenuAction.COMPLAIN]],

@@ -48,12 +48,21 @@ def would_wait(error: OperationalError) -> bool:
 
 
 class LoopConnection:
-    """Enough of an `AsyncConnection` for the repositories' reads: `execute` runs the statement
-    on the loop's connection, or through `fallback` where SQLite would make it wait."""
+    """Enough of an `AsyncConnection` for the repositories' reads, for one `Store.quick_read`
+    block: `execute` runs each statement on the loop's connection, or, where SQLite would make
+    the block's first statement wait, the block's statements go through `fallback` instead.
 
-    def __init__(self, connection: Connection, fallback: Fallback) -> None:
+    With `snapshot`, the block's statements read one moment of the database: the first begins a
+    read transaction, `finish` ends it. In WAL mode only that first statement can meet a lock;
+    once it has read, the rest of the transaction never waits."""
+
+    def __init__(self, connection: Connection, fallback: Fallback, *, snapshot: bool) -> None:
         self._connection = connection
         self._fallback = fallback
+        self._snapshot = snapshot
+        self._started = False
+        self._elsewhere: AbstractAsyncContextManager[AsyncConnection] | None = None
+        self._other: AsyncConnection | None = None
 
     @property
     def dialect(self) -> Dialect:
@@ -62,15 +71,42 @@ class LoopConnection:
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
+        if self._other is not None:
+            return await self._other.execute(statement, parameters)
+        driver = _driver(self._connection)
+        first = not self._started
+        if first and self._snapshot:
+            driver.execute("BEGIN")
+        self._started = True
         try:
             # Not buffered, unlike AsyncConnection's results (that would add a third to the
             # read): every repository reads its rows at once, before its next await.
             return self._connection.execute(statement, parameters)
         except OperationalError as error:
-            if not would_wait(error):
+            if not (first and would_wait(error)):
                 raise
-        async with self._fallback() as connection:
-            return await connection.execute(statement, parameters)
+            _end(driver)
+        self._elsewhere = self._fallback()
+        self._other = await self._elsewhere.__aenter__()
+        return await self._other.execute(statement, parameters)
+
+    async def finish(self, error: BaseException | None) -> None:
+        """End the block: its read transaction, or the fallback's connection."""
+        _end(_driver(self._connection))
+        if self._elsewhere is not None:
+            elsewhere, self._elsewhere, self._other = self._elsewhere, None, None
+            await elsewhere.__aexit__(type(error) if error else None, error, None)
+
+
+def _driver(connection: Connection) -> sqlite3.Connection:
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def _end(driver: sqlite3.Connection) -> None:
+    if driver.in_transaction:
+        driver.rollback()  # it only read
 
 
 class LoopReads:
@@ -85,7 +121,9 @@ class LoopReads:
         self._thread: int | None = None
 
     def connection(self) -> Connection | None:
-        """This thread's read connection; None where reads take the usual way."""
+        """This thread's read connection, ready for a block of reads; None where reads take
+        the usual way (also while another block's read transaction is open: one that waits on
+        something else, which a block of quick reads should not do)."""
         if self._url is None:
             return None
         if self._connection is None:
@@ -95,7 +133,7 @@ class LoopReads:
             event.listen(self._engine, "connect", _read_only)
             self._connection = self._engine.connect()
             self._thread = threading.get_ident()
-        elif self._thread != threading.get_ident():
+        elif self._thread != threading.get_ident() or _driver(self._connection).in_transaction:
             return None
         return self._connection
 

@@ -12,8 +12,8 @@ loads only the SQL it runs (`sapa stats` starts in about half the time of loadin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
 from importlib import import_module
 from typing import TYPE_CHECKING, cast
@@ -285,13 +285,35 @@ class Store:
         loop's own read connection, without the hand-off to aiosqlite's thread and back
         (storage/loop_reads.py); elsewhere, and where SQLite would make it wait, as `single`.
         Only reads: the connection refuses to write."""
+        async with self._quick(snapshot=False, usual=self.single) as repo:
+            yield repo
+
+    @asynccontextmanager
+    async def quick_snapshot(self) -> AsyncIterator[Repositories]:
+        """As `quick_read`, for several such reads that must see one moment of the database
+        (`read` elsewhere). Nothing but these reads inside the block: no other awaits."""
+        async with self._quick(snapshot=True, usual=self.read) as repo:
+            yield repo
+
+    @asynccontextmanager
+    async def _quick(
+        self, *, snapshot: bool, usual: Callable[[], AbstractAsyncContextManager[Repositories]]
+    ) -> AsyncIterator[Repositories]:
         connection = self._loop_reads.connection()
         if connection is None:
-            async with self.single() as repo:
+            async with usual() as repo:
                 yield repo
             return
-        reads = LoopConnection(connection, self._transactions.single)
-        yield Repositories(cast(AsyncConnection, reads))  # what reads use of one is there
+        fallback = self._transactions.read if snapshot else self._transactions.single
+        reads = LoopConnection(connection, fallback, snapshot=snapshot)
+        error: BaseException | None = None
+        try:
+            yield Repositories(cast(AsyncConnection, reads))  # what reads use of one is there
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            await reads.finish(error)
 
     async def erase_legacy_nik_key(self) -> None:
         from storage.secrets import erase_legacy_nik_key

@@ -117,3 +117,52 @@ async def test_reads_take_the_usual_way_where_the_loop_has_no_connection(tmp_pat
     finally:
         reads.close()
         await in_file.dispose()
+
+
+def another_process_adds(path: Path, telegram_user_id: int) -> None:
+    """A write by another connection, made without an await (nothing else runs meanwhile)."""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute(
+            "INSERT INTO person (telegram_user_id, role, reachable, created_at)"
+            " VALUES (?, 'admin', 1, '2026-12-08 03:00:00.000000')",
+            (telegram_user_id,),
+        )
+    finally:
+        other.close()
+
+
+async def test_a_snapshot_reads_one_moment_and_a_read_after_it_sees_the_next(
+    store: Store,
+) -> None:
+    path = sqlite_file(store)
+    async with store.quick_snapshot() as repo:
+        _saved, first, _household = await repo.visitors.load(5010)
+        another_process_adds(path, 5010)
+        _saved, again, _household = await repo.visitors.load(5010)
+        # A quick read inside the block cannot share its moment: it takes the usual way.
+        async with store.quick_read() as inner:
+            _saved, now, _household = await inner.visitors.load(5010)
+    assert first is None and again is None  # the moment the block began
+    assert now is not None and now.role is Role.ADMIN
+    assert await role_of(store, 5010) is Role.ADMIN  # the block's transaction ended
+
+
+async def test_a_snapshot_that_would_wait_reads_through_the_connection_thread(
+    store: Store,
+) -> None:
+    path = sqlite_file(store)
+    async with store.write() as repo:
+        await repo.people.add(5011, Role.ADMIN, NOW)
+    await store.engine.dispose()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE person SET language = 'en' WHERE telegram_user_id = 5011")
+    holder.execute("COMMIT")
+    asyncio.get_running_loop().call_later(0.2, holder.close)
+    async with store.quick_snapshot() as repo:
+        _saved, found, _household = await repo.visitors.load(5011)
+        _saved, stranger, _household = await repo.visitors.load(5012)
+    assert found is not None and found.language == "en" and stranger is None
+    assert await role_of(store, 5011) is Role.ADMIN  # on the loop again

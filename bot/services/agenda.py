@@ -40,7 +40,7 @@ class Agenda:
 async def household_agenda(
     store: Store, household: Household, today: date, policy: QueuePolicy
 ) -> Agenda:
-    async with store.read() as repo:
+    async with store.quick_snapshot() as repo:  # reads by key, one moment
         posyandu = await repo.geography.posyandu_by_id(household.posyandu_id)
         changes = await repo.geography.session_changes_at(household.posyandu_id)
         members = [m for m in await repo.households.members(household.id) if is_followed(m, today)]

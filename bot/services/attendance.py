@@ -118,7 +118,7 @@ async def visit_place(
     store: Store, posyandu_id: int, day: date
 ) -> tuple[Posyandu | None, SessionDay]:
     """The posyandu, and whether it met that day after moves and cancellations."""
-    async with store.read() as repo:
+    async with store.quick_snapshot() as repo:  # reads by key, one moment
         posyandu = await repo.geography.posyandu_by_id(posyandu_id)
         changes = await repo.geography.session_changes_at(posyandu_id)
     if posyandu is None:
