@@ -1,4 +1,5 @@
-"""One-statement reads on the event loop's own thread, for an SQLite file.
+"""Reads by key on the event loop's own thread, for an SQLite file (`Store.quick_read` for one
+statement, `Store.quick_snapshot` for several that must see one moment).
 
 Every update of a household first reads who is writing and the flow they are in
 (`storage.visitors`): one read by key that SQLite answers in about 15 µs. Through aiosqlite it
@@ -12,9 +13,11 @@ Why this never stalls the other chats:
 - the connection waits for no lock (`busy_timeout` 0): where SQLite would make a reader wait
   (a database not in WAL mode while a writer commits, the recovery of a WAL after a crash), the
   statement goes the usual way instead, through aiosqlite's thread (`LoopConnection.execute`);
-- it only reads (`query_only`), each statement by itself (autocommit), so each read sees the
-  database as it is at that moment, as `Store.single` does; it is for reads of a few rows by
-  key, not for a query that scans (that would hold every chat while it runs).
+- it only reads (`query_only`), each statement by itself (autocommit) or a snapshot's few in
+  one read transaction, so each read sees the database as it is at that moment (no cache);
+  it is for reads of a few rows by key, not for a query that scans (that would hold every
+  chat while it runs), and a block of them awaits nothing else (another block meanwhile would
+  take the usual way, `LoopReads.connection`).
 
 The connection belongs to the thread that opened it (the event loop's); from any other thread,
 and for PostgreSQL or an in-memory database, reads take the usual way.

@@ -8,8 +8,9 @@ executed, read (up to `PREFETCH` rows) and closed in one call; a larger result i
 further calls of `PREFETCH` rows, so streamed queries keep their memory bound. A transaction's
 BEGIN (storage/database.py) goes with its first statement rather than in a hand-off of its own,
 and a COMMIT or ROLLBACK with nothing begun costs none. Everything else (the thread, the queue,
-commit, rollback, close) is aiosqlite's own, so SQLite still never runs on the event loop and a
-writer waiting for the lock never holds up other chats.
+commit, rollback, close) is aiosqlite's own, so a writer waiting for the lock never holds up other
+chats. (The reads by key of a household's update do not come here: they run on the event loop's
+own read connection, which never waits for a lock; storage/loop_reads.py.)
 
 `create_engine` (storage/database.py) hands `dbapi()` to SQLAlchemy's `sqlite+aiosqlite`
 dialect in place of the aiosqlite module.
