@@ -38,8 +38,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
 
-# SQLite's primary result codes for "a lock is held": SQLITE_BUSY and SQLITE_LOCKED.
-_WAIT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# SQLite's primary result codes for "a lock is held": SQLITE_BUSY and SQLITE_LOCKED; and
+# SQLITE_PROTOCOL, a reader that kept losing the race for the WAL's read locks (after its own
+# retries, which sleep: under heavy contention only).
+_WAIT_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_PROTOCOL)
 
 Fallback = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
@@ -57,13 +59,17 @@ class LoopConnection:
 
     With `snapshot`, the block's statements read one moment of the database: the first begins a
     read transaction, `finish` ends it. In WAL mode only that first statement can meet a lock;
-    once it has read, the rest of the transaction never waits."""
+    once it has read, the rest of the transaction never waits. `finish` also closes every
+    result of the block, so that a result left half read (an error while its rows were turned
+    into records) cannot keep the connection on an old moment."""
 
     def __init__(self, connection: Connection, fallback: Fallback, *, snapshot: bool) -> None:
         self._connection = connection
         self._fallback = fallback
         self._snapshot = snapshot
         self._started = False
+        self._began = False  # this block began the connection's read transaction
+        self._results: list[CursorResult[Any]] = []
         self._elsewhere: AbstractAsyncContextManager[AsyncConnection] | None = None
         self._other: AsyncConnection | None = None
 
@@ -76,40 +82,58 @@ class LoopConnection:
     ) -> CursorResult[Any]:
         if self._other is not None:
             return await self._other.execute(statement, parameters)
-        driver = _driver(self._connection)
         first = not self._started
-        if first and self._snapshot:
-            driver.execute("BEGIN")
         self._started = True
+        if first:
+            driver = _driver(self._connection)
+            if driver.in_transaction:  # another block's moment: not this block's to read
+                return await self._through_fallback(statement, parameters)
+            if self._snapshot:
+                driver.execute("BEGIN")
+                self._began = True
         try:
             # Not buffered, unlike AsyncConnection's results (that would add a third to the
             # read): every repository reads its rows at once, before its next await.
-            return self._connection.execute(statement, parameters)
+            result = self._connection.execute(statement, parameters)
         except OperationalError as error:
             if not (first and would_wait(error)):
                 raise
-            _end(driver)
-        self._elsewhere = self._fallback()
-        self._other = await self._elsewhere.__aenter__()
+            self._end()
+            return await self._through_fallback(statement, parameters)
+        self._results.append(result)
+        return result
+
+    async def _through_fallback(
+        self, statement: Executable, parameters: Mapping[str, Any] | None
+    ) -> CursorResult[Any]:
+        elsewhere = self._fallback()
+        self._other = await elsewhere.__aenter__()
+        self._elsewhere = elsewhere
         return await self._other.execute(statement, parameters)
 
     async def finish(self, error: BaseException | None) -> None:
-        """End the block: its read transaction, or the fallback's connection."""
-        _end(_driver(self._connection))
+        """End the block: close its results, end its read transaction, or leave the
+        fallback's connection."""
+        for result in self._results:
+            result.close()
+        self._results.clear()
+        self._end()
         if self._elsewhere is not None:
             elsewhere, self._elsewhere, self._other = self._elsewhere, None, None
             await elsewhere.__aexit__(type(error) if error else None, error, None)
+
+    def _end(self) -> None:
+        if self._began:
+            self._began = False
+            driver = _driver(self._connection)
+            if driver.in_transaction:
+                driver.rollback()  # it only read
 
 
 def _driver(connection: Connection) -> sqlite3.Connection:
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     return driver
-
-
-def _end(driver: sqlite3.Connection) -> None:
-    if driver.in_transaction:
-        driver.rollback()  # it only read
 
 
 class LoopReads:
@@ -122,12 +146,13 @@ class LoopReads:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._thread: int | None = None
+        self._closed = False
 
     def connection(self) -> Connection | None:
         """This thread's read connection, ready for a block of reads; None where reads take
         the usual way (also while another block's read transaction is open: one that waits on
         something else, which a block of quick reads should not do)."""
-        if self._url is None:
+        if self._url is None or self._closed:
             return None
         if self._connection is None:
             self._engine = sqlalchemy.create_engine(
@@ -141,12 +166,16 @@ class LoopReads:
         return self._connection
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        """Close the connection; reads take the usual way from now on."""
+        self._closed = True
+        connection, engine = self._connection, self._engine
+        self._connection = self._engine = None
+        try:
+            if connection is not None:
+                connection.close()
+        finally:
+            if engine is not None:
+                engine.dispose()
 
 
 def _read_only(dbapi_connection: Any, _record: Any) -> None:

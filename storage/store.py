@@ -321,5 +321,7 @@ class Store:
         await erase_legacy_nik_key(self.engine)
 
     async def close(self) -> None:
-        self._loop_reads.close()
-        await self.engine.dispose()
+        try:
+            self._loop_reads.close()
+        finally:
+            await self.engine.dispose()

@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, event, insert, select
 from sqlalchemy.exc import OperationalError
 
 from bot.domain.models import Role
@@ -28,9 +32,29 @@ def sqlite_file(store: Store) -> Path:
     return Path(store.engine.url.database)
 
 
-async def role_of(store: Store, telegram_user_id: int) -> Role | None:
-    async with store.quick_read() as repo:
-        _saved, found, _household = await repo.visitors.load(telegram_user_id)
+@contextmanager
+def statements_by_driver() -> Iterator[Counter[str]]:
+    """Statements run meanwhile, by driver: `pysqlite` on the loop's connection, `aiosqlite`
+    through the connection thread (the usual way)."""
+    counts: Counter[str] = Counter()
+
+    def statement(connection: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if not sql.startswith("BEGIN"):
+            counts[connection.dialect.driver] += 1
+
+    event.listen(Engine, "before_cursor_execute", statement)
+    try:
+        yield counts
+    finally:
+        event.remove(Engine, "before_cursor_execute", statement)
+
+
+async def role_of(store: Store, telegram_user_id: int, *, on_the_loop: bool = True) -> Role | None:
+    """The person's role, read by `quick_read`; checks that the read ran on the loop (or not)."""
+    with statements_by_driver() as counts:
+        async with store.quick_read() as repo:
+            _saved, found, _household = await repo.visitors.load(telegram_user_id)
+    assert counts == (Counter(pysqlite=1) if on_the_loop else Counter(aiosqlite=1))
     return found.role if found is not None else None
 
 
@@ -76,10 +100,12 @@ async def test_a_read_that_would_wait_takes_the_connection_thread_and_the_loop_k
     ticking = asyncio.create_task(other_chats())
     asyncio.get_running_loop().call_later(0.3, holder.close)
     try:
-        async with store.quick_read() as repo:
-            _saved, found, _household = await repo.visitors.load(5002)
+        with statements_by_driver() as counts:
+            async with store.quick_read() as repo:
+                _saved, found, _household = await repo.visitors.load(5002)
     finally:
         ticking.cancel()
+    assert counts == Counter(pysqlite=1, aiosqlite=1)  # tried on the loop, read by the thread
     assert found is not None and found.language == "su"  # read after the lock was let go
     assert ticks >= 10  # the loop turned all along the 0.3 s wait
     assert await role_of(store, 5002) is Role.ADMIN  # and the next read on the loop again
@@ -136,13 +162,15 @@ async def test_a_snapshot_reads_one_moment_and_a_read_after_it_sees_the_next(
     store: Store,
 ) -> None:
     path = sqlite_file(store)
-    async with store.quick_snapshot() as repo:
-        _saved, first, _household = await repo.visitors.load(5010)
-        another_process_adds(path, 5010)
-        _saved, again, _household = await repo.visitors.load(5010)
-        # A quick read inside the block cannot share its moment: it takes the usual way.
-        async with store.quick_read() as inner:
-            _saved, now, _household = await inner.visitors.load(5010)
+    with statements_by_driver() as counts:
+        async with store.quick_snapshot() as repo:
+            _saved, first, _household = await repo.visitors.load(5010)
+            another_process_adds(path, 5010)
+            _saved, again, _household = await repo.visitors.load(5010)
+            # A quick read inside the block cannot share its moment: it takes the usual way.
+            async with store.quick_read() as inner:
+                _saved, now, _household = await inner.visitors.load(5010)
+    assert counts == Counter(pysqlite=2, aiosqlite=1)
     assert first is None and again is None  # the moment the block began
     assert now is not None and now.role is Role.ADMIN
     assert await role_of(store, 5010) is Role.ADMIN  # the block's transaction ended
@@ -161,8 +189,50 @@ async def test_a_snapshot_that_would_wait_reads_through_the_connection_thread(
     holder.execute("UPDATE person SET language = 'en' WHERE telegram_user_id = 5011")
     holder.execute("COMMIT")
     asyncio.get_running_loop().call_later(0.2, holder.close)
-    async with store.quick_snapshot() as repo:
-        _saved, found, _household = await repo.visitors.load(5011)
-        _saved, stranger, _household = await repo.visitors.load(5012)
+    with statements_by_driver() as counts:
+        async with store.quick_snapshot() as repo:
+            _saved, found, _household = await repo.visitors.load(5011)
+            _saved, stranger, _household = await repo.visitors.load(5012)
+    assert counts == Counter(pysqlite=1, aiosqlite=2)  # both through the thread, after the try
     assert found is not None and found.language == "en" and stranger is None
     assert await role_of(store, 5011) is Role.ADMIN  # on the loop again
+
+
+async def test_a_result_left_half_read_by_an_error_does_not_keep_an_old_moment(
+    store: Store,
+) -> None:
+    """An error while a result's rows are being read (a value the code does not know, say)
+    leaves the result half read; the block closes it, so the next read sees the database as
+    it is, not as it was when that result began."""
+    path = sqlite_file(store)
+    async with store.write() as repo:
+        for telegram_user_id in (5020, 5021, 5022):
+            await repo.people.add(telegram_user_id, Role.ADMIN, NOW)
+    with pytest.raises(LookupError):
+        async with store.quick_read() as repo:
+            rows = await repo.connection.execute(select(person.c.telegram_user_id))
+            next(iter(rows))
+            raise LookupError("a value the code does not know")
+    another_process_adds(path, 5023)
+    assert await role_of(store, 5023) is Role.ADMIN
+
+
+async def test_a_block_that_reads_while_another_holds_its_moment_neither_shares_nor_ends_it(
+    store: Store,
+) -> None:
+    """A quick read entered before a snapshot began (it awaited something first) reads the
+    database as it is, through the thread, and leaving it does not end the snapshot."""
+    path = sqlite_file(store)
+    early_block = store.quick_read()
+    with statements_by_driver() as counts:
+        early = await early_block.__aenter__()
+        async with store.quick_snapshot() as snapshot:
+            _saved, before, _household = await snapshot.visitors.load(5030)
+            another_process_adds(path, 5030)
+            _saved, now, _household = await early.visitors.load(5030)
+            await early_block.__aexit__(None, None, None)
+            _saved, still, _household = await snapshot.visitors.load(5030)
+    assert now is not None and now.role is Role.ADMIN
+    assert before is None and still is None  # the snapshot kept its moment to the end
+    assert counts == Counter(pysqlite=2, aiosqlite=1)
+    assert await role_of(store, 5030) is Role.ADMIN
