@@ -162,6 +162,7 @@ async def serve(
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        await services.store.warm_quick_reads()
         settle_heap()  # what start-up loaded lives as long as we do: out of the collector's way
         if webhook is not None:
             if webhook.generated_secret:
