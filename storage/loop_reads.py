@@ -155,11 +155,16 @@ class LoopReads:
         if self._url is None or self._closed:
             return None
         if self._connection is None:
-            self._engine = sqlalchemy.create_engine(
+            engine = sqlalchemy.create_engine(
                 self._url, poolclass=StaticPool, isolation_level="AUTOCOMMIT"
             )
-            event.listen(self._engine, "connect", _read_only)
-            self._connection = self._engine.connect()
+            event.listen(engine, "connect", _read_only)
+            try:
+                self._connection = engine.connect()
+            except OperationalError:  # the file cannot be opened now: the usual way, this time
+                engine.dispose()
+                return None
+            self._engine = engine
             self._thread = threading.get_ident()
         elif self._thread != threading.get_ident() or _driver(self._connection).in_transaction:
             return None
