@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.models import ComplaintCategory, Role
@@ -17,6 +17,7 @@ from bot.services.complaints import ComplaintPolicy, file_complaint
 from bot.services.payout_queue import QueuePolicy, settle_queue
 from bot.texts.i18n import Translator
 from jobs.planner import PlanPolicy, plan
+from storage import database
 from storage.database import create_engine, write_transaction
 from storage.migrate import (
     DatabaseNotMigrated,
@@ -29,7 +30,7 @@ from storage.migrate import (
 from storage.schema import app_secret, metadata, notification
 from storage.secrets import NikKeyMismatch, NikKeyNotConfigured
 from storage.store import Store
-from tests.conftest import NOW
+from tests.conftest import NOW, POSTGRES_URL
 from tests.support.helpers import import_valid_files
 from tests.support.outbox import WIB
 
@@ -309,3 +310,48 @@ async def test_migrations_0015_to_0019_keep_triggers_and_rows_down_and_up(
     await upgrade(store.engine)
     assert await triggers() == at_head
     assert await counts(kept) == rows
+
+
+async def _backend(store: Store) -> int:
+    """The server process of the pooled connection a block gets."""
+    async with store.single() as repo:
+        return int((await repo.connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _server_drops(pid: int) -> None:
+    """The server ends that connection, as a restart or a dropped network would."""
+    admin = create_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+async def test_a_pooled_connection_the_server_dropped_while_it_sat_idle_is_replaced_unseen(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a connection that sat in the pool through a server restart is pinged before
+    use and replaced; the block using it never sees the error."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    dropped = await _backend(store)
+    await _server_drops(dropped)
+    monkeypatch.setattr(database, "IDLE_PING_SECONDS", 0.0)  # it has sat long enough
+    assert await _backend(store) != dropped
+
+
+async def test_a_connection_dropped_just_after_its_use_fails_once_then_the_pool_is_renewed(
+    store: Store,
+) -> None:
+    """PostgreSQL: a connection used a moment ago is not pinged (a ping at every use doubled
+    the cost of a block). Dropped in between, the one statement on it fails with a
+    disconnect, SQLAlchemy empties the pool, and the next block works."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    dropped = await _backend(store)
+    await _server_drops(dropped)
+    with pytest.raises(DBAPIError) as raised:
+        await _backend(store)
+    assert raised.value.connection_invalidated
+    assert await _backend(store) != dropped
