@@ -13,8 +13,8 @@ loads only the SQL it runs (`sapa stats` starts in about half the time of loadin
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
 from importlib import import_module
 from typing import TYPE_CHECKING, cast
@@ -286,14 +286,14 @@ class Store:
         loop's own read connection, without the hand-off to aiosqlite's thread and back
         (storage/loop_reads.py); elsewhere, and where SQLite would make it wait, as `single`.
         Only reads: the connection refuses to write."""
-        async with self._quick(snapshot=False, usual=self.single) as repo:
+        async with self._quick(snapshot=False) as repo:
             yield repo
 
     @asynccontextmanager
     async def quick_snapshot(self) -> AsyncIterator[Repositories]:
         """As `quick_read`, for several such reads that must see one moment of the database
         (`read` elsewhere). Nothing but these reads inside the block: no other awaits."""
-        async with self._quick(snapshot=True, usual=self.read) as repo:
+        async with self._quick(snapshot=True) as repo:
             yield repo
 
     async def warm_quick_reads(self) -> None:
@@ -306,16 +306,16 @@ class Store:
                 await repo.visitors.load(0)  # no Telegram account has the number 0
 
     @asynccontextmanager
-    async def _quick(
-        self, *, snapshot: bool, usual: Callable[[], AbstractAsyncContextManager[Repositories]]
-    ) -> AsyncIterator[Repositories]:
+    async def _quick(self, *, snapshot: bool) -> AsyncIterator[Repositories]:
+        """On the loop's read connection; the usual way (`read` for a snapshot, else `single`)
+        where there is none, or where SQLite would make the block's first statement wait."""
+        usual = self._transactions.read if snapshot else self._transactions.single
         connection = self._loop_reads.connection()
         if connection is None:
-            async with usual() as repo:
-                yield repo
+            async with usual() as elsewhere:
+                yield Repositories(elsewhere)
             return
-        fallback = self._transactions.read if snapshot else self._transactions.single
-        reads = LoopConnection(connection, fallback, snapshot=snapshot)
+        reads = LoopConnection(connection, usual, snapshot=snapshot)
         error: BaseException | None = None
         try:
             yield Repositories(cast(AsyncConnection, reads))  # what reads use of one is there
